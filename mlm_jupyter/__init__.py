@@ -1,0 +1,58 @@
+"""mlm_jupyter: fit and understand multilevel (mixed-effects) models in Jupyter.
+
+>>> import mlm_jupyter as mlm
+>>> res = mlm.fit("mathach ~ cses * catholic + meanses + (1 + cses | school)", mlm.load_dataset("hsb"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .datasets import load_dataset
+from .fitting import MixedModelWarning, fit
+from .formula import FormulaError, parse
+from .results import MixedModelResult
+
+__version__ = "0.1.0"
+
+
+def compare(*results: MixedModelResult, refit: bool = True, nsim: int = 0, **kwargs: Any):
+    """Likelihood-ratio comparison of nested models (lme4's ``anova``); see ``mlm_jupyter.compare``."""
+    from .compare import compare as _compare
+
+    return _compare(*results, refit=refit, nsim=nsim, **kwargs)
+
+
+def variance_explained(base: MixedModelResult, model: MixedModelResult):
+    """Proportional reduction of each variance component from ``base`` to ``model``."""
+    from .effects import variance_explained as _variance_explained
+
+    return _variance_explained(base, model)
+
+
+def report(*results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any):
+    """Self-contained offline HTML report of one or more models."""
+    from .display.report import report as _report
+
+    return _report(*results, path=path, title=title, **kwargs)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mlm_jupyter``: register ``%%mlm`` and ``%mlm``."""
+    from .magic import register
+
+    register(ipython)
+
+
+__all__ = [
+    "FormulaError",
+    "MixedModelResult",
+    "MixedModelWarning",
+    "compare",
+    "fit",
+    "load_dataset",
+    "load_ipython_extension",
+    "parse",
+    "report",
+    "variance_explained",
+]

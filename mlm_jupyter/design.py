@@ -1,0 +1,338 @@
+"""ModelSpec + DataFrame -> Design: validated arrays for the engine.
+
+Everything that can be wrong with the user's data is caught here, with a message that
+names the column, so the engine only ever sees finite, well-formed arrays.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, model_matrix
+
+from .formula import FormulaError, unknown_column_error
+from .naming import r_column_name, split_interaction, to_formulaic
+from .spec import ModelSpec, RandomTerm
+from .transforms import formula_context
+
+
+@dataclass(frozen=True)
+class RandomBlock:
+    """Design of one random term ``(expr | group)``.
+
+    Attributes
+    ----------
+    group : str
+        lme4's name of the grouping factor (``"school"``, ``"cask:batch"``).
+    columns : tuple of str
+        Names of the term's columns (``("(Intercept)", "cses")``).
+    codes : ndarray of int, shape (n,)
+        Level index of every observation.
+    levels : tuple of str
+        Level names (strings), in R's factor order.
+    Z : ndarray, shape (n, q)
+        The term's raw model matrix (one row per observation, before expansion by level).
+    correlated : bool
+        False for the pieces of an ``||`` term.
+    model_spec : Any
+        formulaic ModelSpec of the left side, for predictions on new data.
+    """
+
+    group: str
+    columns: tuple[str, ...]
+    codes: np.ndarray
+    levels: tuple[str, ...]
+    Z: np.ndarray
+    correlated: bool
+    model_spec: Any = field(repr=False, compare=False)
+
+    @property
+    def q(self) -> int:
+        return len(self.columns)
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+
+@dataclass(frozen=True)
+class Design:
+    """Validated arrays of a model (the engine's only input besides θ).
+
+    Attributes
+    ----------
+    y : ndarray (n,)
+    X : ndarray (n, p)
+        Full-rank fixed-effects matrix (aliased columns already dropped).
+    fixed_names : tuple of str
+        Column names of X in R's ``model.matrix`` order.
+    terms : tuple of RandomBlock
+        Random terms in lme4's order (decreasing number of levels).
+    row_index : pandas.Index
+        Index labels of the user's rows that were used.
+    n_dropped : int
+        Rows dropped for missing values.
+    dropped_columns : tuple of str
+        Fixed-effect columns dropped as linearly dependent on earlier ones.
+    messages : tuple of str
+        Notes for the user (dropped rows, dropped columns).
+    """
+
+    spec: ModelSpec
+    y: np.ndarray
+    X: np.ndarray
+    fixed_names: tuple[str, ...]
+    terms: tuple[RandomBlock, ...]
+    row_index: pd.Index
+    n_dropped: int
+    dropped_columns: tuple[str, ...]
+    messages: tuple[str, ...]
+    fixed_model_spec: Any = field(repr=False, compare=False)
+    variables: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def p(self) -> int:
+        return int(self.X.shape[1])
+
+
+def _required_variables(text: str, context: dict[str, Any]) -> set[str]:
+    names = Formula(to_formulaic(text)).required_variables
+    return {str(n) for n in names if str(n) not in context}
+
+
+def _check_columns(spec: ModelSpec, data: pd.DataFrame, context: dict[str, Any]) -> list[str]:
+    """Every variable the formula uses, in a stable order; unknown ones raise FormulaError."""
+    try:
+        wanted = [*sorted(_required_variables(spec.response, context))]
+        wanted += sorted(_required_variables(spec.fixed, context) - set(wanted))
+        for term in spec.random:
+            wanted += sorted(_required_variables(term.expr, context) - set(wanted))
+            wanted += [g for g in term.group_columns if g not in wanted]
+    except FormulaError:
+        raise
+    except Exception as exc:  # formulaic's own parse errors
+        raise FormulaError(
+            f"formulaic could not read part of the formula: {exc}",
+            spec.formula, None, "Check the fixed part and the left sides of the bar terms.",
+        ) from exc
+    columns = [str(c) for c in data.columns]
+    for name in wanted:
+        if name not in columns:
+            raise unknown_column_error(spec.formula, name, columns)
+    return wanted
+
+
+def _missing_mask(data: pd.DataFrame, used: list[str]) -> np.ndarray:
+    return data[used].isna().to_numpy().any(axis=1)
+
+
+def _factor_levels(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes and string levels of one grouping column, in R's ``factor()`` order."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat = values.cat.remove_unused_categories()
+        return cat.cat.codes.to_numpy(np.int64), tuple(str(c) for c in cat.cat.categories)
+    uniques, codes = np.unique(values.to_numpy(), return_inverse=True)
+    return codes.astype(np.int64), tuple(str(u) for u in uniques)
+
+
+def _grouping_factor(data: pd.DataFrame, term: RandomTerm) -> tuple[np.ndarray, tuple[str, ...]]:
+    parts = [_factor_levels(data[c]) for c in term.group_columns]
+    if len(parts) == 1:
+        return parts[0]
+    # Interaction a:b: level "a_i:b_j" for combinations that occur (R's interaction(drop=TRUE)).
+    combined = np.zeros(len(data), dtype=np.int64)
+    for codes, levels in parts:
+        combined = combined * len(levels) + codes
+    uniques, codes = np.unique(combined, return_inverse=True)
+    names = []
+    for value in uniques:
+        labels = []
+        for codes_k, levels_k in reversed(parts):
+            labels.append(levels_k[value % len(levels_k)])
+            value //= len(levels_k)
+        names.append(":".join(reversed(labels)))
+    return codes.astype(np.int64), tuple(names)
+
+
+def _matrix(text: str, data: pd.DataFrame, context: dict[str, Any], where: str, formula: str):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mm = model_matrix(to_formulaic(text), data, context=context, na_action="ignore")
+    except FormulaError:
+        raise
+    except Exception as exc:
+        raise FormulaError(
+            f"could not build the {where} from '{text}': {exc}", formula, formula.find(text),
+            "Check the variables and functions used in that part of the formula.",
+        ) from exc
+    values = np.asarray(mm.to_numpy() if hasattr(mm, "to_numpy") else mm, dtype=float)
+    return values, r_style_names(mm.model_spec), mm.model_spec
+
+
+def r_style_names(model_spec: Any) -> tuple[str, ...]:
+    """R's column names for a formulaic model matrix.
+
+    R orders the variables inside an interaction by their first appearance in the formula
+    (``a*x + b*x`` labels the second interaction ``x:b``), formulaic by the term as written;
+    reorder each column's parts by first appearance, then translate them.
+    """
+    order: dict[str, int] = {}
+    for structure in model_spec.structure:
+        for factor in structure.term.factors:
+            order.setdefault(str(factor), len(order))
+    names = []
+    for structure in model_spec.structure:
+        factors = [str(f) for f in structure.term.factors]
+        for column in structure.columns:
+            parts = split_interaction(str(column))
+            if len(parts) == len(factors) > 1:
+                ranked = sorted(zip(factors, parts), key=lambda fp: order.get(fp[0], 0))
+                column = ":".join(part for _, part in ranked)
+            names.append(r_column_name(column))
+    return tuple(names)
+
+
+def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """Drop columns that are linear combinations of earlier ones (as lme4 does, tol 1e-7).
+
+    With an unpivoted QR, |R_jj| is the length of column j's part orthogonal to all earlier
+    columns, so a tiny |R_jj| means column j adds nothing and later columns keep priority.
+    """
+    if X.shape[1] == 0:
+        return X, names, ()
+    scale = np.linalg.norm(X, axis=0)
+    scale[scale == 0] = 1.0
+    r = np.linalg.qr(X / scale, mode="r")
+    diag = np.abs(np.diag(r))
+    keep = diag > 1e-7 * max(diag.max(), 1.0)
+    dropped = tuple(n for n, k in zip(names, keep) if not k)
+    return X[:, keep], tuple(n for n, k in zip(names, keep) if k), dropped
+
+
+def _lme4_term_order(levels_per_term: list[int]) -> list[int]:
+    """lme4's mkReTrms: ``if (any(diff(nl) > 0)) ord <- rev(order(nl))``."""
+    if not any(b > a for a, b in zip(levels_per_term, levels_per_term[1:])):
+        return list(range(len(levels_per_term)))
+    ascending = sorted(range(len(levels_per_term)), key=lambda i: levels_per_term[i])
+    return ascending[::-1]
+
+
+def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
+    """Validate ``data`` against ``spec`` and build the engine's arrays.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Parsed formula.
+    data : pandas.DataFrame
+        The user's data; never modified.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    FormulaError
+        A variable is not a column of ``data`` (with the closest names).
+    ValueError
+        Empty data, non-numeric or infinite values, a grouping factor with fewer than two
+        levels, or more random effects than observations.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
+    if len(data) == 0:
+        raise ValueError("The data frame is empty: there are no rows to fit the model to.")
+    context = formula_context()
+    used = _check_columns(spec, data, context)
+    frame = data[used]
+    missing = _missing_mask(frame, used)
+    n_dropped = int(missing.sum())
+    frame = frame.loc[~missing]
+    if len(frame) == 0:
+        raise ValueError(
+            f"Every row has a missing value in at least one of {used}; nothing is left to fit."
+        )
+    messages = []
+    if n_dropped:
+        messages.append(f"{n_dropped} row(s) with missing values dropped ({len(frame)} used).")
+
+    response_col = spec.response.strip()
+    if response_col in frame.columns and not pd.api.types.is_numeric_dtype(frame[response_col]):
+        raise ValueError(
+            f"The response '{response_col}' is not numeric (dtype {frame[response_col].dtype}); "
+            "a linear mixed model needs a numeric outcome. Convert it, e.g. with pd.to_numeric."
+        )
+    y_mat, y_names, _ = _matrix(f"0 + {spec.response}", frame, context, "response", spec.formula)
+    if y_mat.shape[1] != 1:
+        raise ValueError(
+            f"The response '{spec.response}' does not give one numeric column ({y_names}); "
+            "use a numeric variable on the left of '~'."
+        )
+    X_full, x_names, fixed_ms = _matrix(spec.fixed, frame, context, "fixed effects", spec.formula)
+    for values, names, what in [(y_mat, y_names, "response"), (X_full, x_names, "fixed effect")]:
+        bad = ~np.isfinite(values)
+        if bad.any():
+            col = names[int(np.argmax(bad.any(axis=0)))]
+            raise ValueError(
+                f"The {what} column '{col}' has {int(bad.sum())} infinite or undefined value(s) "
+                "(e.g. log of 0 or a division by zero). Remove or recode those rows first."
+            )
+    X, fixed_names, dropped_cols = _drop_aliased(X_full, x_names)
+    if dropped_cols:
+        messages.append(
+            "fixed-effect model matrix is rank deficient so dropping "
+            f"{len(dropped_cols)} column(s): {', '.join(dropped_cols)}"
+        )
+
+    blocks = []
+    for term in spec.random:
+        Z, z_names, z_ms = _matrix(term.expr, frame, context, "random-effects term", spec.formula)
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                f"The random term ({term.expr} | {term.group}) has infinite or undefined values."
+            )
+        codes, levels = _grouping_factor(frame, term)
+        if len(levels) < 2:
+            raise ValueError(
+                f"The grouping factor '{term.group}' has {len(levels)} level(s) in the rows used; "
+                "a random effect needs at least 2 groups (lme4 requires more than 1)."
+            )
+        if len(levels) >= len(frame):
+            raise ValueError(
+                f"The grouping factor '{term.group}' has {len(levels)} levels for {len(frame)} "
+                "observations: every group has a single row, so its variance cannot be told "
+                "apart from the residual. Use a coarser grouping factor."
+            )
+        if len(levels) * len(z_names) >= len(frame):
+            raise ValueError(
+                f"The term ({term.expr} | {term.group}) has {len(levels) * len(z_names)} random "
+                f"effects for {len(frame)} observations; the model is not identified. Drop a "
+                "random slope or use a coarser grouping factor."
+            )
+        blocks.append(RandomBlock(term.group, z_names, codes, levels, Z, term.correlated, z_ms))
+    order = _lme4_term_order([b.n_levels for b in blocks])
+    blocks = [blocks[i] for i in order]
+
+    return Design(
+        spec=spec,
+        y=y_mat[:, 0].copy(),
+        X=np.ascontiguousarray(X),
+        fixed_names=fixed_names,
+        terms=tuple(blocks),
+        row_index=frame.index,
+        n_dropped=n_dropped,
+        dropped_columns=dropped_cols,
+        messages=tuple(messages),
+        fixed_model_spec=fixed_ms,
+        variables=tuple(used),
+    )

@@ -1,0 +1,256 @@
+"""lme4's profiled REML criterion / ML deviance as a function of θ.
+
+For a fixed θ, with relative covariance factor Λθ (block diagonal, one lower-triangular
+T_k per term, repeated over the term's levels), the blocked Cholesky factor
+
+    L L' = [ Λ'Z'ZΛ + I   Λ'Z'X   Λ'Z'y ]
+           [ X'ZΛ          X'X     X'y   ]
+           [ y'ZΛ          y'X     y'y   ]
+
+gives everything: log|Λ'Z'ZΛ + I| from the Z rows, log|RX|² from the X rows and the
+penalised residual sum of squares r² from the last diagonal element.  Then (Bates et al.
+2015, eqs. 34 and 41)
+
+    ML:    d(θ)   = log|L_Z|² + n (1 + log(2π r² / n))
+    REML:  d_R(θ) = log|L_Z|² + log|RX|² + (n - p)(1 + log(2π r² / (n - p)))
+
+The first term's block is factored level by level with one batched Cholesky; the other
+terms, X and y share one dense Cholesky (MixedModels.jl's blocked scheme).  Nothing here
+touches the N rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from .blocks import CrossProducts
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of the lower triangle in lme4's column-major θ order."""
+    cols, rows = np.triu_indices(q)
+    return rows, cols
+
+
+def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
+    """0 for diagonal elements of each T_k, -inf for off-diagonal ones (lme4's lower)."""
+    bounds = []
+    for term in cp.terms:
+        rows, cols = lower_tri_index(term.q)
+        bounds.append(np.where(rows == cols, 0.0, -np.inf))
+    return np.concatenate(bounds)
+
+
+def theta_start(cp: CrossProducts) -> np.ndarray:
+    """lme4's default start: identity T_k (1 on diagonals, 0 elsewhere)."""
+    return np.where(np.isfinite(theta_lower_bounds(cp)), 1.0, 0.0)
+
+
+def split_theta(cp: CrossProducts, theta: np.ndarray) -> list[np.ndarray]:
+    """θ -> list of lower-triangular T_k matrices."""
+    out, start = [], 0
+    for term in cp.terms:
+        rows, cols = lower_tri_index(term.q)
+        T = np.zeros((term.q, term.q))
+        T[rows, cols] = theta[start : start + term.n_theta]
+        out.append(T)
+        start += term.n_theta
+    return out
+
+
+@dataclass(frozen=True)
+class Factor:
+    """Blocked Cholesky factor at one θ."""
+
+    theta: np.ndarray
+    T: list[np.ndarray]
+    L11: np.ndarray  # (l1, q1, q1) lower
+    S: sp.csr_matrix  # rest rows of L21 (m_r, l1*q1)
+    D: np.ndarray  # X,y rows of L21 (p+1, l1, q1)
+    L22: np.ndarray  # (m, m) lower
+
+    def logdet_Z(self, m_rest: int) -> float:
+        d11 = np.diagonal(self.L11, axis1=1, axis2=2)
+        return 2.0 * float(np.log(d11).sum() + np.log(np.diag(self.L22)[:m_rest]).sum())
+
+
+class ProfiledDeviance:
+    """Callable objective θ -> REML criterion or ML deviance, for one set of cross-products."""
+
+    def __init__(self, cp: CrossProducts, reml: bool = True):
+        self.cp = cp
+        self.reml = reml
+        self.lower = theta_lower_bounds(cp)
+        self.n_evals = 0
+        first = cp.terms[0]
+        l1, q1 = first.n_levels, first.q
+        # Sparsity patterns filled with new numbers at each θ (structure never changes).
+        j, a, b = np.meshgrid(np.arange(l1), np.arange(q1), np.arange(q1), indexing="ij")
+        self._bd_indices = (j * q1 + b).ravel()
+        self._bd_indptr = np.arange(0, l1 * q1 * q1 + 1, q1)
+        self._has_rest = cp.m_rest > 0
+        if self._has_rest:
+            idx, ptr, pos = [], [0], 0
+            for term in cp.terms[1:]:
+                jj, aa, bb = np.meshgrid(
+                    np.arange(term.n_levels), np.arange(term.q), np.arange(term.q), indexing="ij"
+                )
+                idx.append(term.offset + (jj * term.q + bb).ravel())
+                ptr.extend(pos + term.q * np.arange(1, term.n_levels * term.q + 1))
+                pos += term.n_levels * term.q * term.q
+            n_w = cp.p + 1
+            idx.append(cp.m_rest + np.arange(n_w))
+            ptr.extend(pos + np.arange(1, n_w + 1))
+            self._lam_indices = np.concatenate(idx)
+            self._lam_indptr = np.asarray(ptr)
+        self._eye_rest = np.zeros(cp.A22.shape[0])
+        self._eye_rest[: cp.m_rest] = 1.0
+
+    # -- factorisation ---------------------------------------------------------------
+    def _lambda_t_rest(self, T: list[np.ndarray]) -> sp.csr_matrix:
+        """Λ' for the rest terms plus identity for X and y, as a sparse block diagonal."""
+        data = [np.tile(Tk.T.ravel(), term.n_levels) for Tk, term in zip(T[1:], self.cp.terms[1:])]
+        data.append(np.ones(self.cp.p + 1))
+        m = self.cp.A22.shape[0]
+        return sp.csr_matrix((np.concatenate(data), self._lam_indices, self._lam_indptr), shape=(m, m))
+
+    def factor(self, theta: np.ndarray) -> Factor | None:
+        """Blocked Cholesky at θ, or None when a block is not positive definite."""
+        cp = self.cp
+        T = split_theta(cp, np.asarray(theta, dtype=float))
+        T1 = T[0]
+        q1 = T1.shape[0]
+        M = T1.T @ cp.A11 @ T1
+        M[:, np.arange(q1), np.arange(q1)] += 1.0
+        if q1 == 1:
+            L11 = np.sqrt(M)
+            F = T1[0, 0] / L11
+        else:
+            L11 = np.linalg.cholesky(M)
+            # F_j = T1 L11_j^{-T}: right factor that maps Z1 columns into L21's columns.
+            F = T1 @ np.linalg.inv(L11).transpose(0, 2, 1)
+        D = np.einsum("mja,jab->mjb", cp.D, F) if q1 > 1 else cp.D * F[None, :, :, 0]
+        W = D.reshape(D.shape[0], -1)
+        m_r = cp.m_rest
+        if self._has_rest:
+            lam_t = self._lambda_t_rest(T)
+            bd = sp.csr_matrix((F.ravel(), self._bd_indices, self._bd_indptr), shape=(F.size // q1,) * 2)
+            lam_t_r = lam_t[:m_r, :m_r]
+            S = (lam_t_r @ cp.S @ bd).tocsr()
+            G = lam_t @ cp.A22
+            omega = np.asarray(lam_t @ G.T).T
+            omega[:m_r, :m_r] -= (S @ S.T).toarray()
+            SW = np.asarray(S @ W.T)
+            omega[:m_r, m_r:] -= SW
+            omega[m_r:, :m_r] -= SW.T
+        else:
+            S = cp.S
+            omega = cp.A22.copy()
+        omega[m_r:, m_r:] -= W @ W.T
+        omega[np.diag_indices_from(omega)] += self._eye_rest
+        try:
+            L22 = np.linalg.cholesky(omega)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(L22)):
+            return None
+        return Factor(np.asarray(theta, dtype=float), T, L11, S, D, L22)
+
+    # -- objective -------------------------------------------------------------------
+    def from_factor(self, f: Factor) -> float:
+        cp = self.cp
+        m_r, p, n = cp.m_rest, cp.p, cp.n
+        d22 = np.diag(f.L22)
+        r2 = d22[-1] ** 2
+        logdet = f.logdet_Z(m_r)
+        if self.reml:
+            logdet += 2.0 * float(np.log(d22[m_r : m_r + p]).sum())
+            dof = n - p
+        else:
+            dof = n
+        if r2 <= 0 or dof <= 0:
+            return np.inf
+        return float(logdet + dof * (1.0 + LOG_2PI + np.log(r2 / dof)))
+
+    def __call__(self, theta: np.ndarray) -> float:
+        self.n_evals += 1
+        f = self.factor(theta)
+        return np.inf if f is None else self.from_factor(f)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Estimates at one θ: β, spherical u, b = Λu, σ, and the factor they came from."""
+
+    beta: np.ndarray
+    u: list[np.ndarray]  # per term, shape (levels, q)
+    b: list[np.ndarray]  # per term, shape (levels, q)
+    sigma: float
+    pwrss: float
+    factor: Factor
+
+
+def solve(obj: ProfiledDeviance, theta: np.ndarray) -> Solution:
+    """Back-substitution L'[u; β] = l_y' at θ (the conditional modes and fixed effects)."""
+    f = obj.factor(theta)
+    if f is None:
+        raise np.linalg.LinAlgError("the model matrices are not positive definite at this θ")
+    cp = obj.cp
+    m_r, p = cp.m_rest, cp.p
+    L22 = f.L22
+    w = sla.solve_triangular(L22[:-1, :-1], L22[-1, :-1], lower=True, trans="T")
+    beta = w[m_r:]
+    u_rest = w[:m_r]
+    # L11_j' u1_j = (L21_y - L21_a' w)_j  with L21_a the rest and X rows of L21.
+    l1, q1 = cp.terms[0].n_levels, cp.terms[0].q
+    rhs = f.D[-1] - np.einsum("mja,m->ja", f.D[:-1], beta)
+    if m_r:
+        rhs = rhs - np.asarray(f.S.T @ u_rest).reshape(l1, q1)
+    u1 = np.linalg.solve(f.L11.transpose(0, 2, 1), rhs[:, :, None])[:, :, 0]
+    us = [u1]
+    for term in cp.terms[1:]:
+        us.append(u_rest[term.offset : term.offset + term.size].reshape(term.n_levels, term.q))
+    bs = [u @ Tk.T for u, Tk in zip(us, f.T)]
+    pwrss = float(L22[-1, -1] ** 2)
+    dof = cp.n - p if obj.reml else cp.n
+    return Solution(beta, us, bs, float(np.sqrt(pwrss / dof)), pwrss, f)
+
+
+def unscaled_vcov(f: Factor, m_rest: int, p: int) -> np.ndarray:
+    """(RX'RX)^{-1}: vcov(β) / σ²."""
+    Lxx = f.L22[m_rest : m_rest + p, m_rest : m_rest + p]
+    inv = sla.solve_triangular(Lxx, np.eye(p), lower=True)
+    return inv.T @ inv
+
+
+def conditional_variances(f: Factor, cp: CrossProducts) -> list[np.ndarray]:
+    """Diagonal blocks of Λ (L_Z L_Z')^{-1} Λ' per term: lme4's condVar / σ².
+
+    With L_Z = [[L11, 0], [S, L_rr]], L_Z^{-1} has blocks L11^{-1}, L_rr^{-1} and
+    -L_rr^{-1} S L11^{-1}; the diagonal blocks of L_Z^{-T} L_Z^{-1} sum over those.
+    """
+    m_r = cp.m_rest
+    first = cp.terms[0]
+    L11inv = np.linalg.inv(f.L11)  # (l1, q1, q1)
+    V1 = L11inv.transpose(0, 2, 1) @ L11inv
+    out_u = []
+    if m_r:
+        Lrr_inv = sla.solve_triangular(f.L22[:m_r, :m_r], np.eye(m_r), lower=True)
+        SL = f.S.toarray().reshape(m_r, first.n_levels, first.q)
+        SL = np.einsum("rja,jab->rjb", SL, L11inv)
+        G = (Lrr_inv @ SL.reshape(m_r, -1)).reshape(m_r, first.n_levels, first.q)
+        V1 = V1 + np.einsum("rja,rjb->jab", G, G)
+        P = Lrr_inv.T @ Lrr_inv
+        out_u.append(V1)
+        for term in cp.terms[1:]:
+            idx = term.offset + np.arange(term.size).reshape(term.n_levels, term.q)
+            out_u.append(P[idx[:, :, None], idx[:, None, :]])
+    else:
+        out_u.append(V1)
+    return [Tk @ V @ Tk.T for Tk, V in zip(f.T, out_u)]

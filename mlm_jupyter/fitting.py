@@ -1,0 +1,146 @@
+"""``fit``: formula + data -> MixedModelResult (parse, design, optimise, assemble)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .design import Design, build_design
+from .engine.blocks import CrossProducts, cross_products
+from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
+from .engine.objective import ProfiledDeviance, conditional_variances, solve, unscaled_vcov
+from .formula import parse
+from .results import MixedModelResult
+from .spec import ModelSpec
+from .varcorr import group_levels, ranef_tables, term_covariances, varcorr_table
+
+
+class MixedModelWarning(UserWarning):
+    """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
+
+
+def fit(
+    formula: str | ModelSpec,
+    data: pd.DataFrame,
+    reml: bool = True,
+    *,
+    start: np.ndarray | None = None,
+    warn: bool = True,
+) -> MixedModelResult:
+    """Fit a linear mixed model written in lme4 syntax.
+
+    The model, in Raudenbush-Bryk form for one grouping factor j,
+
+        y_ij = β0j + β1j x_ij + e_ij,   e_ij ~ N(0, σ²)
+        β0j = γ00 + γ01 w_j + u0j,      β1j = γ10 + γ11 w_j + u1j,   (u0j, u1j)' ~ N(0, T)
+
+    is written ``y ~ x * w + (1 + x | g)`` and estimated by lme4's profiled REML (default)
+    or ML criterion, so every estimate equals ``lme4::lmer``'s.
+
+    Parameters
+    ----------
+    formula : str or ModelSpec
+        lme4 formula, e.g. ``"mathach ~ cses * catholic + meanses + (1 + cses | school)"``;
+        ``(x || g)`` for uncorrelated terms, ``(1 | a/b)`` for nesting.
+    data : pandas.DataFrame
+        Never modified.  Rows with missing values in the used columns are dropped and
+        counted in ``res.n_dropped``.
+    reml : bool, default True
+        REML (lme4's default) or maximum likelihood (needed to compare fixed effects).
+    start : ndarray, optional
+        Starting θ (warm start for refits).
+    warn : bool, default True
+        Emit ``MixedModelWarning`` for dropped rows, singular fits and convergence issues.
+
+    Returns
+    -------
+    MixedModelResult
+    """
+    spec = parse(formula) if isinstance(formula, str) else formula
+    design = build_design(spec, data)
+    if design.n - design.p <= 0:
+        raise ValueError(
+            f"{design.n} observations cannot estimate {design.p} fixed effects; "
+            "simplify the fixed part."
+        )
+    used = data.loc[design.row_index, list(design.variables)].copy()
+    result = fit_design(design, reml=reml, start=start, data=used)
+    if warn:
+        for message in result.messages:
+            warnings.warn(message, MixedModelWarning, stacklevel=2)
+    return result
+
+
+def fit_design(
+    design: Design,
+    reml: bool = True,
+    start: np.ndarray | None = None,
+    cp: CrossProducts | None = None,
+    data: pd.DataFrame | None = None,
+) -> MixedModelResult:
+    """Optimise and assemble a result for an already validated design."""
+    cp = cross_products(design) if cp is None else cp
+    objective = ProfiledDeviance(cp, reml=reml)
+    record = optimize(objective, start)
+    return assemble(design, objective, record, data)
+
+
+def assemble(
+    design: Design,
+    objective: ProfiledDeviance,
+    record: OptimizationRecord,
+    data: pd.DataFrame | None = None,
+) -> MixedModelResult:
+    """Everything users read, at the optimum θ of ``record``."""
+    cp = objective.cp
+    sol = solve(objective, record.theta)
+    sigma = sol.sigma
+    names = list(design.fixed_names)
+    fixef = pd.Series(sol.beta, index=names, name="estimate")
+    vcov = pd.DataFrame(unscaled_vcov(sol.factor, cp.m_rest, cp.p) * sigma**2, index=names, columns=names)
+    covs = term_covariances(sol.factor.T, sigma)
+    cond = conditional_variances(sol.factor, cp)
+    cond_sd = [np.sqrt(np.maximum(np.diagonal(c, axis1=1, axis2=2), 0.0)) * sigma for c in cond]
+    ranef = ranef_tables(design, sol.b)
+    ranef_se = ranef_tables(design, cond_sd)
+
+    bounded = objective.lower == 0
+    is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
+    messages = list(design.messages)
+    if is_singular:
+        messages.append("boundary (singular) fit: see help('isSingular')")
+    if record.message:
+        messages.append(record.message)
+
+    n_par = cp.p + record.theta.size + 1
+    dev = record.objective
+    return MixedModelResult(
+        spec=design.spec,
+        design=design,
+        data_used=data,
+        reml=objective.reml,
+        fixef=fixef,
+        vcov=vcov,
+        sigma=float(sigma),
+        theta=record.theta.copy(),
+        varcorr=varcorr_table(design, covs, sigma),
+        ranef=ranef,
+        ranef_se=ranef_se,
+        conditional_covariances=tuple(c * sigma**2 for c in cond),
+        objective=float(dev),
+        loglik=float(-dev / 2.0),
+        npar=int(n_par),
+        aic=float(dev + 2 * n_par),
+        bic=float(dev + n_par * np.log(cp.n)),
+        nobs=cp.n,
+        ngroups=group_levels(design),
+        n_dropped=design.n_dropped,
+        is_singular=is_singular,
+        converged=record.converged,
+        messages=tuple(messages),
+        optimization=record,
+        random_effects=tuple(sol.b),
+        engine=objective,
+    )

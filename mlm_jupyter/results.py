@@ -1,0 +1,271 @@
+"""MixedModelResult: the immutable fitted model users read.
+
+Fields are the estimates at the optimum; derived tables (Satterthwaite tests, effect
+sizes, diagnostics, displays) are computed on demand by the modules that own them and
+cached where they are costly.  ``refit`` and ``without`` return new results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .design import Design
+    from .engine.fit import OptimizationRecord
+    from .engine.objective import ProfiledDeviance
+    from .spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class MixedModelResult:
+    """A fitted linear mixed model (lme4's ``merMod`` with lmerTest's tests).
+
+    Attributes
+    ----------
+    fixef : pandas.Series
+        Fixed effects γ in lme4's model-matrix order, ``(Intercept)`` first.
+    vcov : pandas.DataFrame
+        Their covariance σ² (RX'RX)^{-1}.
+    sigma : float
+        Residual standard deviation σ.
+    theta : ndarray
+        Relative covariance parameters (lower-triangular Λ factors, lme4's order).
+    varcorr : pandas.DataFrame
+        ``group, var1, var2, vcov, sdcor`` as ``as.data.frame(VarCorr(m))``.
+    ranef, ranef_se : dict of str -> DataFrame
+        Conditional modes (BLUPs) u_j and their conditional SDs, levels x terms.
+    objective : float
+        REML criterion (REML fits) or deviance (ML fits), i.e. -2 log-likelihood.
+    """
+
+    spec: ModelSpec
+    design: Design = field(repr=False)
+    data_used: pd.DataFrame | None = field(repr=False)
+    reml: bool
+    fixef: pd.Series
+    vcov: pd.DataFrame = field(repr=False)
+    sigma: float
+    theta: np.ndarray
+    varcorr: pd.DataFrame = field(repr=False)
+    ranef: dict[str, pd.DataFrame] = field(repr=False)
+    ranef_se: dict[str, pd.DataFrame] = field(repr=False)
+    conditional_covariances: tuple[np.ndarray, ...] = field(repr=False)
+    objective: float
+    loglik: float
+    npar: int
+    aic: float
+    bic: float
+    nobs: int
+    ngroups: dict[str, int]
+    n_dropped: int
+    is_singular: bool
+    converged: bool
+    messages: tuple[str, ...]
+    optimization: OptimizationRecord = field(repr=False)
+    random_effects: tuple[np.ndarray, ...] = field(repr=False)
+    engine: ProfiledDeviance = field(repr=False, compare=False)
+
+    # -- identity ----------------------------------------------------------------------
+    @property
+    def formula(self) -> str:
+        return self.spec.formula
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The user's rows used in the fit (only the model's columns, original index)."""
+        if self.data_used is None:
+            raise AttributeError("this result was built without its data")
+        return self.data_used
+
+    @property
+    def group_names(self) -> list[str]:
+        """Grouping factors in lme4's order."""
+        return list(self.ngroups)
+
+    # -- random-effects structure --------------------------------------------------------
+    def tau(self, group: str | None = None) -> pd.DataFrame:
+        """Covariance matrix T of one grouping factor's random effects (terms x terms).
+
+        Terms of the same factor from ``||`` are uncorrelated (zero covariances).
+        """
+        group = self.group_names[0] if group is None else group
+        blocks = [
+            (term, k) for k, term in enumerate(self.design.terms) if term.group == group
+        ]
+        if not blocks:
+            raise KeyError(f"'{group}' is not a grouping factor of this model; use one of {self.group_names}.")
+        from .engine.objective import split_theta
+
+        T = split_theta(self.engine.cp, self.theta)
+        names = [c for term, _ in blocks for c in term.columns]
+        mat = np.zeros((len(names), len(names)))
+        start = 0
+        for term, k in blocks:
+            q = term.q
+            mat[start : start + q, start : start + q] = self.sigma**2 * T[k] @ T[k].T
+            start += q
+        return pd.DataFrame(mat, index=names, columns=names)
+
+    @cached_property
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Cluster-specific coefficients: γ plus each level's random effects (lme4's ``coef``)."""
+        out = {}
+        for group, re in self.ranef.items():
+            table = pd.DataFrame(
+                np.tile(self.fixef.to_numpy(), (len(re), 1)), index=re.index, columns=self.fixef.index
+            )
+            for col in re.columns:
+                if col in table.columns:
+                    table[col] = table[col] + re[col]
+                else:
+                    table[col] = re[col]
+            out[group] = table
+        return out
+
+    # -- fitted values ---------------------------------------------------------------------
+    def fitted(self, include_re: bool = True) -> pd.Series:
+        """X γ + Z u (``include_re=True``, lme4's ``fitted()``) or X γ."""
+        values = self.design.X @ self.fixef.to_numpy()
+        if include_re:
+            for term, b in zip(self.design.terms, self.random_effects):
+                values = values + np.einsum("nq,nq->n", term.Z, b[term.codes])
+        return pd.Series(values, index=self.design.row_index, name="fitted")
+
+    def predict(self, newdata: pd.DataFrame | None = None, include_re: bool = True) -> np.ndarray:
+        """Predictions for new data; unseen cluster levels get the population prediction."""
+        from .predict import predict
+
+        return predict(self, newdata, include_re=include_re)
+
+    def refit(self, reml: bool | None = None, y: np.ndarray | None = None) -> MixedModelResult:
+        """A new fit of the same model (REML/ML switch, or a new response vector)."""
+        from dataclasses import replace
+
+        from .fitting import fit_design
+
+        reml = self.reml if reml is None else reml
+        design = self.design if y is None else replace(self.design, y=np.asarray(y, dtype=float))
+        return fit_design(design, reml=reml, start=self.theta, data=self.data_used)
+
+    # -- inference (mlm_jupyter.inference) -------------------------------------------------
+    @cached_property
+    def coef_table(self) -> pd.DataFrame:
+        """estimate, std_error, df, t, p with Satterthwaite df (lmerTest's default)."""
+        return self.coefficients("satterthwaite")
+
+    def coefficients(self, ddf: str = "satterthwaite") -> pd.DataFrame:
+        """Fixed-effects table with ``ddf`` in ``"satterthwaite"``, ``"kenward-roger"``, ``"residual"``."""
+        from .inference import coefficient_table
+
+        return coefficient_table(self, ddf=ddf)
+
+    def contrast(self, L: Any, level: float = 0.95, ddf: str = "satterthwaite") -> pd.Series | pd.DataFrame:
+        """Test of a linear combination of fixed effects (vector, matrix or text)."""
+        from .inference import contrast
+
+        return contrast(self, L, level=level, ddf=ddf)
+
+    def confint(self, method: str = "wald", level: float = 0.95, **kwargs: Any) -> pd.DataFrame:
+        """Confidence intervals for fixed effects and random-effect SDs/correlations."""
+        from .inference import confint
+
+        return confint(self, method=method, level=level, **kwargs)
+
+    # -- effects (mlm_jupyter.effects) -----------------------------------------------------
+    def icc(self) -> pd.Series:
+        from .effects import icc
+
+        return icc(self)
+
+    def r2(self, method: str = "nakagawa") -> pd.Series:
+        from .effects import r2
+
+        return r2(self, method=method)
+
+    def random_slope_ranges(self, level: float = 0.95) -> pd.DataFrame:
+        from .effects import random_slope_ranges
+
+        return random_slope_ranges(self, level=level)
+
+    def simple_slopes(self, of: str, at: dict[str, Any] | None = None, level: float = 0.95) -> pd.DataFrame:
+        from .effects import simple_slopes
+
+        return simple_slopes(self, of, at, level=level)
+
+    def johnson_neyman(self, of: str, moderator: str, level: float = 0.95) -> pd.DataFrame:
+        from .effects import johnson_neyman
+
+        return johnson_neyman(self, of, moderator, level=level)
+
+    def marginal_variance(self, x: Any, group: str | None = None) -> pd.DataFrame:
+        from .effects import marginal_variance
+
+        return marginal_variance(self, x, group=group)
+
+    def reliability(self, group: str | None = None) -> pd.DataFrame:
+        from .effects import reliability
+
+        return reliability(self, group=group)
+
+    def advice(self) -> list:
+        from .advice import advise
+
+        return advise(self)
+
+    # -- diagnostics (mlm_jupyter.diagnostics) ---------------------------------------------
+    def residuals(self, kind: str = "conditional") -> pd.Series:
+        from .diagnostics import residuals
+
+        return residuals(self, kind=kind)
+
+    def hatvalues(self) -> pd.Series:
+        from .diagnostics import hatvalues
+
+        return hatvalues(self)
+
+    def influence(self, group: str | None = None, exact: bool = True, **kwargs: Any) -> pd.DataFrame:
+        from .diagnostics import influence
+
+        return influence(self, group=group, exact=exact, **kwargs)
+
+    def without(self, clusters: list[Any], group: str | None = None) -> Any:
+        from .diagnostics import without
+
+        return without(self, clusters, group=group)
+
+    def check(self) -> list:
+        from .diagnostics import check
+
+        return check(self)
+
+    # -- display (mlm_jupyter.display) -----------------------------------------------------
+    def summary(self) -> str:
+        """lme4-style plain-text summary."""
+        from .display.text import summary_text
+
+        return summary_text(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from .display.html import result_html
+
+        return result_html(self)
+
+    def explore(self, **kwargs: Any) -> Any:
+        """The interactive explorer widget."""
+        from .display.widget import ModelExplorer
+
+        return ModelExplorer(self, **kwargs)
+
+    def to_html(self, path: str | None = None, **kwargs: Any) -> str:
+        """Self-contained offline HTML report; written to ``path`` when given."""
+        from .display.report import report
+
+        return report(self, path=path, **kwargs)
