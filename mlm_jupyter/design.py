@@ -55,6 +55,11 @@ class RandomBlock:
         return len(self.columns)
 
     @property
+    def group_columns(self) -> tuple[str, ...]:
+        """Data columns whose interaction defines the grouping factor."""
+        return tuple(part.strip() for part in self.group.split(":"))
+
+    @property
     def n_levels(self) -> int:
         return len(self.levels)
 

@@ -45,19 +45,23 @@ def predict(
         return res.fitted(include_re=include_re).to_numpy()
     if not isinstance(newdata, pd.DataFrame):
         raise TypeError("newdata must be a pandas DataFrame.")
-    missing = [v for v in res.design.variables if v not in newdata.columns and v != res.spec.response]
-    needed_groups = {c for t in res.design.terms for c in t.group_columns} if include_re else set()
-    missing = [m for m in missing if m in needed_groups or m not in {
-        c for t in res.design.terms for c in t.group_columns}]
+    group_columns = {c for t in res.design.terms for c in t.group_columns}
+    needed = [
+        v for v in res.design.variables
+        if v != res.spec.response and (include_re or v not in group_columns)
+    ]
+    missing = [v for v in needed if v not in newdata.columns]
     if missing:
-        raise ValueError(f"newdata lacks the column(s) {missing} that the model uses.")
+        raise ValueError(
+            f"newdata lacks the column(s) {missing} that the model uses; "
+            f"it needs {needed}."
+        )
     X = _model_matrix(res.design.fixed_model_spec, newdata, res.design.fixed_names)
     out = X @ res.fixef.to_numpy()
     if include_re:
         for term, b in zip(res.design.terms, res.random_effects):
             Z = _model_matrix(term.model_spec, newdata, term.columns)
-            _, new_levels = _grouping_factor(newdata, term)
-            codes_new, _ = _grouping_factor(newdata, term)
+            codes_new, new_levels = _grouping_factor(newdata, term)
             lookup = {name: i for i, name in enumerate(term.levels)}
             idx = np.array([lookup.get(new_levels[c], -1) for c in codes_new])
             seen = idx >= 0
