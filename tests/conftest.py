@@ -11,34 +11,58 @@ import pandas as pd
 import pytest
 
 REFERENCE = Path(__file__).parent / "reference"
-GROUPING = {
-    "sleepstudy": ("Subject",),
-    "hsb": ("school",),
-    "pastes": ("batch", "cask"),
-    "penicillin": ("plate", "sample"),
-    "dyestuff": ("Batch",),
-    "singular": ("g",),
-}
+#: tests/reference holds the shared lme4 cases; tests/reference/extra more cases made with
+#: the R scripts in that folder (three-level, crossed slopes, categorical, singular ML).
+ROOTS = (REFERENCE, REFERENCE / "extra")
 
 
-def manifest() -> dict:
-    return json.loads((REFERENCE / "manifest.json").read_text())
+@lru_cache(maxsize=None)
+def manifest(root: Path = REFERENCE) -> dict:
+    return json.loads((root / "manifest.json").read_text())
 
 
-def case_ids() -> list[str]:
-    return [c["id"] for c in manifest()["cases"]]
+def case_ids(extra: bool = True) -> list[str]:
+    roots = ROOTS if extra else ROOTS[:1]
+    return [c["id"] for root in roots for c in manifest(root)["cases"]]
+
+
+def comparisons() -> list[dict]:
+    out = []
+    for root in ROOTS:
+        out += json.loads((root / "lme4" / "comparisons.json").read_text())
+    return out
 
 
 @lru_cache(maxsize=None)
 def reference_case(case_id: str) -> dict:
-    return json.loads((REFERENCE / "lme4" / f"{case_id}.json").read_text())
+    for root in ROOTS:
+        path = root / "lme4" / f"{case_id}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+    raise KeyError(case_id)
+
+
+@lru_cache(maxsize=None)
+def grouping_columns(dataset: str) -> tuple[str, ...]:
+    """Grouping factors of every case on ``dataset``: read as strings, as R's factors."""
+    from mlm_jupyter import parse
+
+    columns: list[str] = []
+    for root in ROOTS:
+        for case in manifest(root)["cases"]:
+            if case["dataset"] == dataset:
+                for term in parse(case["formula"]).random:
+                    columns += [c for c in term.group_columns if c not in columns]
+    return tuple(columns)
 
 
 @lru_cache(maxsize=None)
 def reference_data(dataset: str) -> pd.DataFrame:
-    return pd.read_csv(
-        REFERENCE / "data" / f"{dataset}.csv", dtype={c: str for c in GROUPING.get(dataset, ())}
-    )
+    for root in ROOTS:
+        path = root / "data" / f"{dataset}.csv"
+        if path.exists():
+            return pd.read_csv(path, dtype={c: str for c in grouping_columns(dataset)})
+    raise KeyError(dataset)
 
 
 @lru_cache(maxsize=None)
