@@ -1,0 +1,110 @@
+// Vega-Lite chart plumbing: embed a spec once, then update it only through named data sets
+// and signals (view.data / view.signal), which costs a dataflow run, not a recompile.
+
+import embed from "vega-embed";
+import { vegaConfig } from "./theme.js";
+
+const ACTIONS = { export: true, source: false, compiled: false, editor: false };
+
+/**
+ * Embed a Vega-Lite spec into `container` with the explorer's theme.
+ * @param {HTMLElement} container
+ * @param {object} spec Vega-Lite spec (named data sets, no URLs)
+ * @param {object} theme palette from readTheme
+ * @param {{renderer?: "canvas"|"svg", label?: string}} opts
+ * @returns {Promise<import("vega").View>}
+ */
+export async function embedChart(container, spec, theme, opts = {}) {
+  const full = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    autosize: { type: "fit", contains: "padding" },
+    ...spec,
+    config: { ...vegaConfig(theme), ...(spec.config || {}) },
+  };
+  const result = await embed(container, full, {
+    mode: "vega-lite",
+    renderer: opts.renderer || "canvas",
+    actions: ACTIONS,
+    tooltip: { theme: theme.dark ? "dark" : "light" },
+    downloadFileName: opts.fileName || "mlm-chart",
+    i18n: { PNG_ACTION: "Save as PNG", SVG_ACTION: "Save as SVG" },
+  });
+  const canvas = container.querySelector("canvas, svg");
+  if (canvas && opts.label) {
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", opts.label);
+  }
+  return result.view;
+}
+
+/** Replace a named data set's values. */
+export function setData(view, name, values) {
+  view.data(name, values);
+}
+
+/** Width available to a chart in `container` (at least `min`). */
+export function containerWidth(container, min = 240) {
+  const w = container.getBoundingClientRect().width;
+  return Math.max(Math.floor(w || 0), min);
+}
+
+/**
+ * Keep a view as wide as its container (notebook panes resize). Returns a disconnect.
+ * @param {HTMLElement} container
+ * @param {import("vega").View} view
+ */
+export function fitWidth(container, view) {
+  if (typeof ResizeObserver === "undefined") return () => {};
+  let last = containerWidth(container);
+  let frame = 0;
+  const ro = new ResizeObserver(() => {
+    cancelAnimationFrame(frame);
+    frame = requestAnimationFrame(() => {
+      const w = containerWidth(container);
+      if (Math.abs(w - last) < 2) return;
+      last = w;
+      view.width(w).runAsync();
+    });
+  });
+  ro.observe(container);
+  return () => ro.disconnect();
+}
+
+/** Remove an interval brush drawn by a Vega-Lite `select: "interval"` param named `name`. */
+export async function clearBrush(view, name) {
+  const store = `${name}_store`;
+  try {
+    view.data(store, []);
+    for (const suffix of ["_x", "_y"]) {
+      try {
+        view.signal(`${name}${suffix}`, []);
+      } catch {
+        /* this brush has no such channel */
+      }
+    }
+    await view.runAsync();
+  } catch {
+    /* the view has no brush */
+  }
+}
+
+/** Call `fn` (debounced) when the container's width changes by more than `tol` px. */
+export function onResize(container, fn, tol = 16) {
+  if (typeof ResizeObserver === "undefined") return () => {};
+  let last = containerWidth(container);
+  let timer = 0;
+  const ro = new ResizeObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const w = containerWidth(container);
+      if (Math.abs(w - last) <= tol) return;
+      last = w;
+      fn(w);
+    }, 150);
+  });
+  ro.observe(container);
+  return () => {
+    clearTimeout(timer);
+    ro.disconnect();
+  };
+}

@@ -1,0 +1,529 @@
+// Panel 2: clusters. BLUP scatter (brush/click), spaghetti plot of cluster-specific lines and
+// a caterpillar plot, all linked through ctx.selection (synced to Python as `selected`).
+
+import { h, fmt, fmtInt } from "../dom.js";
+import { clusterLines, grid, predictionCurve } from "../model.js";
+import { describeSelection, findClusters, idsInBox, rankOrder } from "../selection.js";
+import { clearBrush, containerWidth, embedChart, fitWidth } from "../charts.js";
+import { selectField } from "./controls.js";
+
+const SIZE_KEY = "__n__";
+
+export const clustersPanel = {
+  id: "clusters",
+  label: "Clusters",
+  available: (state) => state.clusters.ids.length > 0 && !!state.random,
+  mount(section, ctx) {
+    return new ClustersPanel(section, ctx).ready;
+  },
+};
+
+class ClustersPanel {
+  constructor(section, ctx) {
+    this.section = section;
+    this.ctx = ctx;
+    this.state = ctx.state;
+    this.views = {};
+    this.disposers = [];
+    const terms = this.state.random.terms;
+    this.axisX = terms.length > 1 ? terms[0] : SIZE_KEY;
+    this.axisY = terms.length > 1 ? terms[1] : terms[0];
+    this.catTerm = terms[0];
+    this.colorBy = this.colorOptions()[1]?.[0] ?? "";
+    this.layout();
+    this.ready = this.build().then(() => this);
+    this.disposers.push(ctx.selection.subscribe((sel, source) => this.onSelection(source)));
+  }
+
+  colorOptions() {
+    const vars = this.state.variables;
+    const opts = [["", "none"]];
+    for (const name of Object.keys(this.state.clusters.vars)) {
+      if (vars[name]?.level === 2) opts.push([name, name]);
+    }
+    return opts;
+  }
+
+  layout() {
+    const { state, ctx } = this;
+    const terms = state.random.terms;
+    const axisOpts = [...terms.map((t) => [t, `BLUP ${t}`]), [SIZE_KEY, "cluster size (n)"]];
+    const noun = ctx.noun;
+    this.findInput = h("input", {
+      type: "search", class: "mlm-input", placeholder: "id", "aria-label": `Find ${noun} by id`,
+      list: `${this.section.id}-ids`,
+      onKeydown: (ev) => {
+        if (ev.key === "Enter") {
+          ev.preventDefault();
+          this.find();
+        }
+      },
+    });
+    this.findMsg = h("span", { class: "mlm-hint", "aria-live": "polite" });
+    const controls = h("div", { class: "mlm-toolbar", role: "group", "aria-label": "Cluster view settings" }, [
+      selectField("x", axisOpts, this.axisX, (v) => { this.axisX = v; this.rebuildScatter(); }),
+      selectField("y", axisOpts, this.axisY, (v) => { this.axisY = v; this.rebuildScatter(); }),
+      selectField("colour", this.colorOptions(), this.colorBy, (v) => { this.colorBy = v; this.rebuild(); }),
+      h("div", { class: "mlm-field mlm-field-inline mlm-find" }, [
+        h("span", { class: "mlm-label", text: `Find ${noun.replace(/s$/, "")}` }),
+        this.findInput,
+        h("button", { type: "button", class: "mlm-button", text: "Find", onClick: () => this.find() }),
+        h("datalist", { id: `${this.section.id}-ids` }, state.clusters.ids.slice(0, 5000).map((id) => h("option", { value: id }))),
+      ]),
+      h("button", {
+        type: "button", class: "mlm-button mlm-button-quiet", text: "Clear selection",
+        onClick: () => ctx.selection.clear(),
+      }),
+    ]);
+    this.scatterBox = h("div", { class: "mlm-chart", dataset: { chart: "blup" } });
+    this.spagBox = h("div", { class: "mlm-chart", dataset: { chart: "spaghetti" } });
+    this.catBox = h("div", { class: "mlm-chart", dataset: { chart: "caterpillar" } });
+    this.summary = h("div", { class: "mlm-selection", "aria-live": "polite" });
+    this.table = h("div", { class: "mlm-table-wrap" });
+    const catHead = h("div", { class: "mlm-subhead" }, [
+      h("span", { class: "mlm-subtitle", text: `Caterpillar: ${noun} ranked by BLUP with 95% intervals` }),
+      terms.length > 1 ? selectField("term", terms.map((t) => [t, t]), this.catTerm, (v) => {
+        this.catTerm = v;
+        this.rebuildCaterpillar();
+      }) : null,
+    ]);
+    this.section.append(
+      controls,
+      h("p", {
+        class: "mlm-hint",
+        text: "Drag on the BLUP scatter or the caterpillar to brush; click a point or line to select it " +
+          "(Shift-click adds); double-click clears the brush.",
+      }),
+      h("div", { class: "mlm-two" }, [
+        h("div", {}, [h("div", { class: "mlm-subtitle", text: "Empirical Bayes estimates (BLUPs)" }), this.scatterBox]),
+        h("div", {}, [h("div", { class: "mlm-subtitle", text: this.spaghettiTitle() }), this.spagBox]),
+      ]),
+      catHead, this.catBox, this.summary, this.table,
+    );
+  }
+
+  spaghettiTitle() {
+    const x = this.ctx.ui.get("predictor");
+    return x ? `Cluster lines of ${this.state.response} on ${x} (observed ranges)` : "Cluster lines";
+  }
+
+  axisValues(key) {
+    const cl = this.state.clusters;
+    return key === SIZE_KEY ? cl.n : cl.ranef[key];
+  }
+
+  axisTitle(key) {
+    return key === SIZE_KEY ? `${this.ctx.noun} size (n)` : `BLUP: ${key}`;
+  }
+
+  colorEncoding() {
+    const t = this.ctx.theme;
+    if (!this.colorBy) return { value: t.accent };
+    const v = this.state.variables[this.colorBy];
+    if (v.kind === "binary") {
+      return {
+        field: "c", type: "nominal", title: this.colorBy,
+        scale: { domain: v.values, range: t.binary },
+        legend: { orient: "top", direction: "horizontal", offset: 4 },
+      };
+    }
+    return {
+      field: "c", type: "quantitative", title: this.colorBy,
+      scale: { scheme: { name: "viridis", extent: t.dark ? [0.3, 1] : [0, 0.9] } },
+      legend: { orient: "top", direction: "horizontal", gradientLength: 120, offset: 4 },
+    };
+  }
+
+  selParams() {
+    return [
+      { name: "sel", value: this.ctx.selection.asObject() },
+      { name: "nsel", value: this.ctx.selection.size },
+    ];
+  }
+
+  async build() {
+    await Promise.all([this.buildScatter(), this.buildSpaghetti(), this.buildCaterpillar()]);
+    this.renderSummary();
+  }
+
+  async rebuild() {
+    this.destroyViews();
+    await this.build();
+  }
+
+  async rebuildScatter() {
+    this.views.scatter?.finalize();
+    await this.buildScatter();
+  }
+
+  async rebuildCaterpillar() {
+    this.views.caterpillar?.finalize();
+    await this.buildCaterpillar();
+  }
+
+  scatterRows() {
+    const cl = this.state.clusters;
+    const xs = this.axisValues(this.axisX);
+    const ys = this.axisValues(this.axisY);
+    const cs = this.colorBy ? cl.vars[this.colorBy] : null;
+    return cl.ids.map((id, i) => ({ id, x: xs[i], y: ys[i], n: cl.n[i], c: cs ? cs[i] : null }));
+  }
+
+  async buildScatter() {
+    const t = this.ctx.theme;
+    const tooltip = [
+      { field: "id", type: "nominal", title: this.state.group },
+      { field: "x", type: "quantitative", title: this.axisTitle(this.axisX), format: ".3f" },
+      { field: "y", type: "quantitative", title: this.axisTitle(this.axisY), format: ".3f" },
+      { field: "n", type: "quantitative", title: "n" },
+    ];
+    if (this.colorBy) tooltip.push({ field: "c", type: "quantitative", title: this.colorBy, format: ".3g" });
+    const spec = {
+      width: containerWidth(this.scatterBox, 200),
+      height: 270,
+      datasets: { points: this.scatterRows() },
+      data: { name: "points" },
+      params: [
+        ...this.selParams(),
+        {
+          name: "brush",
+          select: { type: "interval", clear: "dblclick" },
+          value: undefined,
+        },
+      ],
+      mark: { type: "circle", size: 42 },
+      encoding: {
+        x: { field: "x", type: "quantitative", title: this.axisTitle(this.axisX), scale: { zero: false, nice: true } },
+        y: { field: "y", type: "quantitative", title: this.axisTitle(this.axisY), scale: { zero: false, nice: true } },
+        color: this.colorEncoding(),
+        opacity: { condition: { test: "nsel === 0 || sel[datum.id]", value: 0.85 }, value: 0.14 },
+        stroke: { condition: { test: "sel[datum.id]", value: t.select }, value: null },
+        strokeWidth: { condition: { test: "sel[datum.id]", value: 2.5 }, value: 0 },
+        size: { condition: { test: "sel[datum.id]", value: 90 }, value: 42 },
+        tooltip,
+      },
+    };
+    delete spec.params[2].value;
+    spec.params[2].select.mark = { fill: t.select, fillOpacity: 0.08, stroke: t.select, strokeWidth: 1 };
+    const view = await embedChart(this.scatterBox, spec, t, {
+      label: `Scatter of ${this.axisTitle(this.axisY)} against ${this.axisTitle(this.axisX)}, one point per ${this.state.group}`,
+      fileName: "mlm-blup-scatter",
+    });
+    this.views.scatter = view;
+    this.ctx.views.blup = view;
+    this.disposers.push(fitWidth(this.scatterBox, view));
+    this.wireBrush(view, "brush", () => {
+      const cl = this.state.clusters;
+      return { ids: cl.ids, xs: this.axisValues(this.axisX), ys: this.axisValues(this.axisY) };
+    });
+    this.wireClick(view);
+  }
+
+  spaghettiData() {
+    const x = this.ctx.ui.get("predictor");
+    const cl = this.state.clusters;
+    if (!x || !cl.x_min?.[x]) return null;
+    const lines = clusterLines(this.ctx.model, x);
+    const cs = this.colorBy ? cl.vars[this.colorBy] : null;
+    const rows = new Array(2 * cl.ids.length);
+    for (let i = 0; i < cl.ids.length; i++) {
+      const c = cs ? cs[i] : null;
+      rows[2 * i] = { id: cl.ids[i], x: lines.x0[i], y: lines.y0[i], c };
+      rows[2 * i + 1] = { id: cl.ids[i], x: lines.x1[i], y: lines.y1[i], c };
+    }
+    const xv = this.state.variables[x];
+    const means = {};
+    for (const [name, v] of Object.entries(this.state.variables)) means[name] = v.mean;
+    const avg = predictionCurve(this.ctx.model, x, means, grid(xv.min, xv.max, 2))
+      .map((r) => ({ x: r.x, y: r.fit }));
+    return { rows, avg, x };
+  }
+
+  async buildSpaghetti() {
+    const t = this.ctx.theme;
+    const data = this.spaghettiData();
+    if (!data) {
+      this.spagBox.replaceChildren(h("p", { class: "mlm-empty", text: "No level-1 predictor to draw cluster lines against." }));
+      return;
+    }
+    // Explicit domains: the highlight layer is often empty and must not drive the scales.
+    const enc = {
+      x: { field: "x", type: "quantitative", title: data.x, scale: { domain: extent(data.rows, "x"), nice: false } },
+      y: {
+        field: "y", type: "quantitative", title: this.state.response,
+        scale: { domain: extent([...data.rows, ...data.avg], "y"), nice: true, zero: false },
+      },
+    };
+    const spec = {
+      width: containerWidth(this.spagBox, 200),
+      height: 270,
+      datasets: { lines: data.rows, avg: data.avg },
+      params: this.selParams(),
+      layer: [
+        {
+          data: { name: "lines" },
+          mark: { type: "line", strokeWidth: 1, strokeCap: "round" },
+          encoding: {
+            ...enc,
+            detail: { field: "id", type: "nominal" },
+            color: this.colorBy ? { ...this.colorEncoding(), legend: null } : { value: t.fg3 },
+            opacity: { condition: { test: "nsel === 0", value: 0.45 }, value: 0.12 },
+            tooltip: [{ field: "id", type: "nominal", title: this.state.group }],
+          },
+        },
+        {
+          data: { name: "lines" },
+          transform: [{ filter: "sel[datum.id]" }],
+          mark: { type: "line", strokeWidth: 2.5, color: t.select, strokeCap: "round" },
+          encoding: {
+            ...enc,
+            detail: { field: "id", type: "nominal" },
+            tooltip: [{ field: "id", type: "nominal", title: this.state.group }],
+          },
+        },
+        {
+          data: { name: "avg" },
+          mark: { type: "line", strokeWidth: 3, color: t.fg, strokeDash: [6, 3] },
+          encoding: enc,
+        },
+      ],
+    };
+    const view = await embedChart(this.spagBox, spec, t, {
+      label: `Cluster-specific lines of ${this.state.response} on ${data.x}`, fileName: "mlm-spaghetti",
+    });
+    this.views.spaghetti = view;
+    this.ctx.views.spaghetti = view;
+    this.disposers.push(fitWidth(this.spagBox, view));
+    this.wireClick(view);
+  }
+
+  caterpillarRows() {
+    const cl = this.state.clusters;
+    const est = cl.ranef[this.catTerm];
+    const se = cl.ranef_se[this.catTerm];
+    const order = rankOrder(est);
+    const z = 1.959963984540054;
+    const rows = new Array(order.length);
+    order.forEach((i, rank) => {
+      rows[rank] = { id: cl.ids[i], rank: rank + 1, est: est[i], lo: est[i] - z * se[i], hi: est[i] + z * se[i] };
+    });
+    return rows;
+  }
+
+  async buildCaterpillar() {
+    const t = this.ctx.theme;
+    const rows = this.caterpillarRows();
+    this.catRows = rows;
+    const x = {
+      field: "rank", type: "quantitative", title: `${this.ctx.noun} ranked by BLUP of ${this.catTerm}`,
+      scale: { domain: [0, rows.length + 1], nice: false, zero: false }, axis: { tickCount: 8 },
+    };
+    const y = {
+      field: "lo", type: "quantitative", title: `BLUP: ${this.catTerm}`,
+      scale: { domain: [Math.min(0, ...rows.map((r) => r.lo)), Math.max(0, ...rows.map((r) => r.hi))], nice: true },
+    };
+    const tooltip = [
+      { field: "id", type: "nominal", title: this.state.group },
+      { field: "est", type: "quantitative", title: "BLUP", format: ".3f" },
+      { field: "lo", type: "quantitative", title: "95% lower", format: ".3f" },
+      { field: "hi", type: "quantitative", title: "95% upper", format: ".3f" },
+    ];
+    const thin = rows.length > 300;
+    const spec = {
+      width: containerWidth(this.catBox),
+      height: 210,
+      datasets: { cat: rows },
+      data: { name: "cat" },
+      params: this.selParams(),
+      encoding: { x },
+      layer: [
+        { mark: { type: "rule", color: t.fg3, strokeDash: [3, 3] }, encoding: { y: { datum: 0 }, x: null } },
+        {
+          params: [{
+            name: "cbrush", select: { type: "interval", encodings: ["x"], clear: "dblclick",
+              mark: { fill: t.select, fillOpacity: 0.08, stroke: t.select } },
+          }],
+          mark: { type: "rule", strokeWidth: thin ? 1 : 1.5 },
+          encoding: {
+            y, y2: { field: "hi" },
+            color: { value: t.fg3 },
+            opacity: { condition: { test: "nsel === 0", value: thin ? 0.35 : 0.6 }, value: 0.15 },
+          },
+        },
+        {
+          mark: { type: "circle", size: thin ? 8 : 18, color: t.accent },
+          encoding: {
+            y: { ...y, field: "est" },
+            opacity: { condition: { test: "nsel === 0", value: 0.9 }, value: 0.2 },
+            tooltip,
+          },
+        },
+        {
+          transform: [{ filter: "sel[datum.id]" }],
+          layer: [
+            { mark: { type: "rule", strokeWidth: 2, color: t.select }, encoding: { y, y2: { field: "hi" } } },
+            {
+              mark: { type: "circle", size: 50, color: t.select, stroke: t.bg, strokeWidth: 1 },
+              encoding: { y: { ...y, field: "est" }, tooltip },
+            },
+          ],
+        },
+      ],
+    };
+    const view = await embedChart(this.catBox, spec, t, {
+      label: `Caterpillar plot of ${this.catTerm} BLUPs with 95% intervals`, fileName: "mlm-caterpillar",
+    });
+    this.views.caterpillar = view;
+    this.ctx.views.caterpillar = view;
+    this.disposers.push(fitWidth(this.catBox, view));
+    this.wireBrush(view, "cbrush", () => ({
+      ids: this.catRows.map((r) => r.id), xs: this.catRows.map((r) => r.rank), ys: this.catRows.map(() => 0),
+    }));
+    this.wireClick(view);
+  }
+
+  /** Brush -> selection (coalesced to one update per animation frame). */
+  wireBrush(view, name, columns) {
+    let frame = 0;
+    view.addSignalListener(name, (_, value) => {
+      if (this.clearing) return;
+      cancelAnimationFrame(frame);
+      const t0 = performance.now();
+      frame = requestAnimationFrame(() => {
+        const keys = Object.keys(value || {});
+        if (!keys.length) {
+          this.ctx.selection.clear(`brush:${name}`);
+          return;
+        }
+        const { ids, xs, ys } = columns();
+        const picked = idsInBox(ids, xs, ys, value.x || value.rank || null, value.y || null);
+        this.pendingT0 = t0;
+        this.ctx.selection.set(picked, `brush:${name}`);
+      });
+    });
+    this.brushes = { ...(this.brushes || {}), [name]: view };
+  }
+
+  /** Click a mark with an id: select it alone, or toggle it with Shift/Ctrl/Cmd. */
+  wireClick(view) {
+    let down = null;
+    const canvas = view.container();
+    const onDown = (ev) => { down = [ev.clientX, ev.clientY]; };
+    canvas.addEventListener("pointerdown", onDown);
+    this.disposers.push(() => canvas.removeEventListener("pointerdown", onDown));
+    view.addEventListener("click", (ev, item) => {
+      if (down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) return; // a drag
+      const id = item?.datum?.id;
+      if (id === undefined) return;
+      this.pendingT0 = performance.now();
+      const sel = this.ctx.selection;
+      if (ev.shiftKey || ev.metaKey || ev.ctrlKey) sel.toggle(String(id), "click");
+      else if (sel.size === 1 && sel.has(String(id))) sel.clear("click");
+      else sel.set([String(id)], "click");
+    });
+  }
+
+  find() {
+    const q = this.findInput.value;
+    const ids = this.state.clusters.ids;
+    const matches = findClusters(ids, q);
+    const noun = this.ctx.noun;
+    if (!q.trim()) {
+      this.findMsg.textContent = "";
+      return;
+    }
+    if (!matches.length) {
+      this.findMsg.textContent = `No ${noun.replace(/s$/, "")} "${q}"` +
+        (this.state.clusters.sampled ? " in the drawn sample." : ".");
+    } else {
+      this.findMsg.textContent = matches.length === 1 ? "" : `${matches.length} matches`;
+      this.pendingT0 = performance.now();
+      this.ctx.selection.set(matches, "find");
+    }
+    this.summary.after(this.findMsg);
+  }
+
+  /** Push the selection into every view as signals; clear stale brushes. */
+  async onSelection(source) {
+    const t0 = this.pendingT0 ?? performance.now();
+    this.pendingT0 = undefined;
+    const sel = this.ctx.selection;
+    const obj = sel.asObject();
+    const jobs = [];
+    for (const view of Object.values(this.views)) {
+      view.signal("sel", obj).signal("nsel", sel.size);
+      jobs.push(view.runAsync());
+    }
+    this.clearing = true;
+    try {
+      for (const [name, view] of Object.entries(this.brushes || {})) {
+        if (source !== `brush:${name}`) jobs.push(clearBrush(view, name));
+      }
+      await Promise.all(jobs);
+    } finally {
+      this.clearing = false;
+    }
+    this.renderSummary();
+    this.ctx.timed(`selection:${source}`, t0);
+  }
+
+  renderSummary() {
+    const sel = this.ctx.selection.list();
+    const noun = this.ctx.noun;
+    this.summary.textContent = describeSelection(sel, noun);
+    this.summary.dataset.selected = JSON.stringify(sel);
+    if (!sel.length) {
+      this.table.replaceChildren();
+      return;
+    }
+    const cl = this.state.clusters;
+    const index = this.index || (this.index = new Map(cl.ids.map((id, i) => [id, i])));
+    const terms = this.state.random.terms;
+    const l2 = Object.keys(cl.vars).filter((n) => this.state.variables[n]?.level === 2);
+    const head = h("tr", {}, [
+      h("th", { scope: "col", text: this.state.group }), h("th", { scope: "col", text: "n" }),
+      ...terms.map((t) => h("th", { scope: "col", text: `BLUP ${t} (SE)` })),
+      ...l2.map((n) => h("th", { scope: "col", text: n })),
+    ]);
+    const shown = sel.slice(0, 8);
+    const body = shown.map((id) => {
+      const i = index.get(id);
+      return h("tr", {}, [
+        h("th", { scope: "row", text: id }), h("td", { text: fmtInt(cl.n[i]) }),
+        ...terms.map((t) => h("td", { text: `${fmt(cl.ranef[t][i], 3)} (${fmt(cl.ranef_se[t][i], 3)})` })),
+        ...l2.map((n) => h("td", { text: fmt(cl.vars[n][i], 2) })),
+      ]);
+    });
+    const table = h("table", { class: "mlm-table" }, [
+      h("caption", { text: sel.length > shown.length ? `First ${shown.length} of ${sel.length} selected` : "Selected" }),
+      h("thead", {}, head), h("tbody", {}, body),
+    ]);
+    this.table.replaceChildren(table);
+  }
+
+  destroyViews() {
+    for (const v of Object.values(this.views)) v.finalize();
+    this.views = {};
+    this.brushes = {};
+  }
+
+  retheme() {
+    return this.rebuild();
+  }
+
+  destroy() {
+    this.destroyViews();
+    this.disposers.forEach((d) => d());
+  }
+}
+
+function extent(rows, field) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows) {
+    const v = r[field];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return Number.isFinite(lo) ? [lo, hi] : [0, 1];
+}

@@ -1,0 +1,194 @@
+// Panel 3: variance. Tau with correlations, ICC, reliabilities, the random-slope range table
+// and the model-implied variance of the outcome across the level-1 predictor.
+
+import { h, fmt } from "../dom.js";
+import { grid, impliedVariance } from "../model.js";
+import { containerWidth, embedChart, onResize } from "../charts.js";
+
+export const variancePanel = {
+  id: "variance",
+  label: "Variance",
+  available: () => true,
+  mount(section, ctx) {
+    return new VariancePanel(section, ctx).ready;
+  },
+};
+
+class VariancePanel {
+  constructor(section, ctx) {
+    this.section = section;
+    this.ctx = ctx;
+    this.state = ctx.state;
+    this.disposers = [];
+    section.append(this.cards(), this.tauTable());
+    const extra = [this.reliabilityTable(), this.rangeTable()].filter(Boolean);
+    if (extra.length) section.append(h("div", { class: "mlm-two mlm-two-tables" }, extra));
+    this.chartHead = h("div", { class: "mlm-subhead" });
+    this.chartBox = h("div", { class: "mlm-chart", dataset: { chart: "variance" } });
+    this.caption = h("p", { class: "mlm-caption" });
+    section.append(this.chartHead, this.chartBox, this.caption);
+    this.disposers.push(ctx.ui.subscribe((patch) => {
+      if ("predictor" in patch) this.buildChart();
+    }));
+    this.disposers.push(onResize(this.chartBox, () => this.buildChart()));
+    this.ready = this.buildChart().then(() => this);
+  }
+
+  cards() {
+    const s = this.state;
+    const items = [];
+    if (s.icc) {
+      items.push(["ICC (adjusted)", fmt(s.icc.adjusted, 3), "share of the random-effect variance in the total, fixed effects partialled out"]);
+      items.push(["ICC (unadjusted)", fmt(s.icc.unadjusted, 3), "share of the random-effect variance in the total including fixed-effect variance"]);
+    }
+    items.push(["Residual SD (σ)", fmt(s.sigma, 3), "within-cluster standard deviation"]);
+    if (s.r2) {
+      items.push(["R² marginal", fmt(s.r2.marginal, 3), "variance explained by fixed effects (Nakagawa)"]);
+      items.push(["R² conditional", fmt(s.r2.conditional, 3), "variance explained by fixed and random effects"]);
+    }
+    return h("div", { class: "mlm-cards" }, items.map(([label, value, title]) => h("div", { class: "mlm-card", title }, [
+      h("div", { class: "mlm-card-label", text: label }), h("div", { class: "mlm-card-value", text: value }),
+    ])));
+  }
+
+  /** lme4-style variance components: variance, SD and correlations per grouping factor. */
+  tauTable() {
+    const blocks = this.state.variance_components || [];
+    const maxq = Math.max(1, ...blocks.map((b) => b.terms.length));
+    const rows = [];
+    for (const b of blocks) {
+      b.terms.forEach((term, i) => {
+        const corr = [];
+        for (let j = 0; j < maxq - 1; j++) {
+          corr.push(h("td", { class: "mlm-num mlm-corr", text: j < i && b.corr ? fmt(b.corr[i][j], 2) : "" }));
+        }
+        rows.push(h("tr", {}, [
+          h("th", { scope: "row", text: i === 0 ? b.group : "" }),
+          h("td", { text: term }),
+          h("td", { class: "mlm-num", text: fmt(b.cov[i][i], 3) }),
+          h("td", { class: "mlm-num", text: fmt(Math.sqrt(b.cov[i][i]), 3) }),
+          ...corr,
+        ]));
+      });
+    }
+    const s2 = this.state.sigma ** 2;
+    rows.push(h("tr", { class: "mlm-row-resid" }, [
+      h("th", { scope: "row", text: "Residual" }), h("td", { text: "" }),
+      h("td", { class: "mlm-num", text: fmt(s2, 3) }), h("td", { class: "mlm-num", text: fmt(this.state.sigma, 3) }),
+      ...Array.from({ length: maxq - 1 }, () => h("td", {})),
+    ]));
+    const head = h("tr", {}, [
+      h("th", { scope: "col", text: "Group" }), h("th", { scope: "col", text: "Term" }),
+      h("th", { scope: "col", class: "mlm-num", text: "Variance" }), h("th", { scope: "col", class: "mlm-num", text: "SD" }),
+      ...(maxq > 1 ? [h("th", { scope: "col", class: "mlm-num", colSpan: maxq - 1, text: "Correlation" })] : []),
+    ]);
+    return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "tau" } }, [
+      h("caption", { text: "Random effects: Tau (variances) with correlations" }),
+      h("thead", {}, head), h("tbody", {}, rows),
+    ])]);
+  }
+
+  reliabilityTable() {
+    const rel = this.state.reliability;
+    if (!rel || !Object.keys(rel).length) return null;
+    return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "reliability" } }, [
+      h("caption", { text: `Reliability of ${this.ctx.noun}' OLS estimates (mean over ${this.ctx.noun})` }),
+      h("thead", {}, h("tr", {}, [h("th", { scope: "col", text: "Term" }), h("th", { scope: "col", class: "mlm-num", text: "Reliability" })])),
+      h("tbody", {}, Object.entries(rel).map(([term, v]) => h("tr", {}, [
+        h("th", { scope: "row", text: term }),
+        h("td", { class: "mlm-num" }, [meter(v), fmt(v, 3)]),
+      ]))),
+    ])]);
+  }
+
+  rangeTable() {
+    const rows = this.state.slope_ranges || [];
+    if (!rows.length) return null;
+    return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "ranges" } }, [
+      h("caption", { text: "Random-effect 95% ranges (fixed ± 1.96 SD)" }),
+      h("thead", {}, h("tr", {}, ["Group", "Term", "Fixed", "SD", "95% range"].map((t, i) => h("th", { scope: "col", class: i > 1 ? "mlm-num" : null, text: t })))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, [
+        h("th", { scope: "row", text: r.group }), h("td", { text: r.term }),
+        h("td", { class: "mlm-num", text: fmt(r.estimate, 3) }), h("td", { class: "mlm-num", text: fmt(r.sd, 3) }),
+        h("td", { class: "mlm-num", text: `${fmt(r.lower, 2)} to ${fmt(r.upper, 2)}` }),
+      ]))),
+    ])]);
+  }
+
+  async buildChart() {
+    this.view?.finalize();
+    const x = this.ctx.ui.get("predictor");
+    const s = this.state;
+    if (!x || !s.random) {
+      this.chartHead.replaceChildren();
+      this.chartBox.replaceChildren();
+      this.caption.textContent = "";
+      return;
+    }
+    const t = this.ctx.theme;
+    const xv = s.variables[x];
+    const means = {};
+    for (const [name, v] of Object.entries(s.variables)) means[name] = v.mean;
+    const rows = impliedVariance(this.ctx.model, x, means, grid(xv.min, xv.max, 61));
+    const one = this.ctx.noun.replace(/s$/, "");
+    this.chartHead.replaceChildren(h("span", { class: "mlm-subtitle", text: `Model-implied variance of ${s.response} across ${x}` }));
+    // Plot widths exclude axes (autosize "pad"), so leave ~64 px per chart for them.
+    const half = Math.max(Math.floor((containerWidth(this.chartBox) - 24 - 2 * 64) / 2), 160);
+    const xEnc = { field: "x", type: "quantitative", title: x, scale: { nice: false, zero: false } };
+    const tooltip = [
+      { field: "x", type: "quantitative", title: x, format: ".2f" },
+      { field: "between", type: "quantitative", title: `between-${one} variance`, format: ".3f" },
+      { field: "residual", type: "quantitative", title: "residual variance σ²", format: ".3f" },
+      { field: "share", type: "quantitative", title: `share between ${this.ctx.noun}`, format: ".3f" },
+    ];
+    const spec = {
+      datasets: { v: rows },
+      data: { name: "v" },
+      autosize: { type: "pad" },
+      hconcat: [
+        {
+          width: half, height: 190,
+          title: { text: `Between-${one} variance z′Tz`, fontSize: 12 },
+          encoding: { x: xEnc },
+          layer: [
+            { mark: { type: "area", color: t.accent, opacity: 0.18 }, encoding: { y: { field: "between", type: "quantitative", title: "variance", scale: { zero: true } } } },
+            { mark: { type: "line", color: t.accent, strokeWidth: 2.5 }, encoding: { y: { field: "between", type: "quantitative" } } },
+            { mark: { type: "point", opacity: 0, size: 60 }, encoding: { y: { field: "between", type: "quantitative" }, tooltip } },
+          ],
+        },
+        {
+          width: half, height: 190,
+          title: { text: `Share of total variance between ${this.ctx.noun}`, fontSize: 12 },
+          encoding: { x: xEnc },
+          layer: [
+            { mark: { type: "area", color: t.fan, opacity: 0.15 }, encoding: { y: { field: "share", type: "quantitative", title: "proportion", scale: { zero: true }, axis: { format: ".0%" } } } },
+            { mark: { type: "line", color: t.fan, strokeWidth: 2.5 }, encoding: { y: { field: "share", type: "quantitative" } } },
+            { mark: { type: "point", opacity: 0, size: 60 }, encoding: { y: { field: "share", type: "quantitative" }, tooltip } },
+          ],
+        },
+      ],
+      config: { concat: { spacing: 24 } },
+    };
+    this.view = await embedChart(this.chartBox, spec, t, { label: `Model-implied variance across ${x}`, fileName: "mlm-variance" });
+    this.ctx.views.variance = this.view;
+    const min = rows.reduce((a, r) => (r.between < a.between ? r : a), rows[0]);
+    const max = rows.reduce((a, r) => (r.between > a.between ? r : a), rows[0]);
+    this.caption.textContent = `Between-${this.ctx.noun.replace(/s$/, "")} variance z′Tz ranges from ${fmt(min.between, 2)} ` +
+      `(at ${x} = ${fmt(min.x)}) to ${fmt(max.between, 2)} (at ${x} = ${fmt(max.x)}); its share of the total ` +
+      `goes from ${fmt(min.share, 3)} to ${fmt(max.share, 3)}. Residual variance σ² = ${fmt(s.sigma ** 2, 2)} is constant.`;
+  }
+
+  retheme() {
+    return this.buildChart();
+  }
+
+  destroy() {
+    this.view?.finalize();
+    this.disposers.forEach((d) => d());
+  }
+}
+
+function meter(v) {
+  const pct = Math.max(0, Math.min(1, v)) * 100;
+  return h("span", { class: "mlm-meter", "aria-hidden": "true" }, [h("span", { style: { width: `${pct}%` } })]);
+}

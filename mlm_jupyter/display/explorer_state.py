@@ -1,0 +1,436 @@
+"""Build the explorer's compact, JSON-able state from a fitted model.
+
+The state (schema in ``js/STATE.md``) is everything the browser needs to recompute simple
+slopes, confidence bands, Satterthwaite df, Johnson-Neyman regions and cluster views with no
+kernel: fixed effects γ with Var(γ̂), the derivative of Var(γ̂) with respect to the variance
+parameters (for Satterthwaite df), Tau, σ, BLUPs with conditional SDs and per-cluster values.
+Its size grows with the number of clusters only (not with N); beyond ``max_clusters`` the
+cluster views get a seeded random sample.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+STATE_VERSION = 1
+MAX_CLUSTERS = 3000
+SAMPLE_SEED = 0
+_SIG_DIGITS = 8  # per-cluster arrays: plenty for plotting, keeps 1,000-cluster states small
+_POWER = re.compile(r"^I\(\s*([A-Za-z_.][\w.]*)\s*\^\s*(\d+)\s*\)$")
+
+
+# ---------------------------------------------------------------------------------------
+# column names -> monomials
+def split_column(name: str) -> list[str]:
+    """Split an R model-matrix column name on ``:`` outside brackets and parentheses."""
+    parts, depth, current = [], 0, []
+    for char in name:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        if char == ":" and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def monomial(name: str, known: set[str]) -> dict[str, int] | None:
+    """A column as a product of variables: ``"cses:catholic"`` -> ``{"cses": 1, "catholic": 1}``.
+
+    ``(Intercept)`` is the empty product; ``I(x^2)`` is ``{"x": 2}``. Returns None (an
+    *opaque* column, held at its mean in the browser) when a factor is not a known variable.
+    """
+    if name == "(Intercept)":
+        return {}
+    out: dict[str, int] = {}
+    for part in split_column(name):
+        match = _POWER.match(part)
+        var, power = (match.group(1), int(match.group(2))) if match else (part, 1)
+        if var not in known:
+            return None
+        out[var] = out.get(var, 0) + power
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+def _compact(values: Any, digits: int = _SIG_DIGITS) -> list:
+    """Floats rounded to `digits` significant digits; NaN/inf become None (valid JSON)."""
+    out = []
+    for v in np.asarray(values, dtype=float).ravel():
+        out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
+    return out
+
+
+def _full(values: Any) -> Any:
+    """Full-precision nested lists (fixed effects and covariances must match Python exactly);
+    NaN/inf become None so the state is strict JSON."""
+    arr = np.asarray(values, dtype=float)
+    if np.isfinite(arr).all():
+        return arr.tolist()
+    obj = arr.astype(object)
+    obj[~np.isfinite(arr)] = None
+    return obj.tolist()
+
+
+def _corr(cov: np.ndarray) -> np.ndarray:
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.outer(sd, sd)
+    corr[~np.isfinite(corr)] = 0.0
+    np.fill_diagonal(corr, 1.0)
+    return corr
+
+
+def _term_index(res: Any, group: str) -> list[int]:
+    return [k for k, term in enumerate(res.design.terms) if term.group == group]
+
+
+def choose_group(res: Any, group: str | None = None) -> str:
+    """The grouping factor the explorer shows: ``group``, else the first with a random slope."""
+    groups = list(res.ngroups)
+    if group is not None:
+        if group not in groups:
+            raise ValueError(
+                f"'{group}' is not a grouping factor of this model; choose one of {groups}."
+            )
+        return group
+    for g in groups:
+        if sum(res.design.terms[k].q for k in _term_index(res, g)) > 1:
+            return g
+    return groups[0]
+
+
+def _variable_values(res: Any, names: set[str]) -> dict[str, np.ndarray]:
+    """Per-observation values of every variable named in a monomial.
+
+    A data column if numeric (bools as 0/1), else a model-matrix column of that exact name
+    (factor dummies such as ``sectorCatholic``, transforms such as ``cwc(ses, school)``),
+    else a random-effects design column.
+    """
+    data = res.data
+    X = res.design.X
+    fixed = list(res.design.fixed_names)
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        if name in data.columns and (
+            pd.api.types.is_numeric_dtype(data[name]) or pd.api.types.is_bool_dtype(data[name])
+        ):
+            out[name] = data[name].to_numpy(dtype=float)
+        elif name in fixed:
+            out[name] = X[:, fixed.index(name)].astype(float)
+        else:
+            for term in res.design.terms:
+                if name in term.columns:
+                    out[name] = term.Z[:, term.columns.index(name)].astype(float)
+                    break
+    return out
+
+
+def _candidate_names(columns: list[str]) -> set[str]:
+    names: set[str] = set()
+    for col in columns:
+        if col == "(Intercept)":
+            continue
+        for part in split_column(col):
+            match = _POWER.match(part)
+            names.add(match.group(1) if match else part)
+    return names
+
+
+def _describe(values: np.ndarray, codes: np.ndarray, n_levels: int, in_fixed: bool) -> dict:
+    """Kind, level, range, mean, SD and slider ticks of one variable."""
+    finite = values[np.isfinite(values)]
+    uniq = np.unique(finite)
+    sums = np.bincount(codes, weights=values, minlength=n_levels)
+    counts = np.bincount(codes, minlength=n_levels)
+    cluster_mean = sums / np.maximum(counts, 1)
+    spread = np.abs(values - cluster_mean[codes]).max() if len(values) else 0.0
+    scale = max(float(np.abs(finite).max()) if len(finite) else 1.0, 1e-300)
+    level = 2 if spread <= 1e-9 * scale else 1
+    info: dict[str, Any] = {
+        "level": level,
+        "in_fixed": in_fixed,
+        "min": float(finite.min()),
+        "max": float(finite.max()),
+        "mean": float(finite.mean()),
+        "sd": float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
+    }
+    if len(uniq) == 2:
+        info.update(kind="binary", values=[float(uniq[0]), float(uniq[1])])
+        return info
+    info["kind"] = "continuous"
+    # Level-2 variables: ticks from the distribution across clusters (the usual choice
+    # for a cross-level moderator); level-1: across observations.
+    base = cluster_mean[counts > 0] if level == 2 else finite
+    m, s = float(base.mean()), float(base.std(ddof=1)) if len(base) > 1 else 0.0
+    ticks = [{"value": m - s, "label": "−1 SD"}, {"value": m, "label": "mean"},
+             {"value": m + s, "label": "+1 SD"}]
+    info["ticks"] = [t for t in ticks if info["min"] <= t["value"] <= info["max"]]
+    return info
+
+
+# ---------------------------------------------------------------------------------------
+def _satterthwaite(res: Any) -> dict | None:
+    try:
+        from ..inference import satterthwaite_parts
+    except ImportError:
+        return None
+    try:
+        grad, cov = satterthwaite_parts(res)
+    except Exception:  # noqa: BLE001 - the explorer falls back to residual df, says so in STATE
+        return None
+    return {"vcov_grad": _full(grad), "varpar_cov": _full(cov)}
+
+
+def _optional(res: Any, method: str, *args: Any) -> Any:
+    """Call an interpretation helper if it exists and works; None otherwise."""
+    fn = getattr(res, method, None)
+    if fn is None:
+        return None
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 - optional summary; the panel hides what is missing
+        return None
+
+
+def _reliability(res: Any, group: str, tau: np.ndarray, terms: list[str]) -> dict | None:
+    """Mean reliability of each term's OLS estimate (Raudenbush & Bryk).
+
+    λ_qj = τ_qq / (τ_qq + Δ_j,qq) with Δ_j = σ² (Z_j' Z_j)^{-1}; clusters whose Z_j' Z_j is
+    singular (too few observations for the term) are left out. Uses ``res.reliability``
+    when the effects module provides it.
+    """
+    table = _optional(res, "reliability", group)
+    if isinstance(table, pd.DataFrame) and len(table):
+        for col in ("reliability", "mean", "value"):
+            if col in table.columns:
+                return {str(k): float(v) for k, v in table[col].items() if str(k) in terms}
+    if isinstance(table, pd.Series) and len(table):
+        return {str(k): float(v) for k, v in table.items() if str(k) in terms}
+    ks = _term_index(res, group)
+    Z = np.hstack([res.design.terms[k].Z for k in ks])
+    codes = res.design.terms[ks[0]].codes
+    G = res.ngroups[group]
+    ZtZ = np.zeros((G, Z.shape[1], Z.shape[1]))
+    np.add.at(ZtZ, codes, Z[:, :, None] * Z[:, None, :])
+    s2 = res.sigma**2
+    rel = np.full((G, len(terms)), np.nan)
+    for j in range(G):
+        if np.linalg.matrix_rank(ZtZ[j]) < len(terms):
+            continue
+        delta = s2 * np.diag(np.linalg.inv(ZtZ[j]))
+        rel[j] = np.diag(tau) / (np.diag(tau) + delta)
+    with np.errstate(invalid="ignore"):
+        means = np.nanmean(rel, axis=0) if np.isfinite(rel).any() else None
+    if means is None:
+        return None
+    return {t: float(v) for t, v in zip(terms, means) if math.isfinite(v)}
+
+
+def _slope_ranges(res: Any) -> list[dict]:
+    """Fixed effect ± 1.96 SD for every random term with a matching fixed effect."""
+    table = _optional(res, "random_slope_ranges")
+    rows = []
+    if isinstance(table, pd.DataFrame) and {"lower", "upper"} <= set(table.columns):
+        for idx, r in table.reset_index().iterrows():
+            rows.append({
+                "group": str(r.get("group", "")), "term": str(r.get("term", r.iloc[0])),
+                "estimate": float(r.get("estimate", r.get("fixed", np.nan))),
+                "sd": float(r.get("sd", np.nan)),
+                "lower": float(r["lower"]), "upper": float(r["upper"]),
+            })
+        return rows
+    z = 1.959963984540054
+    for group in res.ngroups:
+        tau = res.tau(group)
+        for term in tau.index:
+            if term not in res.fixef.index:
+                continue
+            sd = math.sqrt(max(float(tau.loc[term, term]), 0.0))
+            est = float(res.fixef[term])
+            rows.append({"group": group, "term": term, "estimate": est, "sd": sd,
+                         "lower": est - z * sd, "upper": est + z * sd})
+    return rows
+
+
+def _series(obj: Any, keys: tuple[str, ...]) -> dict | None:
+    if isinstance(obj, pd.Series) and all(k in obj.index for k in keys):
+        return {k: float(obj[k]) for k in keys}
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+def build_state(
+    res: Any,
+    group: str | None = None,
+    *,
+    max_clusters: int = MAX_CLUSTERS,
+    seed: int = SAMPLE_SEED,
+    selected: list[str] | tuple[str, ...] = (),
+    initial: dict | None = None,
+) -> dict:
+    """The explorer state of a fitted model (schema version 1, see ``js/STATE.md``).
+
+    Parameters
+    ----------
+    res : MixedModelResult
+    group : str, optional
+        Grouping factor for the cluster views; default the first with a random slope.
+    max_clusters : int
+        Above this many clusters the cluster views show a random sample of this size
+        drawn with ``numpy.random.default_rng(seed)`` (selected clusters always kept).
+    seed : int
+    selected : sequence of str
+        Cluster ids to keep in a sample.
+    initial : dict, optional
+        ``{"tab", "predictor", "at"}``: what the explorer shows first.
+    """
+    group = choose_group(res, group)
+    ks = _term_index(res, group)
+    blocks = [res.design.terms[k] for k in ks]
+    codes = blocks[0].codes
+    levels = [str(lv) for lv in blocks[0].levels]
+    G = len(levels)
+    fixed_names = [str(n) for n in res.fixef.index]
+    tau_df = res.tau(group)
+    rterms = [str(t) for t in tau_df.index]
+    tau = tau_df.to_numpy(dtype=float)
+
+    names = _candidate_names(fixed_names) | _candidate_names(rterms)
+    values = _variable_values(res, names)
+    known = set(values)
+    fixed_mono = [monomial(n, known) for n in fixed_names]
+    random_mono = [monomial(n, known) for n in rterms]
+    X = res.design.X
+    Z = np.hstack([b.Z for b in blocks])
+    in_fixed = {v for mono in fixed_mono if mono for v in mono}
+    variables = {
+        name: _describe(vals, codes, G, name in in_fixed) for name, vals in sorted(values.items())
+    }
+    # Only keep variables that some monomial actually uses.
+    used = {v for mono in fixed_mono + random_mono if mono for v in mono}
+    variables = {k: v for k, v in variables.items() if k in used}
+
+    # Predictors: level-1 variables (linear in some fixed column) with a random slope in
+    # this group or moderated by another variable.
+    random_vars = {v for mono in random_mono if mono and len(mono) == 1 for v in mono}
+    predictors = []
+    for name, info in variables.items():
+        if info["level"] != 1 or not info["in_fixed"]:
+            continue
+        mods: list[str] = []
+        linear = False
+        for mono in fixed_mono:
+            if mono and mono.get(name) == 1:
+                linear = True
+                mods += [v for v in mono if v != name and v not in mods]
+        if not linear:
+            continue
+        is_random = name in random_vars
+        if is_random or mods:
+            predictors.append({"name": name, "random": is_random, "moderators": mods})
+    if not predictors:  # random-intercept models: let users still look at a level-1 slope
+        predictors = [
+            {"name": n, "random": False, "moderators": []}
+            for n, info in variables.items()
+            if info["level"] == 1 and info["in_fixed"]
+            and any(m == {n: 1} for m in fixed_mono)
+        ]
+    predictors.sort(key=lambda p: (not p["random"], not p["moderators"]))
+
+    # Clusters (optionally sampled).
+    counts = np.bincount(codes, minlength=G)
+    keep = np.arange(G)
+    sampled = G > max_clusters
+    if sampled:
+        rng = np.random.default_rng(seed)
+        keep = np.sort(rng.choice(G, size=max_clusters, replace=False))
+        wanted = {str(s) for s in selected}
+        extra = [i for i, lv in enumerate(levels) if lv in wanted and i not in set(keep)]
+        keep = np.sort(np.concatenate([keep, np.asarray(extra, dtype=int)]))
+    ranef = res.ranef[group].reindex(levels)
+    ranef_se = res.ranef_se[group].reindex(levels)
+    cvars = {}
+    for name in variables:
+        sums = np.bincount(codes, weights=values[name], minlength=G)
+        cvars[name] = _compact((sums / np.maximum(counts, 1))[keep])
+    x_min, x_max = {}, {}
+    for p in predictors:
+        v = values[p["name"]]
+        lo = np.full(G, np.inf)
+        hi = np.full(G, -np.inf)
+        np.minimum.at(lo, codes, v)
+        np.maximum.at(hi, codes, v)
+        x_min[p["name"]] = _compact(lo[keep])
+        x_max[p["name"]] = _compact(hi[keep])
+
+    components = []
+    for g in res.ngroups:
+        cov = res.tau(g)
+        components.append({
+            "group": g, "terms": [str(t) for t in cov.index],
+            "cov": _full(cov.to_numpy(dtype=float)), "corr": _full(_corr(cov.to_numpy(dtype=float))),
+        })
+
+    sat = _satterthwaite(res)
+    state: dict[str, Any] = {
+        "version": STATE_VERSION,
+        "formula": str(res.formula),
+        "response": str(res.spec.response),
+        "reml": bool(res.reml),
+        "group": group,
+        "n_obs": int(res.nobs),
+        "n_clusters": int(G),
+        "ngroups": {str(k): int(v) for k, v in res.ngroups.items()},
+        "fixed": {
+            "names": fixed_names,
+            "estimate": _full(res.fixef.to_numpy(dtype=float)),
+            "vcov": _full(res.vcov.to_numpy(dtype=float)),
+            "monomials": fixed_mono,
+            "held": [float(X[:, j].mean()) for j in range(X.shape[1])],
+        },
+        "satterthwaite": sat,
+        "ddf_residual": int(res.nobs - len(fixed_names)),
+        "variables": variables,
+        "predictors": predictors,
+        "random": {
+            "group": group,
+            "terms": rterms,
+            "monomials": random_mono,
+            "held": [float(Z[:, j].mean()) for j in range(Z.shape[1])],
+            "tau": _full(tau),
+            "sd": _full(np.sqrt(np.clip(np.diag(tau), 0, None))),
+            "corr": _full(_corr(tau)),
+        },
+        "sigma": float(res.sigma),
+        "variance_components": components,
+        "icc": _series(_optional(res, "icc"), ("adjusted", "unadjusted")),
+        "r2": _series(_optional(res, "r2"), ("marginal", "conditional")),
+        "reliability": _reliability(res, group, tau, rterms),
+        "slope_ranges": _slope_ranges(res),
+        "clusters": {
+            "ids": [levels[i] for i in keep],
+            "n": [int(c) for c in counts[keep]],
+            "ranef": {t: _compact(ranef[t].to_numpy()[keep]) for t in rterms},
+            "ranef_se": {t: _compact(ranef_se[t].to_numpy()[keep]) for t in rterms},
+            "vars": cvars,
+            "x_min": x_min,
+            "x_max": x_max,
+            "sampled": bool(sampled),
+            "total": int(G),
+            "seed": int(seed) if sampled else None,
+            "max_clusters": int(max_clusters),
+        },
+        "initial": dict(initial or {}),
+    }
+    return state
