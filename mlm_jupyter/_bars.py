@@ -137,7 +137,7 @@ def _labels(terms: list[list[Token]], term: str) -> list[str]:
 
 
 def _groups(right: list[Token], term: str) -> list[str]:
-    """Grouping factors: ``a`` | ``a:b`` | ``a/b/c`` -> ``a``, ``b:a``, ``c:b:a``."""
+    """Grouping factors: ``a`` | ``a:b`` | ``a/b/c`` -> ``a``, ``b:a``, ``c:(b:a)``."""
     chunks: list[list[str]] = [[]]
     want_name = True
     for token in right:
@@ -165,11 +165,14 @@ def _groups(right: list[Token], term: str) -> list[str]:
             f"'{last.text}' at position {last.start} has no column after it.",
             "Add the grouping column after it, e.g. (1 | a/b), or remove it.",
         )
+    # lme4's expandSlash names: a/b/c -> a, b:a, c:(b:a) (an inner interaction is bracketed).
     groups: list[str] = []
-    nested: list[str] = []
     for chunk in chunks:
-        nested = chunk + nested
-        groups.append(":".join(nested))
+        name = ":".join(chunk)
+        if groups:
+            outer = groups[-1]
+            name += ":" + (f"({outer})" if ":" in outer else outer)
+        groups.append(name)
     return groups
 
 

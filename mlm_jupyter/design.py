@@ -57,7 +57,7 @@ class RandomBlock:
     @property
     def group_columns(self) -> tuple[str, ...]:
         """Data columns whose interaction defines the grouping factor."""
-        return tuple(part.strip() for part in self.group.split(":"))
+        return tuple(part.strip().strip("()") for part in self.group.split(":"))
 
     @property
     def n_levels(self) -> int:
@@ -271,7 +271,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     if n_dropped:
         messages.append(f"{n_dropped} row(s) with missing values dropped ({len(frame)} used).")
 
-    response_col = spec.response.strip()
+    response_col = spec.response.strip().strip("`")
     if response_col in frame.columns and not pd.api.types.is_numeric_dtype(frame[response_col]):
         raise ValueError(
             f"The response '{response_col}' is not numeric (dtype {frame[response_col].dtype}); "

@@ -35,7 +35,7 @@ class RandomTerm:
     @property
     def group_columns(self) -> tuple[str, ...]:
         """Data columns whose interaction defines the grouping factor."""
-        return tuple(part.strip() for part in self.group.split(":"))
+        return tuple(part.strip().strip("()") for part in self.group.split(":"))
 
 
 @dataclass(frozen=True)
