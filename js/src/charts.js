@@ -27,6 +27,7 @@ export async function embedChart(container, spec, theme, opts = {}) {
     actions: ACTIONS,
     tooltip: { theme: theme.dark ? "dark" : "light" },
     downloadFileName: opts.fileName || "mlm-chart",
+    patch: nonInteractiveVeils,
     i18n: { PNG_ACTION: "Save as PNG", SVG_ACTION: "Save as SVG" },
   });
   const canvas = container.querySelector("canvas, svg");
@@ -35,6 +36,37 @@ export async function embedChart(container, spec, theme, opts = {}) {
     canvas.setAttribute("aria-label", opts.label);
   }
   return result.view;
+}
+
+/**
+ * Make "veil" and "passive*" marks (see veilLayer) transparent to pointer events, so
+ * brushing, clicks and tooltips reach the marks beneath.
+ */
+function nonInteractiveVeils(spec) {
+  const visit = (node) => {
+    for (const mark of node.marks || []) {
+      if (typeof mark.name === "string" && /^(veil|passive)/.test(mark.name)) mark.interactive = false;
+      visit(mark);
+    }
+  };
+  visit(spec);
+  return spec;
+}
+
+/**
+ * A full-plot rectangle in the background colour that fades everything beneath it while
+ * `signal` is true. Dimming the unselected clusters this way re-encodes one item instead
+ * of every cluster's mark, which keeps selection updates fast with thousands of clusters.
+ */
+export function veilLayer(theme, signal = "anysel", strength = 0.72) {
+  return {
+    name: "veil",
+    data: { values: [{}] },
+    mark: {
+      type: "rect", x: 0, y: 0, x2: { expr: "width" }, y2: { expr: "height" },
+      fill: theme.bg, opacity: { expr: `${signal} ? ${strength} : 0` },
+    },
+  };
 }
 
 /** Replace a named data set's values. */

@@ -6,6 +6,7 @@ import { prepare } from "./model.js";
 import { Selection } from "./selection.js";
 import { readTheme, watchTheme } from "./theme.js";
 import { PANELS } from "./panels/index.js";
+import { defaultAt } from "./variables.js";
 
 export const STATE_VERSION = 1;
 
@@ -33,10 +34,7 @@ function initialUi(state) {
   const predictor = init.predictor && state.predictors.some((p) => p.name === init.predictor)
     ? init.predictor
     : state.predictors[0]?.name ?? null;
-  const at = {};
-  for (const [name, v] of Object.entries(state.variables)) {
-    at[name] = v.kind === "binary" ? v.values[0] : v.mean;
-  }
+  const at = defaultAt(state);
   Object.assign(at, init.at || {});
   return { predictor, at, showFan: true, showSpread: false };
 }

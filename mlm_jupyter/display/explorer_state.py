@@ -136,6 +136,29 @@ def _variable_values(res: Any, names: set[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def _factors(res: Any, names: set[str]) -> dict[str, dict]:
+    """Non-numeric data columns whose treatment dummies (R names ``intakemid``) are used.
+
+    Returns ``{column: {"levels", "reference", "dummies": {dummy: level}}}`` so the browser
+    can offer one control per factor instead of one toggle per dummy.
+    """
+    data = res.data
+    out: dict[str, dict] = {}
+    for col in data.columns:
+        series = data[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            levels = [str(c) for c in series.cat.remove_unused_categories().cat.categories]
+        else:
+            levels = sorted(str(v) for v in series.dropna().unique())
+        dummies = {f"{col}{lv}": lv for lv in levels if f"{col}{lv}" in names}
+        if dummies and len(dummies) < len(levels):
+            reference = next(lv for lv in levels if f"{col}{lv}" not in dummies)
+            out[str(col)] = {"levels": levels, "reference": reference, "dummies": dummies}
+    return out
+
+
 def _candidate_names(columns: list[str]) -> set[str]:
     names: set[str] = set()
     for col in columns:
@@ -308,6 +331,11 @@ def build_state(
 
     names = _candidate_names(fixed_names) | _candidate_names(rterms)
     values = _variable_values(res, names)
+    factors = _factors(res, names)
+    for col, info in factors.items():
+        labels = res.data[col].astype(str).to_numpy()
+        for dummy, level in info["dummies"].items():
+            values[dummy] = (labels == level).astype(float)
     known = set(values)
     fixed_mono = [monomial(n, known) for n in fixed_names]
     random_mono = [monomial(n, known) for n in rterms]
@@ -320,20 +348,31 @@ def build_state(
     # Only keep variables that some monomial actually uses.
     used = {v for mono in fixed_mono + random_mono if mono for v in mono}
     variables = {k: v for k, v in variables.items() if k in used}
+    dummy_of = {d: col for col, info in factors.items() for d in info["dummies"]}
+    for dummy, col in dummy_of.items():
+        if dummy in variables:
+            variables[dummy]["factor"] = col
+    for col, info in factors.items():
+        codes_col = res.data[col].astype(str).to_numpy()
+        per_cluster = pd.Series(codes_col).groupby(codes).nunique()
+        info["level"] = 2 if int(per_cluster.max()) == 1 else 1
 
     # Predictors: level-1 variables (linear in some fixed column) with a random slope in
     # this group or moderated by another variable.
     random_vars = {v for mono in random_mono if mono and len(mono) == 1 for v in mono}
     predictors = []
     for name, info in variables.items():
-        if info["level"] != 1 or not info["in_fixed"]:
+        if info["level"] != 1 or not info["in_fixed"] or name in dummy_of:
             continue
         mods: list[str] = []
         linear = False
         for mono in fixed_mono:
             if mono and mono.get(name) == 1:
                 linear = True
-                mods += [v for v in mono if v != name and v not in mods]
+                for v in mono:
+                    v = dummy_of.get(v, v)  # a factor's dummies moderate as one factor
+                    if v != name and v not in mods:
+                        mods.append(v)
         if not linear:
             continue
         is_random = name in random_vars
@@ -343,7 +382,7 @@ def build_state(
         predictors = [
             {"name": n, "random": False, "moderators": []}
             for n, info in variables.items()
-            if info["level"] == 1 and info["in_fixed"]
+            if info["level"] == 1 and info["in_fixed"] and n not in dummy_of
             and any(m == {n: 1} for m in fixed_mono)
         ]
     predictors.sort(key=lambda p: (not p["random"], not p["moderators"]))
@@ -364,6 +403,11 @@ def build_state(
     for name in variables:
         sums = np.bincount(codes, weights=values[name], minlength=G)
         cvars[name] = _compact((sums / np.maximum(counts, 1))[keep])
+    cfactors = {}
+    for col, info in factors.items():
+        if info["level"] == 2:
+            first = pd.Series(res.data[col].astype(str).to_numpy()).groupby(codes).first()
+            cfactors[col] = [str(first.get(i, "")) for i in keep]
     x_min, x_max = {}, {}
     for p in predictors:
         v = values[p["name"]]
@@ -402,6 +446,7 @@ def build_state(
         "satterthwaite": sat,
         "ddf_residual": int(res.nobs - len(fixed_names)),
         "variables": variables,
+        "factors": factors,
         "predictors": predictors,
         "random": {
             "group": group,
@@ -424,6 +469,7 @@ def build_state(
             "ranef": {t: _compact(ranef[t].to_numpy()[keep]) for t in rterms},
             "ranef_se": {t: _compact(ranef_se[t].to_numpy()[keep]) for t in rterms},
             "vars": cvars,
+            "factors": cfactors,
             "x_min": x_min,
             "x_max": x_max,
             "sampled": bool(sampled),

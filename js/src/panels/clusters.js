@@ -4,7 +4,7 @@
 import { h, fmt, fmtInt } from "../dom.js";
 import { clusterLines, grid, predictionCurve } from "../model.js";
 import { describeSelection, findClusters, idsInBox, rankOrder } from "../selection.js";
-import { clearBrush, containerWidth, embedChart, fitWidth } from "../charts.js";
+import { clearBrush, containerWidth, embedChart, fitWidth, veilLayer } from "../charts.js";
 import { selectField } from "./controls.js";
 
 const SIZE_KEY = "__n__";
@@ -33,15 +33,25 @@ class ClustersPanel {
     this.layout();
     this.ready = this.build().then(() => this);
     this.disposers.push(ctx.selection.subscribe((sel, source) => this.onSelection(source)));
+    this.disposers.push(ctx.ui.subscribe((patch) => {
+      if ("predictor" in patch && this.views) this.rebuildView("spaghetti");
+    }));
   }
 
   colorOptions() {
     const vars = this.state.variables;
     const opts = [["", "none"]];
+    for (const name of Object.keys(this.state.clusters.factors || {})) opts.push([name, name]);
     for (const name of Object.keys(this.state.clusters.vars)) {
-      if (vars[name]?.level === 2) opts.push([name, name]);
+      if (vars[name]?.level === 2 && !vars[name].factor) opts.push([name, name]);
     }
     return opts;
+  }
+
+  colorValues() {
+    const cl = this.state.clusters;
+    if (!this.colorBy) return null;
+    return cl.factors?.[this.colorBy] || cl.vars[this.colorBy];
   }
 
   layout() {
@@ -77,6 +87,7 @@ class ClustersPanel {
     ]);
     this.scatterBox = h("div", { class: "mlm-chart", dataset: { chart: "blup" } });
     this.spagBox = h("div", { class: "mlm-chart", dataset: { chart: "spaghetti" } });
+    this.spagTitle = h("div", { class: "mlm-subtitle" });
     this.catBox = h("div", { class: "mlm-chart", dataset: { chart: "caterpillar" } });
     this.summary = h("div", { class: "mlm-selection", "aria-live": "polite" });
     this.table = h("div", { class: "mlm-table-wrap" });
@@ -96,7 +107,7 @@ class ClustersPanel {
       }),
       h("div", { class: "mlm-two" }, [
         h("div", {}, [h("div", { class: "mlm-subtitle", text: "Empirical Bayes estimates (BLUPs)" }), this.scatterBox]),
-        h("div", {}, [h("div", { class: "mlm-subtitle", text: this.spaghettiTitle() }), this.spagBox]),
+        h("div", {}, [this.spagTitle, this.spagBox]),
       ]),
       catHead, this.catBox, this.summary, this.table,
     );
@@ -104,7 +115,7 @@ class ClustersPanel {
 
   spaghettiTitle() {
     const x = this.ctx.ui.get("predictor");
-    return x ? `Cluster lines of ${this.state.response} on ${x} (observed ranges)` : "Cluster lines";
+    return x ? `Cluster lines: ${this.state.response} on ${x}` : "Cluster lines";
   }
 
   axisValues(key) {
@@ -119,6 +130,14 @@ class ClustersPanel {
   colorEncoding() {
     const t = this.ctx.theme;
     if (!this.colorBy) return { value: t.accent };
+    const f = this.state.factors?.[this.colorBy];
+    if (f) {
+      return {
+        field: "c", type: "nominal", title: this.colorBy,
+        scale: { domain: f.levels, range: [...t.binary, t.accent, t.fan, t.sig, t.fg3] },
+        legend: { orient: "top", direction: "horizontal", offset: 4 },
+      };
+    }
     const v = this.state.variables[this.colorBy];
     if (v.kind === "binary") {
       return {
@@ -129,16 +148,42 @@ class ClustersPanel {
     }
     return {
       field: "c", type: "quantitative", title: this.colorBy,
-      scale: { scheme: { name: "viridis", extent: t.dark ? [0.3, 1] : [0, 0.9] } },
+      scale: { domain: [v.min, v.max], scheme: { name: "viridis", extent: t.dark ? [0.3, 1] : [0, 0.9] } },
       legend: { orient: "top", direction: "horizontal", gradientLength: 120, offset: 4 },
     };
   }
 
+  /** Signals shared by the three views: is anything selected (dims the unselected). */
   selParams() {
-    return [
-      { name: "sel", value: this.ctx.selection.asObject() },
-      { name: "nsel", value: this.ctx.selection.size },
-    ];
+    return [{ name: "anysel", value: this.ctx.selection.size > 0 }];
+  }
+
+  /** Indices (into state.clusters) of the selected clusters. */
+  selectedIndices() {
+    const cl = this.state.clusters;
+    const index = this.index || (this.index = new Map(cl.ids.map((id, i) => [id, i])));
+    const out = [];
+    for (const id of this.ctx.selection.ids) {
+      const i = index.get(id);
+      if (i !== undefined) out.push(i);
+    }
+    return out;
+  }
+
+  /** Highlight rows of one view for the current selection (small: only selected clusters). */
+  highlightRows(name, idx = this.selectedIndices()) {
+    if (name === "scatter") return idx.map((i) => this.scatterData[i]);
+    if (name === "spaghetti") {
+      // One path with gaps (a null row between clusters) instead of one line mark per cluster.
+      const out = [];
+      idx.forEach((i, k) => {
+        if (k) out.push({ id: null, x: null, y: null, k: 3 * k - 1 });
+        out.push({ ...this.spagData.rows[2 * i], k: 3 * k }, { ...this.spagData.rows[2 * i + 1], k: 3 * k + 1 });
+      });
+      return out;
+    }
+    if (name === "caterpillar") return idx.map((i) => this.catRows[this.catPos[i]]);
+    return [];
   }
 
   async build() {
@@ -151,22 +196,39 @@ class ClustersPanel {
     await this.build();
   }
 
-  async rebuildScatter() {
-    this.views.scatter?.finalize();
-    await this.buildScatter();
+  async rebuildView(name) {
+    this.views[name]?.finalize();
+    delete this.views[name];
+    this.fits[name]?.();
+    if (name === "scatter") await this.buildScatter();
+    else if (name === "spaghetti") await this.buildSpaghetti();
+    else await this.buildCaterpillar();
   }
 
-  async rebuildCaterpillar() {
-    this.views.caterpillar?.finalize();
-    await this.buildCaterpillar();
+  rebuildScatter() {
+    return this.rebuildView("scatter");
+  }
+
+  rebuildCaterpillar() {
+    return this.rebuildView("caterpillar");
   }
 
   scatterRows() {
     const cl = this.state.clusters;
     const xs = this.axisValues(this.axisX);
     const ys = this.axisValues(this.axisY);
-    const cs = this.colorBy ? cl.vars[this.colorBy] : null;
+    const cs = this.colorValues();
     return cl.ids.map((id, i) => ({ id, x: xs[i], y: ys[i], n: cl.n[i], c: cs ? cs[i] : null }));
+  }
+
+  async mountView(name, box, spec, label, fileName) {
+    const view = await embedChart(box, spec, this.ctx.theme, { label, fileName });
+    this.views[name] = view;
+    this.ctx.views[name === "scatter" ? "blup" : name] = view;
+    this.fits = this.fits || {};
+    this.fits[name] = fitWidth(box, view);
+    this.wireClick(view, name);
+    return view;
   }
 
   async buildScatter() {
@@ -177,46 +239,56 @@ class ClustersPanel {
       { field: "y", type: "quantitative", title: this.axisTitle(this.axisY), format: ".3f" },
       { field: "n", type: "quantitative", title: "n" },
     ];
-    if (this.colorBy) tooltip.push({ field: "c", type: "quantitative", title: this.colorBy, format: ".3g" });
+    if (this.colorBy) {
+      tooltip.push(this.state.factors?.[this.colorBy]
+        ? { field: "c", type: "nominal", title: this.colorBy }
+        : { field: "c", type: "quantitative", title: this.colorBy, format: ".3g" });
+    }
+    this.scatterData = this.scatterRows();
+    // Explicit domains: the highlight layer is often empty and must not drive the scales.
+    const x = {
+      field: "x", type: "quantitative", title: this.axisTitle(this.axisX),
+      scale: { domain: extent(this.scatterData, "x"), zero: false, nice: true },
+    };
+    const y = {
+      field: "y", type: "quantitative", title: this.axisTitle(this.axisY),
+      scale: { domain: extent(this.scatterData, "y"), zero: false, nice: true },
+    };
     const spec = {
       width: containerWidth(this.scatterBox, 200),
       height: 270,
-      datasets: { points: this.scatterRows() },
-      data: { name: "points" },
-      params: [
-        ...this.selParams(),
+      datasets: { points: this.scatterData, hl: this.highlightRows("scatter") },
+      params: this.selParams(),
+      layer: shareEncoding({ x, y }, [
         {
-          name: "brush",
-          select: { type: "interval", clear: "dblclick" },
-          value: undefined,
+          data: { name: "points" },
+          params: [{
+            name: "brush",
+            select: {
+              type: "interval", clear: "dblclick",
+              mark: { fill: t.select, fillOpacity: 0.08, stroke: t.select, strokeWidth: 1 },
+            },
+          }],
+          mark: { type: "circle", size: 42, opacity: 0.85 },
+          encoding: { color: this.colorEncoding(), tooltip },
         },
-      ],
-      mark: { type: "circle", size: 42 },
-      encoding: {
-        x: { field: "x", type: "quantitative", title: this.axisTitle(this.axisX), scale: { zero: false, nice: true } },
-        y: { field: "y", type: "quantitative", title: this.axisTitle(this.axisY), scale: { zero: false, nice: true } },
-        color: this.colorEncoding(),
-        opacity: { condition: { test: "nsel === 0 || sel[datum.id]", value: 0.85 }, value: 0.14 },
-        stroke: { condition: { test: "sel[datum.id]", value: t.select }, value: null },
-        strokeWidth: { condition: { test: "sel[datum.id]", value: 2.5 }, value: 0 },
-        size: { condition: { test: "sel[datum.id]", value: 90 }, value: 42 },
-        tooltip,
-      },
+        veilLayer(t),
+        {
+          data: { name: "hl" },
+          mark: { type: "circle", size: 95, stroke: t.select, strokeWidth: 2.5, opacity: 1 },
+          encoding: { color: this.colorEncoding(), tooltip },
+        },
+      ]),
     };
-    delete spec.params[2].value;
-    spec.params[2].select.mark = { fill: t.select, fillOpacity: 0.08, stroke: t.select, strokeWidth: 1 };
-    const view = await embedChart(this.scatterBox, spec, t, {
-      label: `Scatter of ${this.axisTitle(this.axisY)} against ${this.axisTitle(this.axisX)}, one point per ${this.state.group}`,
-      fileName: "mlm-blup-scatter",
-    });
-    this.views.scatter = view;
-    this.ctx.views.blup = view;
-    this.disposers.push(fitWidth(this.scatterBox, view));
+    const view = await this.mountView(
+      "scatter", this.scatterBox, spec,
+      `Scatter of ${this.axisTitle(this.axisY)} against ${this.axisTitle(this.axisX)}, one point per ${this.state.group}`,
+      "mlm-blup-scatter",
+    );
     this.wireBrush(view, "brush", () => {
       const cl = this.state.clusters;
       return { ids: cl.ids, xs: this.axisValues(this.axisX), ys: this.axisValues(this.axisY) };
     });
-    this.wireClick(view);
   }
 
   spaghettiData() {
@@ -224,7 +296,7 @@ class ClustersPanel {
     const cl = this.state.clusters;
     if (!x || !cl.x_min?.[x]) return null;
     const lines = clusterLines(this.ctx.model, x);
-    const cs = this.colorBy ? cl.vars[this.colorBy] : null;
+    const cs = this.colorValues();
     const rows = new Array(2 * cl.ids.length);
     for (let i = 0; i < cl.ids.length; i++) {
       const c = cs ? cs[i] : null;
@@ -242,6 +314,8 @@ class ClustersPanel {
   async buildSpaghetti() {
     const t = this.ctx.theme;
     const data = this.spaghettiData();
+    this.spagData = data;
+    this.spagTitle.textContent = this.spaghettiTitle();
     if (!data) {
       this.spagBox.replaceChildren(h("p", { class: "mlm-empty", text: "No level-1 predictor to draw cluster lines against." }));
       return;
@@ -254,47 +328,37 @@ class ClustersPanel {
         scale: { domain: extent([...data.rows, ...data.avg], "y"), nice: true, zero: false },
       },
     };
+    const idTip = [{ field: "id", type: "nominal", title: this.state.group }];
     const spec = {
       width: containerWidth(this.spagBox, 200),
       height: 270,
-      datasets: { lines: data.rows, avg: data.avg },
+      datasets: { lines: data.rows, avg: data.avg, hl: this.highlightRows("spaghetti") },
       params: this.selParams(),
-      layer: [
+      layer: shareEncoding(enc, [
         {
           data: { name: "lines" },
-          mark: { type: "line", strokeWidth: 1, strokeCap: "round" },
+          mark: { type: "line", strokeWidth: 1, strokeCap: "round", opacity: 0.5 },
           encoding: {
-            ...enc,
             detail: { field: "id", type: "nominal" },
             color: this.colorBy ? { ...this.colorEncoding(), legend: null } : { value: t.fg3 },
-            opacity: { condition: { test: "nsel === 0", value: 0.45 }, value: 0.12 },
-            tooltip: [{ field: "id", type: "nominal", title: this.state.group }],
-          },
-        },
-        {
-          data: { name: "lines" },
-          transform: [{ filter: "sel[datum.id]" }],
-          mark: { type: "line", strokeWidth: 2.5, color: t.select, strokeCap: "round" },
-          encoding: {
-            ...enc,
-            detail: { field: "id", type: "nominal" },
-            tooltip: [{ field: "id", type: "nominal", title: this.state.group }],
+            tooltip: idTip,
           },
         },
         {
           data: { name: "avg" },
           mark: { type: "line", strokeWidth: 3, color: t.fg, strokeDash: [6, 3] },
-          encoding: enc,
         },
-      ],
+        veilLayer(t),
+        {
+          name: "passive_hl",
+          data: { name: "hl" },
+          mark: { type: "line", strokeWidth: 2.5, color: t.select, strokeCap: "round", invalid: "break-paths-show-domains" },
+          encoding: { order: { field: "k", type: "quantitative" } },
+        },
+      ]),
     };
-    const view = await embedChart(this.spagBox, spec, t, {
-      label: `Cluster-specific lines of ${this.state.response} on ${data.x}`, fileName: "mlm-spaghetti",
-    });
-    this.views.spaghetti = view;
-    this.ctx.views.spaghetti = view;
-    this.disposers.push(fitWidth(this.spagBox, view));
-    this.wireClick(view);
+    await this.mountView("spaghetti", this.spagBox, spec,
+      `Cluster-specific lines of ${this.state.response} on ${data.x}`, "mlm-spaghetti");
   }
 
   caterpillarRows() {
@@ -304,7 +368,9 @@ class ClustersPanel {
     const order = rankOrder(est);
     const z = 1.959963984540054;
     const rows = new Array(order.length);
+    this.catPos = new Array(order.length);
     order.forEach((i, rank) => {
+      this.catPos[i] = rank;
       rows[rank] = { id: cl.ids[i], rank: rank + 1, est: est[i], lo: est[i] - z * se[i], hi: est[i] + z * se[i] };
     });
     return rows;
@@ -332,54 +398,42 @@ class ClustersPanel {
     const spec = {
       width: containerWidth(this.catBox),
       height: 210,
-      datasets: { cat: rows },
-      data: { name: "cat" },
+      datasets: { cat: rows, hl: this.highlightRows("caterpillar") },
       params: this.selParams(),
-      encoding: { x },
-      layer: [
-        { mark: { type: "rule", color: t.fg3, strokeDash: [3, 3] }, encoding: { y: { datum: 0 }, x: null } },
+      layer: shareEncoding({ x }, [
+        { data: { name: "cat" }, mark: { type: "rule", color: t.fg3, strokeDash: [3, 3] }, encoding: { y: { datum: 0, scale: y.scale } }, shared: false },
         {
+          data: { name: "cat" },
           params: [{
             name: "cbrush", select: { type: "interval", encodings: ["x"], clear: "dblclick",
               mark: { fill: t.select, fillOpacity: 0.08, stroke: t.select } },
           }],
-          mark: { type: "rule", strokeWidth: thin ? 1 : 1.5 },
-          encoding: {
-            y, y2: { field: "hi" },
-            color: { value: t.fg3 },
-            opacity: { condition: { test: "nsel === 0", value: thin ? 0.35 : 0.6 }, value: 0.15 },
-          },
+          mark: { type: "rule", strokeWidth: thin ? 1 : 1.5, color: t.fg3, opacity: thin ? 0.4 : 0.6 },
+          encoding: { y, y2: { field: "hi" } },
         },
         {
-          mark: { type: "circle", size: thin ? 8 : 18, color: t.accent },
-          encoding: {
-            y: { ...y, field: "est" },
-            opacity: { condition: { test: "nsel === 0", value: 0.9 }, value: 0.2 },
-            tooltip,
-          },
+          data: { name: "cat" },
+          mark: { type: "circle", size: thin ? 8 : 18, color: t.accent, opacity: 0.9 },
+          encoding: { y: { ...y, field: "est" }, tooltip },
+        },
+        veilLayer(t),
+        {
+          data: { name: "hl" },
+          mark: { type: "rule", strokeWidth: 2, color: t.select },
+          encoding: { y, y2: { field: "hi" } },
         },
         {
-          transform: [{ filter: "sel[datum.id]" }],
-          layer: [
-            { mark: { type: "rule", strokeWidth: 2, color: t.select }, encoding: { y, y2: { field: "hi" } } },
-            {
-              mark: { type: "circle", size: 50, color: t.select, stroke: t.bg, strokeWidth: 1 },
-              encoding: { y: { ...y, field: "est" }, tooltip },
-            },
-          ],
+          data: { name: "hl" },
+          mark: { type: "circle", size: 50, color: t.select, stroke: t.bg, strokeWidth: 1, opacity: 1 },
+          encoding: { y: { ...y, field: "est" }, tooltip },
         },
-      ],
+      ]),
     };
-    const view = await embedChart(this.catBox, spec, t, {
-      label: `Caterpillar plot of ${this.catTerm} BLUPs with 95% intervals`, fileName: "mlm-caterpillar",
-    });
-    this.views.caterpillar = view;
-    this.ctx.views.caterpillar = view;
-    this.disposers.push(fitWidth(this.catBox, view));
+    const view = await this.mountView("caterpillar", this.catBox, spec,
+      `Caterpillar plot of ${this.catTerm} BLUPs with 95% intervals`, "mlm-caterpillar");
     this.wireBrush(view, "cbrush", () => ({
-      ids: this.catRows.map((r) => r.id), xs: this.catRows.map((r) => r.rank), ys: this.catRows.map(() => 0),
+      ids: this.catRows.map((r) => r.id), xs: this.catRows.map((r) => r.rank), ys: null,
     }));
-    this.wireClick(view);
   }
 
   /** Brush -> selection (coalesced to one update per animation frame). */
@@ -396,7 +450,7 @@ class ClustersPanel {
           return;
         }
         const { ids, xs, ys } = columns();
-        const picked = idsInBox(ids, xs, ys, value.x || value.rank || null, value.y || null);
+        const picked = idsInBox(ids, xs, ys || xs, value.x || value.rank || null, ys ? value.y || null : null);
         this.pendingT0 = t0;
         this.ctx.selection.set(picked, `brush:${name}`);
       });
@@ -405,12 +459,11 @@ class ClustersPanel {
   }
 
   /** Click a mark with an id: select it alone, or toggle it with Shift/Ctrl/Cmd. */
-  wireClick(view) {
+  wireClick(view, name) {
     let down = null;
     const canvas = view.container();
     const onDown = (ev) => { down = [ev.clientX, ev.clientY]; };
     canvas.addEventListener("pointerdown", onDown);
-    this.disposers.push(() => canvas.removeEventListener("pointerdown", onDown));
     view.addEventListener("click", (ev, item) => {
       if (down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) return; // a drag
       const id = item?.datum?.id;
@@ -443,21 +496,22 @@ class ClustersPanel {
     this.summary.after(this.findMsg);
   }
 
-  /** Push the selection into every view as signals; clear stale brushes. */
+  /** Push the selection into every view: small highlight data sets plus one dimming flag. */
   async onSelection(source) {
     const t0 = this.pendingT0 ?? performance.now();
     this.pendingT0 = undefined;
-    const sel = this.ctx.selection;
-    const obj = sel.asObject();
+    const idx = this.selectedIndices();
+    const any = idx.length > 0;
     const jobs = [];
-    for (const view of Object.values(this.views)) {
-      view.signal("sel", obj).signal("nsel", sel.size);
+    for (const [name, view] of Object.entries(this.views)) {
+      view.data("hl", this.highlightRows(name, idx));
+      if (view.signal("anysel") !== any) view.signal("anysel", any);
       jobs.push(view.runAsync());
     }
     this.clearing = true;
     try {
       for (const [name, view] of Object.entries(this.brushes || {})) {
-        if (source !== `brush:${name}`) jobs.push(clearBrush(view, name));
+        if (source !== `brush:${name}` && view.data(`${name}_store`)?.length) jobs.push(clearBrush(view, name));
       }
       await Promise.all(jobs);
     } finally {
@@ -479,10 +533,12 @@ class ClustersPanel {
     const cl = this.state.clusters;
     const index = this.index || (this.index = new Map(cl.ids.map((id, i) => [id, i])));
     const terms = this.state.random.terms;
-    const l2 = Object.keys(cl.vars).filter((n) => this.state.variables[n]?.level === 2);
+    const l2 = Object.keys(cl.vars).filter((n) => this.state.variables[n]?.level === 2 && !this.state.variables[n].factor);
+    const l2f = Object.keys(cl.factors || {});
     const head = h("tr", {}, [
       h("th", { scope: "col", text: this.state.group }), h("th", { scope: "col", text: "n" }),
       ...terms.map((t) => h("th", { scope: "col", text: `BLUP ${t} (SE)` })),
+      ...l2f.map((n) => h("th", { scope: "col", text: n })),
       ...l2.map((n) => h("th", { scope: "col", text: n })),
     ]);
     const shown = sel.slice(0, 8);
@@ -491,6 +547,7 @@ class ClustersPanel {
       return h("tr", {}, [
         h("th", { scope: "row", text: id }), h("td", { text: fmtInt(cl.n[i]) }),
         ...terms.map((t) => h("td", { text: `${fmt(cl.ranef[t][i], 3)} (${fmt(cl.ranef_se[t][i], 3)})` })),
+        ...l2f.map((n) => h("td", { text: cl.factors[n][i] })),
         ...l2.map((n) => h("td", { text: fmt(cl.vars[n][i], 2) })),
       ]);
     });
@@ -503,7 +560,9 @@ class ClustersPanel {
 
   destroyViews() {
     for (const v of Object.values(this.views)) v.finalize();
+    for (const off of Object.values(this.fits || {})) off();
     this.views = {};
+    this.fits = {};
     this.brushes = {};
   }
 
@@ -526,4 +585,13 @@ function extent(rows, field) {
     if (v > hi) hi = v;
   }
   return Number.isFinite(lo) ? [lo, hi] : [0, 1];
+}
+
+/** Give every layer the shared encoding except veils and layers marked `shared: false`. */
+function shareEncoding(enc, layers) {
+  return layers.map((layer) => {
+    const { shared, ...rest } = layer;
+    if (shared === false || rest.name === "veil") return rest;
+    return { ...rest, encoding: { ...enc, ...(rest.encoding || {}) } };
+  });
 }

@@ -2,32 +2,32 @@
 // for free), labelled, styled by explorer.css.
 
 import { h, fmt, nextId } from "../dom.js";
+import { discreteValues, isDiscrete } from "../variables.js";
 
 /**
- * A control for one moderator: a two-way toggle (radio group) for a binary variable, a
- * slider with data-derived tick buttons for a continuous one.
- * @param {string} name variable name (label)
- * @param {object} v state.variables[name]
- * @param {number} value current value
- * @param {(value:number) => void} onChange
+ * A control for one moderator: a segmented toggle (radio group) for a binary variable or a
+ * factor, a slider with data-derived tick buttons for a continuous one.
+ * @param {object} state explorer state
+ * @param {string} name variable or factor name (label)
+ * @param {number|string} value current value (a level name for a factor)
+ * @param {(value:number|string) => void} onChange
  */
-export function moderatorControl(name, v, value, onChange) {
-  if (v.kind === "binary") return binaryToggle(name, v, value, onChange);
-  return slider(name, v, value, onChange);
+export function moderatorControl(state, name, value, onChange) {
+  if (isDiscrete(state, name)) return segmented(name, discreteValues(state, name), value, onChange);
+  return slider(name, state.variables[name], value, onChange);
 }
 
-function binaryToggle(name, v, value, onChange) {
+function segmented(name, choices, value, onChange) {
   const group = nextId("mlm-radio");
-  const options = v.values.map((val, i) => {
+  const options = choices.map(({ key, label }) => {
     const id = nextId("mlm-opt");
-    const label = v.labels?.[i] ?? fmt(val, 0);
     return h("span", { class: "mlm-seg-item" }, [
       h("input", {
-        type: "radio", name: group, id, value: String(val), checked: val === value,
-        dataset: { moderator: name, value: String(val) },
-        onChange: (ev) => ev.target.checked && onChange(val),
+        type: "radio", name: group, id, value: String(key), checked: key === value,
+        dataset: { moderator: name, value: String(key) },
+        onChange: (ev) => ev.target.checked && onChange(key),
       }),
-      h("label", { for: id, text: `${label}` }),
+      h("label", { for: id, text: String(label) }),
     ]);
   });
   return h("fieldset", { class: "mlm-field mlm-seg", dataset: { moderator: name } }, [

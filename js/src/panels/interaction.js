@@ -2,12 +2,13 @@
 // current moderator values (average line + CI band + random-slope fan), a live simple-slope
 // readout, and the simple slope across a moderator with the Johnson-Neyman region.
 
-import { h, fmt, fmtP, fmtDf, fmtValue, nextId } from "../dom.js";
+import { h, fmt, fmtP, fmtDf, nextId } from "../dom.js";
 import {
   grid, johnsonNeyman, predictionCurve, simpleSlope, slopeCurve, slopeSD,
 } from "../model.js";
 import { containerWidth, embedChart, fitWidth } from "../charts.js";
 import { moderatorControl } from "./controls.js";
+import { discreteValues, expandValues, isDiscrete, valueLabel } from "../variables.js";
 
 const Z95 = 1.959963984540054;
 
@@ -72,7 +73,7 @@ class InteractionPanel {
     const pred = this.predictor;
     const mods = pred.moderators;
     if (!mods.includes(this.slopeMod)) {
-      this.slopeMod = mods.find((m) => this.state.variables[m].kind !== "binary") || mods[0] || null;
+      this.slopeMod = mods.find((m) => !isDiscrete(this.state, m)) || mods[0] || null;
     }
     await this.buildCharts();
     await this.update();
@@ -104,7 +105,7 @@ class InteractionPanel {
     if (pred.moderators.length) {
       kids.push(h("div", { class: "mlm-label mlm-section-label", text: "Moderators" }));
       for (const name of pred.moderators) {
-        kids.push(moderatorControl(name, state.variables[name], ctx.ui.get("at")[name], (value) => {
+        kids.push(moderatorControl(state, name, ctx.ui.get("at")[name], (value) => {
           ctx.ui.set({ at: { ...ctx.ui.get("at"), [name]: value } });
           this.schedule();
         }));
@@ -112,12 +113,14 @@ class InteractionPanel {
     } else {
       kids.push(h("p", { class: "mlm-hint", text: `No variable moderates the slope of ${pred.name}.` }));
     }
-    const held = this.heldVariables();
+    const held = [];
+    for (const n of this.heldVariables()) {
+      const f = state.variables[n].factor;
+      if (!f) held.push(`${n} = ${fmt(state.variables[n].mean)}`);
+      else if (!held.includes(`${f} (sample mix)`)) held.push(`${f} (sample mix)`);
+    }
     if (held.length) {
-      kids.push(h("p", {
-        class: "mlm-hint",
-        text: `Held at their means: ${held.map((n) => `${n} = ${fmt(state.variables[n].mean)}`).join(", ")}.`,
-      }));
+      kids.push(h("p", { class: "mlm-hint", text: `Held at their means: ${held.join(", ")}.` }));
     }
     const toggles = h("div", { class: "mlm-toggles", role: "group", "aria-label": "Show on chart" });
     if (pred.random) toggles.append(this.checkbox("showFan", "Random-slope 95% range"));
@@ -143,11 +146,15 @@ class InteractionPanel {
   heldVariables() {
     const pred = this.predictor;
     const skip = new Set([pred.name, ...pred.moderators]);
-    return Object.keys(this.state.variables).filter((n) => !skip.has(n) && this.state.variables[n].in_fixed);
+    return Object.keys(this.state.variables).filter((n) => {
+      const v = this.state.variables[n];
+      return !skip.has(n) && v.in_fixed && !(v.factor && skip.has(v.factor));
+    });
   }
 
+  /** Model-variable values at the current settings (factor levels expanded to dummies). */
   values() {
-    return { ...this.ctx.ui.get("at") };
+    return expandValues(this.state, this.ctx.ui.get("at"), this.predictor.moderators);
   }
 
   /** Fixed y range over the moderators' extremes, so the axis does not jump while sliding. */
@@ -156,9 +163,11 @@ class InteractionPanel {
     const corners = [{}];
     for (const name of pred.moderators) {
       const v = this.state.variables[name];
-      const ends = v.kind === "binary" ? v.values : [v.min, v.max];
+      const ends = isDiscrete(this.state, name)
+        ? discreteValues(this.state, name).map((d) => d.assign)
+        : [{ [name]: v.min }, { [name]: v.max }];
       const next = [];
-      for (const c of corners) for (const e of ends) next.push({ ...c, [name]: e });
+      for (const c of corners) for (const e of ends) next.push({ ...c, ...e });
       corners.splice(0, corners.length, ...next);
     }
     let lo = Infinity;
@@ -267,7 +276,7 @@ class InteractionPanel {
     const mv = state.variables[mod];
     const yTitle = `slope of ${pred.name}`;
     const base = { width: containerWidth(this.slopeBox), height: 170 };
-    if (mv.kind === "binary") {
+    if (isDiscrete(state, mod)) {
       return {
         ...base,
         datasets: { slopes: first.slopes },
@@ -290,7 +299,7 @@ class InteractionPanel {
               y: { field: "estimate", type: "quantitative" },
               size: { condition: { test: "datum.current", value: 140 }, value: 70 },
               color: { condition: { test: "datum.current", value: t.accent }, value: t.fg3 },
-              tooltip: slopeTooltip(mod),
+              tooltip: slopeTooltip(mod, true),
             },
           },
         ],
@@ -375,9 +384,11 @@ class InteractionPanel {
     const mod = this.slopeMod;
     if (mod) {
       const mv = this.state.variables[mod];
-      if (mv.kind === "binary") {
-        r.byValue = slopeCurve(m, x, mod, values, mv.values).map((row) => ({
-          ...row, label: `${mod} = ${fmtValue(row.m, mv)}`, current: row.m === values[mod],
+      if (isDiscrete(this.state, mod)) {
+        const current = this.ctx.ui.get("at")[mod];
+        r.byValue = discreteValues(this.state, mod).map((d) => ({
+          m: d.key, ...simpleSlope(m, x, { ...values, ...d.assign }),
+          label: `${mod} = ${d.label}`, current: d.key === current,
         }));
         r.slopes = r.byValue;
       } else {
@@ -417,7 +428,8 @@ class InteractionPanel {
   renderReadout(r) {
     const { slope: s, x, values } = r;
     const pred = this.predictor;
-    const at = pred.moderators.map((n) => `${n} = ${fmtValue(values[n], this.state.variables[n])}`).join(", ");
+    const uiAt = this.ctx.ui.get("at");
+    const at = pred.moderators.map((n) => valueLabel(this.state, n, uiAt)).join(", ");
     const rows = [
       h("div", { class: "mlm-readout-title", text: `Simple slope of ${x}` }),
       h("div", { class: "mlm-readout-at", text: at ? `at ${at}` : "(no moderators)" }),
@@ -427,7 +439,8 @@ class InteractionPanel {
       ]),
       h("div", {
         class: "mlm-readout-test",
-        text: `SE ${fmt(s.se, 3)} · t(${fmtDf(s.df)}) = ${fmt(s.t, 2)} · p ${fmtP(s.p).startsWith("<") ? fmtP(s.p) : "= " + fmtP(s.p)}`,
+        text: [`SE\u00a0${fmt(s.se, 3)}`, `t(${fmtDf(s.df)})\u00a0=\u00a0${fmt(s.t, 2)}`,
+          `p\u00a0${fmtP(s.p).startsWith("<") ? fmtP(s.p).replace(" ", "\u00a0") : "=\u00a0" + fmtP(s.p)}`].join(" · "),
       }),
     ];
     if (pred.random) {
@@ -440,7 +453,7 @@ class InteractionPanel {
     Object.assign(this.readout.dataset, {
       estimate: String(s.estimate), se: String(s.se), df: String(s.df), p: String(s.p),
       lower: String(s.lower), upper: String(s.upper), predictor: x,
-      at: JSON.stringify(Object.fromEntries(pred.moderators.map((n) => [n, values[n]]))),
+      at: JSON.stringify(Object.fromEntries(pred.moderators.map((n) => [n, uiAt[n]]))),
     });
   }
 
@@ -504,9 +517,9 @@ class InteractionPanel {
   }
 }
 
-function slopeTooltip(mod) {
+function slopeTooltip(mod, discrete = false) {
   return [
-    { field: "m", type: "quantitative", title: mod, format: ".2f" },
+    discrete ? { field: "label", type: "nominal", title: mod } : { field: "m", type: "quantitative", title: mod, format: ".2f" },
     { field: "estimate", type: "quantitative", title: "slope", format: ".3f" },
     { field: "lower", type: "quantitative", title: "95% CI lower", format: ".3f" },
     { field: "upper", type: "quantitative", title: "95% CI upper", format: ".3f" },
@@ -535,5 +548,5 @@ export function jnSentence(x, mod, jn, mv) {
 
 function binarySentence(x, mod, rows) {
   if (!rows.length) return "";
-  return rows.map((r) => `${mod} = ${fmt(r.m, 0)}: slope ${fmt(r.estimate, 3)} (p ${fmtP(r.p).startsWith("<") ? fmtP(r.p) : "= " + fmtP(r.p)})`).join(" · ");
+  return rows.map((r) => `${r.label}: slope ${fmt(r.estimate, 3)} (p ${fmtP(r.p).startsWith("<") ? fmtP(r.p) : "= " + fmtP(r.p)})`).join(" · ");
 }

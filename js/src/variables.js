@@ -1,0 +1,67 @@
+// Variables as the user thinks of them: a binary 0/1 column, a factor (several treatment
+// dummies shown as one control with its levels), or a continuous variable.
+
+import { fmtValue } from "./dom.js";
+
+/** The factor a name refers to (state.factors[name]) or null. */
+export function factorOf(state, name) {
+  return state.factors?.[name] || null;
+}
+
+/** True for moderators shown as discrete choices (binary variable or factor). */
+export function isDiscrete(state, name) {
+  return !!factorOf(state, name) || state.variables[name]?.kind === "binary";
+}
+
+/**
+ * The discrete values of a moderator: [{key, label, assign}], where `assign` sets the
+ * model variables (a factor level sets every dummy to 0/1).
+ */
+export function discreteValues(state, name) {
+  const f = factorOf(state, name);
+  if (f) {
+    return f.levels.map((level) => {
+      const assign = {};
+      for (const [dummy, lv] of Object.entries(f.dummies)) assign[dummy] = lv === level ? 1 : 0;
+      return { key: level, label: level, assign };
+    });
+  }
+  const v = state.variables[name];
+  return v.values.map((val, i) => ({
+    key: val, label: v.labels?.[i] ?? fmtValue(val, v), assign: { [name]: val },
+  }));
+}
+
+/** Default UI value of every variable and factor: binary -> first value, factor -> reference, else mean. */
+export function defaultAt(state) {
+  const at = {};
+  for (const [name, v] of Object.entries(state.variables)) at[name] = v.kind === "binary" ? v.values[0] : v.mean;
+  for (const [name, f] of Object.entries(state.factors || {})) at[name] = f.reference;
+  return at;
+}
+
+/**
+ * Model-variable values for computation: start from every variable's UI value (means for
+ * the ones held fixed), then let the factor moderators set their dummies. Factors that are
+ * not moderators keep their dummies at the sample means (the average over the factor's mix).
+ */
+export function expandValues(state, at, moderators) {
+  const values = {};
+  for (const [name, v] of Object.entries(state.variables)) {
+    values[name] = v.factor ? v.mean : at[name] ?? v.mean;
+  }
+  for (const name of moderators) {
+    const f = factorOf(state, name);
+    if (!f) continue;
+    const level = f.levels.includes(at[name]) ? at[name] : f.reference;
+    for (const [dummy, lv] of Object.entries(f.dummies)) values[dummy] = lv === level ? 1 : 0;
+  }
+  return values;
+}
+
+/** Label of a moderator's current value ("catholic = 1", "intake = mid"). */
+export function valueLabel(state, name, at) {
+  const f = factorOf(state, name);
+  if (f) return `${name} = ${f.levels.includes(at[name]) ? at[name] : f.reference}`;
+  return `${name} = ${fmtValue(at[name], state.variables[name])}`;
+}
