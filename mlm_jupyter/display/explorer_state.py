@@ -257,7 +257,7 @@ def _reliability(res: Any, group: str, tau: np.ndarray, terms: list[str]) -> dic
         means = np.nanmean(rel, axis=0) if np.isfinite(rel).any() else None
     if means is None:
         return None
-    return {t: float(v) for t, v in zip(terms, means) if math.isfinite(v)}
+    return {t: float(v) for t, v in zip(terms, means, strict=True) if math.isfinite(v)}
 
 
 def _slope_ranges(res: Any) -> list[dict]:
@@ -265,7 +265,7 @@ def _slope_ranges(res: Any) -> list[dict]:
     table = _optional(res, "random_slope_ranges")
     rows = []
     if isinstance(table, pd.DataFrame) and {"lower", "upper"} <= set(table.columns):
-        for idx, r in table.reset_index().iterrows():
+        for _, r in table.reset_index().iterrows():
             rows.append({
                 "group": str(r.get("group", "")), "term": str(r.get("term", r.iloc[0])),
                 "estimate": float(r.get("estimate", r.get("fixed", np.nan))),
@@ -421,9 +421,10 @@ def build_state(
     components = []
     for g in res.ngroups:
         cov = res.tau(g)
+        mat = cov.to_numpy(dtype=float)
         components.append({
             "group": g, "terms": [str(t) for t in cov.index],
-            "cov": _full(cov.to_numpy(dtype=float)), "corr": _full(_corr(cov.to_numpy(dtype=float))),
+            "cov": _full(mat), "corr": _full(_corr(mat)),
         })
 
     sat = _satterthwaite(res)

@@ -70,7 +70,8 @@ class ModelExplorer(anywidget.AnyWidget):
     _css = STATIC / "explorer.css"
 
     state = traitlets.Dict().tag(sync=True)
-    selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # Element types are checked (and numbers coerced to level strings) by _validate_selected.
+    selected = traitlets.List().tag(sync=True)
 
     def __init__(
         self,
