@@ -1,0 +1,172 @@
+"""Satterthwaite's degrees of freedom exactly as lmerTest computes them.
+
+lmerTest (Kuznetsova, Brockhoff & Christensen 2017) works with the variance parameters
+``varpar = (θ, σ)`` and the *unprofiled* criterion
+
+    d(θ, σ) = log|L_Z|² [+ log|RX|²] + ν log(2πσ²) + r²(θ) / σ²,   ν = n - p (REML) or n,
+
+where r²(θ) is the penalised residual sum of squares at β̂(θ).  With H the Hessian of d at
+the estimates, the asymptotic covariance of varpar is ``A = 2 H⁻¹`` (Moore-Penrose inverse
+over eigenvalues above 1e-8, as lmerTest), and with ``J_k = ∂ vcov(β) / ∂ varpar_k``,
+for a contrast l
+
+    var(l'β̂) = l' V l,   g_k = l' J_k l,   df = 2 (l' V l)² / (g' A g).
+
+Derivatives in σ are analytic (vcov(β) = σ² U(θ), U = (RX'RX)⁻¹).  Derivatives in θ are
+Richardson-extrapolated central differences of log|L_Z|², log|RX|², r² and U, all read off
+one blocked Cholesky factor per θ, so the whole computation costs 2·(2k + 2k(k-1)) factor
+evaluations for k = dim θ (lmerTest uses numDeriv's Richardson scheme too).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engine.objective import unscaled_vcov
+
+EIGEN_TOL = 1e-8  # lmerTest's tolerance for zero / negative Hessian eigenvalues
+
+
+@dataclass(frozen=True)
+class SatterthwaiteParts:
+    """Everything Satterthwaite's df needs for any contrast of one fit.
+
+    Attributes
+    ----------
+    vcov : ndarray (p, p)
+        vcov(β̂) = σ² U(θ̂).
+    vcov_grad : ndarray (k, p, p)
+        ∂ vcov(β̂) / ∂ varpar_k, varpar = (θ, σ).
+    varpar_cov : ndarray (k, k)
+        A = 2 H⁻¹, the asymptotic covariance of varpar.
+    hessian_eigenvalues : ndarray (k,)
+        Eigenvalues of H (negative or near-zero ones mean the optimum is not a proper
+        minimum, as lmerTest warns).
+    """
+
+    vcov: np.ndarray
+    vcov_grad: np.ndarray
+    varpar_cov: np.ndarray
+    hessian_eigenvalues: np.ndarray
+
+    def df(self, L: np.ndarray) -> float:
+        """Satterthwaite df of the single contrast ``L`` (length p)."""
+        L = np.asarray(L, dtype=float)
+        var = float(L @ self.vcov @ L)
+        g = np.einsum("i,kij,j->k", L, self.vcov_grad, L)
+        denom = float(g @ self.varpar_cov @ g)
+        if denom <= 0:
+            return float("inf")
+        return 2.0 * var**2 / denom
+
+
+def _pieces(obj: Any, theta: np.ndarray) -> np.ndarray:
+    """(log|L_Z|² [+ log|RX|²], r², U.ravel()) at θ, from one factorisation."""
+    cp = obj.cp
+    f = obj.factor(theta)
+    if f is None:
+        raise np.linalg.LinAlgError(f"the model is not positive definite at θ = {theta}")
+    m_r, p = cp.m_rest, cp.p
+    d22 = np.diag(f.L22)
+    logdet = f.logdet_Z(m_r)
+    if obj.reml:
+        logdet += 2.0 * float(np.log(d22[m_r : m_r + p]).sum())
+    U = unscaled_vcov(f, m_r, p)
+    return np.concatenate([[logdet, d22[-1] ** 2], U.ravel()])
+
+
+def _derivatives(fun: Any, x: np.ndarray, rel_step: float = 2e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, gradient (k, m) and Hessian (k, k, m) of a vector function by Richardson.
+
+    Central differences at steps h and h/2 are combined as (4 D(h/2) - D(h)) / 3, which
+    cancels the O(h²) error; h is relative to |x| with a floor so that parameters at 0
+    (boundary fits) still get a useful step.
+    """
+    k = x.size
+    f0 = fun(x)
+    base = rel_step * np.maximum(np.abs(x), 0.05)
+
+    def at_step(scale: float) -> tuple[np.ndarray, np.ndarray]:
+        h = base * scale
+        grad = np.empty((k, f0.size))
+        hess = np.empty((k, k, f0.size))
+        plus, minus = [], []
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = h[i]
+            fp, fm = fun(x + e), fun(x - e)
+            plus.append(fp)
+            minus.append(fm)
+            grad[i] = (fp - fm) / (2 * h[i])
+            hess[i, i] = (fp - 2 * f0 + fm) / h[i] ** 2
+        for i in range(k):
+            for j in range(i):
+                ei = np.zeros(k)
+                ej = np.zeros(k)
+                ei[i], ej[j] = h[i], h[j]
+                val = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
+                    4 * h[i] * h[j]
+                )
+                hess[i, j] = hess[j, i] = val
+        return grad, hess
+
+    g1, h1 = at_step(1.0)
+    g2, h2 = at_step(0.5)
+    return f0, (4 * g2 - g1) / 3, (4 * h2 - h1) / 3
+
+
+def compute_parts(res: Any) -> SatterthwaiteParts:
+    """Hessian of d(θ, σ) and Jacobian of vcov(β) at the estimates of ``res``."""
+    obj = res.engine
+    cp = obj.cp
+    theta = np.asarray(res.theta, dtype=float)
+    sigma = float(res.sigma)
+    p, k = cp.p, theta.size
+    nu = cp.n - p if obj.reml else cp.n
+
+    f0, grad, hess = _derivatives(lambda t: _pieces(obj, t), theta)
+    r2 = f0[1]
+    U = f0[2:].reshape(p, p)
+    s2 = sigma**2
+    H = np.empty((k + 1, k + 1))
+    H[:k, :k] = hess[:, :, 0] + hess[:, :, 1] / s2
+    H[:k, k] = H[k, :k] = -2.0 * grad[:, 1] / sigma**3
+    H[k, k] = -2.0 * nu / s2 + 6.0 * r2 / s2**2
+    H = (H + H.T) / 2
+    evals, evecs = np.linalg.eigh(H)
+    pos = evals > EIGEN_TOL
+    h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
+    jac = np.empty((k + 1, p, p))
+    jac[:k] = s2 * grad[:, 2:].reshape(k, p, p)
+    jac[k] = 2.0 * sigma * U
+    jac = (jac + jac.transpose(0, 2, 1)) / 2
+    return SatterthwaiteParts(s2 * U, jac, 2.0 * h_inv, evals)
+
+
+# Results are frozen (and unhashable) dataclasses: cache by id, dropped when the result dies.
+_CACHE: dict[int, SatterthwaiteParts] = {}
+
+
+def cached_parts(res: Any) -> SatterthwaiteParts:
+    """``compute_parts(res)``, computed once per result object."""
+    key = id(res)
+    parts = _CACHE.get(key)
+    if parts is None:
+        parts = compute_parts(res)
+        _CACHE[key] = parts
+        weakref.finalize(res, _CACHE.pop, key, None)
+    return parts
+
+
+def satterthwaite_parts(res: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(vcov_grad (k, p, p), varpar_cov (k, k))`` for the explorer widget.
+
+    The df of any contrast l is ``2 (l'Vl)² / (g'Ag)`` with ``g_k = l' vcov_grad[k] l`` and
+    ``A = varpar_cov``; varpar = (θ, σ) as in lmerTest.
+    """
+    parts = cached_parts(res)
+    return parts.vcov_grad.copy(), parts.varpar_cov.copy()
