@@ -8,19 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# Imported eagerly: a lazy ``from .compare import ...`` inside a wrapper function would bind the
+# submodule ``mlm_jupyter.compare`` over the wrapper on first use.
+from .compare import compare
 from .datasets import load_dataset
 from .fitting import MixedModelWarning, fit
 from .formula import FormulaError, parse
 from .results import MixedModelResult
 
 __version__ = "0.1.0"
-
-
-def compare(*results: MixedModelResult, refit: bool = True, nsim: int = 0, **kwargs: Any):
-    """Likelihood-ratio comparison of nested models (lme4's ``anova``); see ``mlm_jupyter.compare``."""
-    from .compare import compare as _compare
-
-    return _compare(*results, refit=refit, nsim=nsim, **kwargs)
 
 
 def variance_explained(base: MixedModelResult, model: MixedModelResult):

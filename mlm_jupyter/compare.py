@@ -1,0 +1,209 @@
+"""Likelihood-ratio comparison of nested models: lme4's ``anova`` plus boundary-aware p-values.
+
+Rows are the models in order of npar.  For each model after the first, ``chisq`` is the drop in
+deviance from the previous row, ``df`` the difference in npar, ``p`` = P(χ²_df > chisq).
+
+``p_mixture`` (Self & Liang 1987; Stram & Lee 1994): when the larger model adds exactly one
+random-effect variance (with its covariances with the q = df - 1 effects it is correlated with)
+and keeps the fixed effects, the null variance sits on the boundary of its space and the LRT
+follows the 50:50 mixture ½χ²_q + ½χ²_(q+1).  Limits: with several added variances the null
+distribution is a mixture with weights that depend on the information matrix; those rows get
+NaN (use ``nsim`` for a parametric bootstrap instead).
+
+``p_boot`` (``nsim > 0``): responses simulated from the smaller model, both models refitted
+(warm-started at their estimates, only the y part of the cross-products recomputed),
+p = (1 + #{LRT* ≥ LRT}) / (1 + successful replicates); failed refits are counted in
+``table.notes`` and ``table.attrs["n_failed"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .engine.objective import ProfiledDeviance
+from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
+from .progress import Progress
+
+
+class ComparisonTable(pd.DataFrame):
+    """A DataFrame with ``notes`` (refits, bootstrap failures) shown under the table."""
+
+    _metadata = ["notes"]
+
+    @property
+    def _constructor(self) -> type:
+        return ComparisonTable
+
+    def _repr_html_(self) -> str:  # type: ignore[override]
+        import html
+
+        body = pd.DataFrame(self).to_html(float_format=lambda v: f"{v:.4g}")
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (getattr(self, "notes", None) or []))
+        return body + (f"<ul class='mlm-notes'>{notes}</ul>" if notes else "")
+
+    def __str__(self) -> str:
+        notes = getattr(self, "notes", None) or []
+        return pd.DataFrame(self).to_string() + "".join(f"\nNote: {n}" for n in notes)
+
+    __repr__ = __str__
+
+
+def chibar_pvalue(x: float, df: int) -> float:
+    """½P(χ²_(df-1) > x) + ½P(χ²_df > x); χ²_0 is a point mass at 0."""
+    low = float(x <= 0) if df - 1 == 0 else stats.chi2.sf(x, df - 1)
+    return 0.5 * float(low) + 0.5 * float(stats.chi2.sf(x, df))
+
+
+def chibar_critical(df: int, alpha: float = 0.05) -> float:
+    """Critical value of the 50:50 mixture of χ²_(df-1) and χ²_df (2.71 for df = 1)."""
+    from scipy.optimize import brentq
+
+    return float(brentq(lambda x: chibar_pvalue(x, df) - alpha, 1e-9, 200.0))
+
+
+def _re_pairs(res: Any) -> set[tuple[str, str, str]]:
+    """Random-effect parameters as (group, column, column) pairs (variances have equal columns)."""
+    out = set()
+    for term in res.design.terms:
+        cols = term.columns
+        for i in range(len(cols)):
+            for j in range(i + 1 if not term.correlated else len(cols)):
+                if term.correlated or i == j:
+                    a, b = sorted((cols[i], cols[j]))
+                    out.add((term.group, a, b))
+    return out
+
+
+def _check(results: tuple, refit: bool) -> None:
+    if len(results) < 2:
+        raise ValueError("compare() needs at least two fitted models.")
+    first = results[0]
+    for k, r in enumerate(results[1:], start=2):
+        if r.spec.response != first.spec.response:
+            raise ValueError(
+                f"model {k} has response '{r.spec.response}' but model 1 has '{first.spec.response}'; "
+                "only models of the same response can be compared."
+            )
+        if r.nobs != first.nobs or not r.design.row_index.equals(first.design.row_index):
+            raise ValueError(
+                f"model {k} was fitted to different rows than model 1 ({r.nobs} vs {first.nobs} "
+                "observations, usually from missing values in different columns); "
+                "drop the incomplete rows from the data and refit both."
+            )
+    if not refit:
+        remls = {r.reml for r in results}
+        if len(remls) > 1:
+            raise ValueError("with refit=False all models must be REML or all ML fits.")
+        fixed = {tuple(r.fixef.index) for r in results}
+        if True in remls and len(fixed) > 1:
+            raise ValueError(
+                "REML criteria of models with different fixed effects are not comparable; "
+                "use refit=True (refits with ML) or fit with reml=False."
+            )
+
+
+def _nested(small: Any, large: Any) -> bool:
+    return set(small.fixef.index) <= set(large.fixef.index) and _re_pairs(small) <= _re_pairs(large)
+
+
+def _mixture_applies(small: Any, large: Any) -> bool:
+    added = _re_pairs(large) - _re_pairs(small)
+    n_var = sum(1 for _, a, b in added if a == b)
+    return n_var == 1 and list(small.fixef.index) == list(large.fixef.index)
+
+
+def _bootstrap(small: Any, large: Any, observed: float, nsim: int, rng: np.random.Generator,
+               progress: bool | None) -> tuple[float, int]:
+    """Parametric bootstrap LRT p-value and the number of failed replicates."""
+    up_s = ResponseUpdater(small.design, small.engine.cp)
+    up_l = ResponseUpdater(large.design, large.engine.cp)
+    ys = simulate_responses(small, nsim, rng)
+    stats_, failed = [], 0
+    with Progress(nsim, "bootstrap LRT", progress) as bar:
+        for y in ys:
+            f0 = quick_refit(ProfiledDeviance(up_s.cross_products(y), reml=small.reml), small.theta)
+            f1 = quick_refit(ProfiledDeviance(up_l.cross_products(y), reml=large.reml), large.theta)
+            if f0.converged and f1.converged:
+                stats_.append(max(f0.objective - f1.objective, 0.0))
+            else:
+                failed += 1
+            bar.update()
+    arr = np.array(stats_)
+    if arr.size == 0:
+        return float("nan"), failed
+    return float((1 + np.sum(arr >= observed - 1e-10)) / (1 + arr.size)), failed
+
+
+def compare(*results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
+            progress: bool | None = None) -> ComparisonTable:
+    """Likelihood-ratio tests of nested mixed models (lme4's ``anova(m0, m1, ...)``).
+
+    Parameters
+    ----------
+    *results : MixedModelResult
+        Two or more fits of the same response on the same rows, nested in order of npar.
+    refit : bool, default True
+        Refit REML fits with ML first (as lme4).  With ``refit=False`` REML fits can only be
+        compared when their fixed effects are identical.
+    nsim : int, default 0
+        Parametric-bootstrap replicates for ``p_boot`` (0: none).
+    seed : int or numpy Generator, optional
+    progress : bool, optional
+        Show a progress bar (default: when interactive).
+
+    Returns
+    -------
+    ComparisonTable
+        A DataFrame (index: formulas) with ``npar, aic, bic, loglik, deviance, chisq, df, p,
+        p_mixture[, p_boot]`` and a ``notes`` list.
+    """
+    _check(results, refit)
+    notes: list[str] = []
+    models = list(results)
+    if refit and any(r.reml for r in models):
+        models = [r.refit(reml=False) if r.reml else r for r in models]
+        notes.append("REML fits were refitted with ML (refit=True) before comparing, as lme4 does.")
+    order = sorted(range(len(models)), key=lambda i: models[i].npar)
+    models = [models[i] for i in order]
+    for a, b in zip(models, models[1:]):
+        if not _nested(a, b):
+            raise ValueError(
+                f"'{a.formula}' is not nested in '{b.formula}': the smaller model's fixed effects "
+                "and random-effect (co)variances must all appear in the larger one."
+            )
+    rng = np.random.default_rng(seed)
+    rows, n_failed = [], 0
+    for k, m in enumerate(models):
+        row = {"npar": m.npar, "aic": m.aic, "bic": m.bic, "loglik": m.loglik, "deviance": m.objective,
+               "chisq": np.nan, "df": np.nan, "p": np.nan, "p_mixture": np.nan}
+        if nsim:
+            row["p_boot"] = np.nan
+        if k:
+            prev = models[k - 1]
+            chisq = max(prev.objective - m.objective, 0.0)
+            df = m.npar - prev.npar
+            row.update(chisq=chisq, df=df, p=stats.chi2.sf(chisq, df) if df > 0 else np.nan)
+            if df > 0 and _mixture_applies(prev, m):
+                row["p_mixture"] = chibar_pvalue(chisq, df)
+            if nsim:
+                row["p_boot"], failed = _bootstrap(prev, m, chisq, nsim, rng, progress)
+                n_failed += failed
+                if failed:
+                    notes.append(f"row {k + 1}: {failed} of {nsim} bootstrap refits failed and were "
+                                 "left out of p_boot.")
+        rows.append(row)
+    if any(not np.isnan(r["p_mixture"]) for r in rows):
+        notes.append("p_mixture: 50:50 mixture of chi-square(df-1) and chi-square(df) for one added "
+                     "random-effect variance on the boundary (Stram & Lee 1994).")
+    index = pd.Index([m.formula for m in models], name="model")
+    if index.has_duplicates:
+        index = pd.Index([f"{i + 1}: {m.formula}" for i, m in enumerate(models)], name="model")
+    table = ComparisonTable(pd.DataFrame(rows, index=index))
+    table["npar"] = table["npar"].astype(int)
+    table.notes = notes
+    table.attrs.update(refit=refit, nsim=nsim, n_failed=n_failed, notes=list(notes))
+    return table
