@@ -114,7 +114,7 @@ def _strip_outputs(nb: Any) -> None:
                 del data[WIDGET_MIME]
             if isinstance(html, list):
                 html = "".join(html)
-            if html and BUNDLE_MARK in html:
+            if html and BUNDLE_MARK + ">" in html:
                 if seen_bundle:
                     data["text/html"] = _BUNDLE_RE.sub("", html)
                 seen_bundle = True

@@ -1,0 +1,241 @@
+"""Offline HTML reports (mlm.report / res.to_html), chart export and the nbconvert fallback."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlm_jupyter as mlm
+from mlm_jupyter.display import export, report
+from tests.conftest import fitted_case, reference_case
+
+XSS = "<img src=x onerror=alert(1)>"
+STATE_RE = re.compile(r'<script type="application/json" id="(mlm-x-\w+)-state">(.*?)</script>',
+                      re.DOTALL)
+
+
+def states(page: str) -> list[dict]:
+    return [json.loads(m.group(2)) for m in STATE_RE.finditer(page)]
+
+
+def remote_references(page: str) -> list[str]:
+    """src/href attributes and CSS url() that point off the file."""
+    refs = re.findall(r'\b(?:src|href)\s*=\s*["\']?(https?:|//)', page)
+    refs += re.findall(r"url\(\s*['\"]?(https?:|//)", page)
+    refs += re.findall(r"@import", page)
+    return refs
+
+
+@pytest.fixture(scope="module")
+def hsb_models():
+    return [fitted_case(c) for c in ("hsb_empty", "hsb_slope", "hsb_crosslevel")]
+
+
+@pytest.fixture(scope="module")
+def hsb_page(hsb_models, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "hsb.html"
+    page = mlm.report(*hsb_models, path=path, title="HSB & friends")
+    return page, path
+
+
+def test_report_written_and_returned(hsb_page):
+    page, path = hsb_page
+    assert path.read_text(encoding="utf-8") == page
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>HSB &amp; friends</title>" in page
+
+
+def test_report_sections(hsb_page, hsb_models):
+    page, _ = hsb_page
+    for k, res in enumerate(hsb_models, start=1):
+        assert f'id="model-{k}"' in page
+        assert report.esc(res.formula) in page
+    for heading in ("Data", "The model", "Summary", "Explorer", "Model comparison",
+                    "Variance explained", "Diagnostics of model 3"):
+        assert f">{heading}</h" in page, heading
+    # level-1 / level-2 notation of the cross-level model
+    assert "Level 1" in page and "Level 2" in page and "Combined" in page
+
+
+def test_data_summary_matches_the_data(hsb):
+    res = fitted_case("hsb_crosslevel")
+    sizes = hsb.groupby("school").size()  # counted from the raw CSV, not from the fit
+    table = report.data_summary(res)
+    assert table.loc["school", "clusters"] == 160 == sizes.size
+    assert table.loc["school", "min"] == sizes.min() == 14
+    assert table.loc["school", "max"] == sizes.max() == 67
+    assert table.loc["school", "median"] == pytest.approx(sizes.median())
+    assert table.loc["school", "q1"] == pytest.approx(np.percentile(sizes, 25))
+
+
+def test_report_carries_lme4_numbers(hsb_page):
+    """The explorers in the file start from lme4's estimates (tolerance 1e-6 relative)."""
+    page, _ = hsb_page
+    found = states(page)
+    assert len(found) == 3
+    for state, case in zip(found, ("hsb_empty", "hsb_slope", "hsb_crosslevel"), strict=True):
+        ref = reference_case(case)
+        text = json.dumps(state)
+        assert "NaN" not in text and "Infinity" not in text
+        assert state["fixed"]["names"] == ref["fixef_names"]
+        np.testing.assert_allclose(state["fixed"]["estimate"], ref["fixef"], rtol=1e-6)
+        np.testing.assert_allclose(state["sigma"], ref["sigma"], rtol=1e-6)
+
+
+def test_report_is_offline(hsb_page):
+    page, _ = hsb_page
+    assert remote_references(page) == []
+    # one copy of the bundle; one explorer boot per model
+    assert page.count(export.BUNDLE_MARK + ">") == 1
+    assert page.count('class="mlm-static-explorer"') == 3
+    assert "<svg" in page  # cluster-size histogram and diagnostics rendered inline
+
+
+def test_xss_column_and_title_are_text(sleepstudy, tmp_path):
+    data = sleepstudy.rename(columns={"Reaction": XSS, "Subject": "<b>subject</b>"})
+    res = mlm.fit(f"`{XSS}` ~ Days + (Days | `<b>subject</b>`)", data)
+    page = mlm.report(res, title=XSS, path=tmp_path / "x.html")
+    assert XSS not in page
+    assert "<b>subject</b>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    # the state JSON carries the names with < > escaped, and still parses to the real name
+    (state,) = states(page)
+    assert XSS in json.dumps(state, ensure_ascii=False)
+
+
+def test_user_dataframe_unchanged(sleepstudy):
+    data = sleepstudy.copy()
+    before = data.copy()
+    res = mlm.fit("Reaction ~ Days + (Days | Subject)", data)
+    res.to_html()
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_to_html_equals_report(tmp_path):
+    res = fitted_case("sleep_slope_reml")
+    page = res.to_html(tmp_path / "s.html", title="Sleep")
+    assert (tmp_path / "s.html").read_text(encoding="utf-8") == page
+    assert "<title>Sleep</title>" in page
+    assert "Model comparison" not in page  # one model: nothing to compare
+
+
+def test_report_errors():
+    with pytest.raises(ValueError, match="at least one fitted model"):
+        mlm.report()
+    with pytest.raises(TypeError, match="argument 2 of report"):
+        mlm.report(fitted_case("sleep_slope_reml"), "not a model")
+
+
+def test_script_and_json_escaping():
+    escaped = report._script_text('s="</SCRIPT>";r=/</g;c="<!--"')
+    assert escaped == 's="<\\/SCRIPT>";r=/</g;c="<\\!--"'
+    text = report._json_for_script({"a": "</script><!-- & >"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"a": "</script><!-- & >"}
+
+
+def test_bundle_escaping_is_a_no_op_on_the_built_bundle():
+    """The shipped bundle contains neither sequence, so escaping cannot change its meaning."""
+    js, _ = report._bundle()
+    assert report._script_text(js) == js
+
+
+def test_static_explorer_html():
+    res = fitted_case("hsb_crosslevel")
+    full = report.static_explorer_html(res)
+    assert full.count(export.BUNDLE_MARK + ">") == 1
+    lean = report.static_explorer_html(res, include_bundle=False)
+    assert export.BUNDLE_MARK + ">" not in lean
+    (state,) = states(lean)
+    assert state["sigma"] == pytest.approx(reference_case("hsb_crosslevel")["sigma"], rel=1e-6)
+    assert len(lean) < 100_000
+
+
+def test_large_model_report_stays_small(tmp_path):
+    """1,000 clusters x 10 observations, random slope: the file stays under 3 MB."""
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(1000), 10)
+    x = rng.normal(size=g.size)
+    w = rng.normal(size=1000)[g]
+    u0, u1 = rng.normal(0, 1.0, 1000)[g], rng.normal(0, 0.4, 1000)[g]
+    y = 2 + 0.5 * x + 0.3 * w + 0.2 * x * w + u0 + u1 * x + rng.normal(size=g.size)
+    data = pd.DataFrame({"y": y, "x": x, "w": w, "g": g.astype(str)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mlm.fit("y ~ x * w + (1 + x | g)", data)
+    path = tmp_path / "big.html"
+    res.to_html(path)
+    size = path.stat().st_size
+    assert size < 3_000_000, f"{size / 1e6:.2f} MB"
+
+
+# -- chart export -----------------------------------------------------------------------
+@pytest.fixture
+def chart():
+    import altair as alt
+
+    df = pd.DataFrame({"x": [1, 2, 3], "y": [2.0, 1.0, 3.0]})
+    return alt.Chart(df, title="a < b").mark_line().encode(x="x:Q", y="y:Q")
+
+
+def test_save_chart_svg_and_png(chart, tmp_path):
+    svg = export.save_chart(chart, tmp_path / "c.svg")
+    text = svg.read_text()
+    assert text.lstrip().startswith("<svg") and "a &lt; b" in text
+    png = export.save_chart(chart, tmp_path / "c.png", scale=1)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(data[16:20], "big")
+    png2 = export.save_chart(chart, tmp_path / "c2.png", scale=2).read_bytes()
+    assert int.from_bytes(png2[16:20], "big") == 2 * width
+
+
+def test_save_chart_errors(chart, tmp_path):
+    with pytest.raises(ValueError, match=r"\.svg or \.png"):
+        export.save_chart(chart, tmp_path / "c.jpg")
+    with pytest.raises(TypeError, match="Altair chart"):
+        export.chart_to_svg(42)
+
+
+# -- nbconvert fallback ---------------------------------------------------------------------
+def _widget_output(html: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output(
+        "display_data",
+        data={export.WIDGET_MIME: {"model_id": "abc", "version_major": 2, "version_minor": 1},
+              "text/plain": "ModelExplorer(...)", "text/html": html},
+    )
+
+
+def test_preprocessor_prefers_the_static_fallback():
+    res = fitted_case("sleep_slope_reml")
+    html = report.static_explorer_html(res)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("res.explore()", outputs=[_widget_output(html)]),
+                nbformat.v4.new_code_cell("res.explore()", outputs=[_widget_output(html)]),
+                nbformat.v4.new_code_cell("w", outputs=[nbformat.v4.new_output(
+                    "display_data", data={export.WIDGET_MIME: {"model_id": "x"}})])]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb, _ = export.StaticExplorerPreprocessor()(nb, {})
+    first, second = (c.outputs[0].data for c in nb.cells[:2])
+    assert export.WIDGET_MIME not in first and export.WIDGET_MIME not in second
+    assert first["text/html"].count(export.BUNDLE_MARK + ">") == 1
+    assert export.BUNDLE_MARK + ">" not in second["text/html"]  # one bundle per page
+    assert "mlm-static-explorer" in second["text/html"]
+    assert export.WIDGET_MIME in nb.cells[2].outputs[0].data  # no fallback: left alone
+    assert "widgets" not in nb.metadata
+
+
+def test_offline_page_strips_cdn_tags():
+    page = ('<head><script src="https://cdnjs.cloudflare.com/require.min.js"></script>'
+            '<link rel="stylesheet" href="https://fonts.example/x.css">'
+            "<!-- Load mathjax --><script src='x'></script><!-- End of mathjax configuration -->"
+            '<script src="local.js"></script></head>')
+    out = export.offline_page(page)
+    assert remote_references(out) == []
+    assert "mathjax" not in out and 'src="local.js"' in out
