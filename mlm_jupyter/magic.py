@@ -1,0 +1,411 @@
+"""``%%mlm`` and ``%mlm``: write the model as in R, read the summary in the cell.
+
+::
+
+    %load_ext mlm_jupyter
+
+    %%mlm hsb -o m1
+    mathach ~ cses * catholic + meanses   # fixed part
+        + (1 + cses | school)             # random intercept and slope
+
+    %mlm compare m0 m1
+    %mlm advice m1
+    %mlm report m0 m1 -o report.html
+    %mlm explore m1
+    %mlm help
+
+The result is stored in the user's namespace under ``-o NAME`` (default ``mlm_last``).
+Problems (bad formula, unknown column or data frame, bad option) are shown as a short
+message in the cell: what is wrong, where, and what to do; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import traceback
+import warnings
+from typing import Any
+
+import pandas as pd
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import display
+
+from .display.html import advice_html, error_html, result_html
+from .display.text import summary_text
+from .formula import FormulaError
+from .results import MixedModelResult
+
+#: Where ``%%mlm`` stores its result when no ``-o`` is given.
+DEFAULT_NAME = "mlm_last"
+DDF_CHOICES = ("satterthwaite", "kenward-roger")
+
+
+class MagicError(Exception):
+    """A user-facing problem: short title, what is wrong, where, and what to do."""
+
+    def __init__(self, title: str, message: str, where: str = "", todo: str = "") -> None:
+        super().__init__(message)
+        self.title, self.message, self.where, self.todo = title, message, where, todo
+
+    def text(self) -> str:
+        parts = [f"{self.title}: {self.message}"]
+        if self.where:
+            parts.append(self.where)
+        if self.todo:
+            parts.append(self.todo)
+        return "\n".join(parts)
+
+
+def _parser(prog: str, description: str) -> MagicArgumentParser:
+    parser = MagicArgumentParser(prog=prog, description=description)
+    parser.add_argument("-h", "--help", action="store_true", help="show this help")
+    return parser
+
+
+CELL = _parser(
+    "%%mlm",
+    "Fit a linear mixed model written in lme4 syntax in the cell body (lines may continue the "
+    "formula; '#' starts a comment; {name} inserts a Python variable's value).",
+)
+CELL.add_argument("data", nargs="?", help="name of the pandas DataFrame in the notebook")
+CELL.add_argument(
+    "-o", "--out", default=None, help=f"store the result under this name (default {DEFAULT_NAME})"
+)
+CELL.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+CELL.add_argument(
+    "--ddf",
+    default="satterthwaite",
+    type=str.lower,
+    help="denominator df of the t tests: satterthwaite (default) or kenward-roger",
+)
+CELL.add_argument("--no-explore", action="store_true", help="do not show the interactive explorer")
+CELL.add_argument("--no-advice", action="store_true", help="leave the advice out of the summary")
+CELL.add_argument("--quiet", action="store_true", help="store the result, display nothing")
+CELL.add_argument("--debug", action="store_true", help="show Python tracebacks of errors")
+
+COMPARE = _parser("%mlm compare", "Likelihood-ratio tests of nested models (lme4's anova).")
+COMPARE.add_argument("models", nargs="*", help="names of two or more fitted models")
+COMPARE.add_argument("--nsim", type=int, default=0, help="parametric-bootstrap replicates (p_boot)")
+COMPARE.add_argument("--no-refit", action="store_true", help="compare REML fits without ML refits")
+COMPARE.add_argument("--seed", type=int, default=None, help="random seed of the bootstrap")
+
+ONE = _parser("%mlm advice|explore|summary", "Advice, the explorer or the text summary of a model.")
+ONE.add_argument("model", nargs="?", help=f"name of a fitted model (default {DEFAULT_NAME})")
+
+REPORT = _parser("%mlm report", "Write a self-contained offline HTML report.")
+REPORT.add_argument("models", nargs="*", help="names of fitted models")
+REPORT.add_argument("-o", "--out", default="mlm_report.html", help="file to write")
+REPORT.add_argument("--title", default=None, help="page title")
+
+SUBCOMMANDS = {"compare": COMPARE, "advice": ONE, "explore": ONE, "summary": ONE, "report": REPORT}
+
+LINE_HELP = """%mlm: commands on fitted models
+  %mlm compare m0 m1 [--nsim N] [--no-refit] [--seed S]   likelihood-ratio tests
+  %mlm advice m1                                          centering and model advice
+  %mlm report m0 m1 -o file.html [--title T]              offline HTML report
+  %mlm explore m1                                         interactive explorer
+  %mlm summary m1                                         lme4-style text summary
+  %mlm help                                               this help
+Each command takes --help.  The cell magic:
+""" + CELL.format_help()
+
+
+def formula_from_cell(cell: str) -> str:
+    """The formula in a cell body: '#' comments removed, lines joined by single spaces."""
+    lines = [line.split("#", 1)[0] for line in cell.splitlines()]
+    return " ".join(" ".join(lines).split())
+
+
+def _close(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    return ("Did you mean " + " or ".join(repr(c) for c in close) + "?") if close else ""
+
+
+@magics_class
+class MLMMagics(Magics):
+    """The ``%%mlm`` cell magic and ``%mlm`` line magic."""
+
+    @line_cell_magic
+    def mlm(self, line: str, cell: str | None = None) -> None:
+        """Fit a model (``%%mlm DATA -o NAME``) or act on fitted ones (``%mlm help``)."""
+        debug = "--debug" in line.split()
+        try:
+            if cell is None:
+                self._line(line)
+            else:
+                self._cell(line, cell)
+        except MagicError as err:
+            _show_error(err)
+        except UsageError as err:
+            _show_error(MagicError("Bad option", str(err), todo="Run '%mlm help' for the options."))
+        except Exception as err:  # last resort: a short message, the traceback only on --debug
+            if debug:
+                raise
+            _show_error(
+                MagicError(
+                    type(err).__name__,
+                    str(err),
+                    todo="Add --debug to the %%mlm line to see the Python traceback.",
+                )
+            )
+
+    # -- cell magic ----------------------------------------------------------------------------
+    def _cell(self, line: str, cell: str) -> None:
+        args = CELL.parse_argstring(line)
+        if args.help:
+            _show_text(CELL.format_help())
+            return
+        if args.ddf not in DDF_CHOICES:
+            raise MagicError(
+                "Bad option",
+                f"--ddf {args.ddf!r} is not a df method.",
+                todo="Use --ddf satterthwaite (default) or --ddf kenward-roger.",
+            )
+        out = args.out or DEFAULT_NAME
+        if not out.isidentifier():
+            raise MagicError(
+                "Bad option",
+                f"-o {out!r} is not a valid Python name.",
+                todo="Use a name such as m1 or model_slope.",
+            )
+        if not args.data:
+            raise MagicError(
+                "No data",
+                "The %%mlm line names no data frame.",
+                todo="Write the DataFrame's name after %%mlm, e.g. '%%mlm hsb -o m1'.",
+            )
+        data = self._data(args.data)
+        formula = self._expand(cell)
+        if not formula:
+            raise MagicError(
+                "No formula",
+                "The cell body is empty.",
+                todo="Write the model below the %%mlm line, e.g. 'y ~ x + (1 | g)'.",
+            )
+        res = self._fit(formula, data, reml=not args.ml, debug=args.debug)
+        self.shell.user_ns[out] = res
+        if args.quiet:
+            return
+        html = result_html(res, data_name=args.data, ddf=args.ddf, advice=not args.no_advice)
+        text = summary_text(res, data_name=args.data, ddf=args.ddf)
+        display({"text/html": html, "text/plain": text}, raw=True)
+        if not args.no_explore:
+            _show_explorer(res, debug=args.debug)
+
+    def _expand(self, cell: str) -> str:
+        expanded = self.shell.var_expand(cell, depth=2)
+        left = re.search(r"\{([^{}]*)\}", expanded)
+        if left:
+            raise MagicError(
+                "Unknown variable",
+                f"{{{left.group(1)}}} in the cell is not a Python variable.",
+                todo="Define it in the notebook first, or remove the braces.",
+            )
+        return formula_from_cell(expanded)
+
+    def _data(self, name: str) -> pd.DataFrame:
+        ns = self.shell.user_ns
+        if name in ns:
+            data = ns[name]
+        elif name.isidentifier():
+            frames = [
+                k for k, v in ns.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")
+            ]
+            hint = _close(name, frames) or (
+                "DataFrames defined: " + ", ".join(sorted(frames)[:12]) + "."
+                if frames
+                else "No DataFrame is defined yet: load one first, e.g. hsb = mlm.load_dataset('hsb')."
+            )
+            raise MagicError(
+                "Unknown data frame", f"There is no variable named {name!r}.", todo=hint
+            )
+        else:
+            try:
+                data = eval(name, ns)  # an expression such as df[df.year > 0]
+            except Exception as err:
+                raise MagicError(
+                    "Bad data expression",
+                    f"{name!r} failed: {err}",
+                    todo="Name a DataFrame defined in the notebook.",
+                ) from err
+        if not isinstance(data, pd.DataFrame):
+            raise MagicError(
+                "Not a data frame",
+                f"{name!r} is a {type(data).__name__}, not a pandas DataFrame.",
+                todo="Pass a DataFrame, e.g. pd.DataFrame(...) or mlm.load_dataset('hsb').",
+            )
+        return data
+
+    def _fit(self, formula: str, data: pd.DataFrame, reml: bool, debug: bool) -> MixedModelResult:
+        from . import fit
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the fit's messages are shown in the summary
+                return fit(formula, data, reml=reml)
+        except FormulaError as err:
+            if debug:
+                raise
+            shown = "".join(" " if c.isspace() else c for c in err.formula)
+            where = shown
+            if err.position is not None and err.position >= 0:
+                where += "\n" + " " * min(err.position, len(shown)) + "^"
+            raise MagicError(err.title, err.message, where=where, todo=err.hint) from err
+        except (ValueError, TypeError, KeyError) as err:
+            if debug:
+                raise
+            message = str(err).strip("'\"")
+            raise MagicError(
+                "Cannot fit the model",
+                message,
+                where=formula,
+                todo="Check the formula and the data's columns.",
+            ) from err
+
+    # -- line magic ----------------------------------------------------------------------------
+    def _line(self, line: str) -> None:
+        words = line.split(None, 1)
+        if not words or words[0] in ("help", "--help", "-h"):
+            _show_text(LINE_HELP)
+            return
+        command, rest = words[0], (words[1] if len(words) > 1 else "")
+        if command not in SUBCOMMANDS:
+            raise MagicError(
+                "Unknown command",
+                f"'%mlm {command}' is not a command.",
+                todo=(
+                    _close(command, list(SUBCOMMANDS))
+                    + " Commands: "
+                    + ", ".join(SUBCOMMANDS)
+                    + ", help."
+                ).strip(),
+            )
+        parser = SUBCOMMANDS[command]
+        args = parser.parse_argstring(rest)
+        if args.help:
+            _show_text(parser.format_help())
+            return
+        getattr(self, f"_{command}")(args)
+
+    def _model(self, name: str | None) -> MixedModelResult:
+        name = name or DEFAULT_NAME
+        ns = self.shell.user_ns
+        if isinstance(ns.get(name), MixedModelResult):
+            return ns[name]
+        models = [k for k, v in ns.items() if isinstance(v, MixedModelResult)]
+        if name in ns:
+            raise MagicError(
+                "Not a model",
+                f"{name!r} is a {type(ns[name]).__name__}, not a fitted model.",
+                todo="Fit one with %%mlm DATA -o NAME.",
+            )
+        hint = _close(name, models) or (
+            "Fitted models: " + ", ".join(models) + "."
+            if models
+            else "Fit one first with %%mlm DATA -o NAME."
+        )
+        raise MagicError("Unknown model", f"There is no fitted model named {name!r}.", todo=hint)
+
+    def _models(self, names: list[str], at_least: int) -> list[MixedModelResult]:
+        if len(names) < at_least:
+            raise MagicError(
+                "Missing models",
+                f"Name at least {at_least} fitted model(s).",
+                todo="e.g. %mlm compare m0 m1",
+            )
+        return [self._model(n) for n in names]
+
+    def _compare(self, args: Any) -> None:
+        from . import compare
+
+        models = self._models(args.models, 2)
+        try:
+            table = compare(*models, refit=not args.no_refit, nsim=args.nsim, seed=args.seed)
+        except ValueError as err:
+            raise MagicError(
+                "Cannot compare", str(err), todo="Compare nested models fitted to the same rows."
+            ) from err
+        display(table)
+
+    def _advice(self, args: Any) -> None:
+        res = self._model(args.model)
+        try:
+            items = res.advice()
+        except ImportError as err:
+            raise MagicError(
+                "Not available",
+                f"The advisor could not be loaded ({err}).",
+                todo="Update mlm_jupyter; the summary and tables still work.",
+            ) from err
+        text = (
+            "\n".join(
+                f"[{getattr(a, 'kind', '')}] {getattr(a, 'message', a)} {getattr(a, 'suggestion', '')}".strip()
+                for a in items
+            )
+            or "Advice: nothing to report."
+        )
+        display({"text/html": advice_html(items), "text/plain": text}, raw=True)
+
+    def _explore(self, args: Any) -> None:
+        display(self._model(args.model).explore())
+
+    def _summary(self, args: Any) -> None:
+        _show_text(self._model(args.model).summary())
+
+    def _report(self, args: Any) -> None:
+        from pathlib import Path
+
+        from .display.report import report
+
+        models = self._models(args.models, 1)
+        path = Path(args.out)
+        if path.parent and not path.parent.exists():
+            raise MagicError(
+                "Bad option",
+                f"The folder {str(path.parent)!r} does not exist.",
+                todo="Create it or write the report elsewhere with -o.",
+            )
+        report(*models, path=path, title=args.title)
+        size = path.stat().st_size / 1024
+        from html import escape
+
+        message = f"Report written to {path} ({size:.0f} KB)."
+        html = (
+            f'<div class="mlmj-view">Report written to <a href="{escape(str(path))}" target="_blank">'
+            f"{escape(str(path))}</a> ({size:.0f} KB).</div>"
+        )
+        display({"text/html": html, "text/plain": message}, raw=True)
+
+
+def _show_text(text: str) -> None:
+    from html import escape
+
+    display({"text/plain": text, "text/html": f"<pre>{escape(text)}</pre>"}, raw=True)
+
+
+def _show_error(err: MagicError) -> None:
+    display(
+        {
+            "text/html": error_html(err.title, err.message, err.where, err.todo),
+            "text/plain": err.text(),
+        },
+        raw=True,
+    )
+
+
+def _show_explorer(res: MixedModelResult, debug: bool = False) -> None:
+    try:
+        widget = res.explore()
+    except ImportError:  # anywidget or the explorer are optional: the summary is enough
+        if debug:
+            traceback.print_exc()
+        return
+    display(widget)
+
+
+def register(ipython: Any) -> None:
+    """Register ``%%mlm`` and ``%mlm`` (called by ``%load_ext mlm_jupyter``)."""
+    ipython.register_magics(MLMMagics)
