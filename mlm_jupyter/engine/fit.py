@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+try:  # optional: lme4's own derivative-free optimizer for multi-term models
+    import nlopt
+except ImportError:  # pragma: no cover - exercised only without the wheel
+    nlopt = None
+
 from .objective import ProfiledDeviance, theta_start
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular(): a bounded θ below this is on the boundary
@@ -31,7 +36,9 @@ def _step(theta: np.ndarray, i: int) -> float:
     return 1e-5 * max(1.0, abs(theta[i]))
 
 
-def numeric_gradient(f, theta: np.ndarray, lower: np.ndarray, f0: float | None = None) -> np.ndarray:
+def numeric_gradient(
+    f, theta: np.ndarray, lower: np.ndarray, f0: float | None = None
+) -> np.ndarray:
     """Central differences; one-sided forward differences at a lower bound."""
     grad = np.empty_like(theta)
     for i in range(theta.size):
@@ -66,43 +73,120 @@ def numeric_hessian(f, theta: np.ndarray, f0: float, step: float = 1e-4) -> np.n
     return H
 
 
-def _polish(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> tuple[np.ndarray, float]:
-    """Newton steps on the parameters away from their bounds, kept only when they improve.
+def _free(obj: ProfiledDeviance, theta: np.ndarray, tol: float) -> np.ndarray:
+    """Indices of θ not sitting on their lower bound (within ``tol``)."""
+    return np.flatnonzero(~((obj.lower == 0) & (theta <= tol)))
 
-    Quasi-Newton stops on a flat optimum slightly early; two Newton steps with a
-    central-difference Hessian bring θ to the precision lme4's reference fits have.
+
+def _stencil(obj: ProfiledDeviance, theta: np.ndarray, idx: np.ndarray, value: float,
+             step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian over ``idx`` from one stencil (2k² evaluations).
+
+    The gradient reuses the Hessian's axial points, so the check costs no extra
+    evaluations beyond :func:`numeric_hessian`'s.
     """
-    free = ~((obj.lower == 0) & (theta <= 1e-8))
-    if not free.any():
-        return theta, value
-    idx = np.flatnonzero(free)
 
     def sub(t: np.ndarray) -> float:
         full = theta.copy()
         full[idx] = t
         return obj(full)
 
+    t0 = theta[idx]
+    k = t0.size
+    hs = step * np.maximum(1.0, np.abs(t0))
+    H = np.empty((k, k))
+    g = np.empty(k)
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = hs[i]
+        up, down = sub(t0 + ei), sub(t0 - ei)
+        g[i] = (up - down) / (2 * hs[i])
+        H[i, i] = (up - 2 * value + down) / hs[i] ** 2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = hs[j]
+            H[i, j] = H[j, i] = (
+                sub(t0 + ei + ej) - sub(t0 + ei - ej) - sub(t0 - ei + ej) + sub(t0 - ei - ej)
+            ) / (4 * hs[i] * hs[j])
+    return g, H
+
+
+def _gradient_hessian(obj: ProfiledDeviance, theta: np.ndarray, idx: np.ndarray,
+                      step: float = 1e-5) -> np.ndarray:
+    """Hessian over ``idx`` by central differences of the analytic gradient (2k gradients)."""
+    k = idx.size
+    H = np.empty((k, k))
+    for i, col in enumerate(idx):
+        h = step * max(1.0, abs(theta[col]))
+        up, down = theta.copy(), theta.copy()
+        up[col] += h
+        down[col] -= h
+        g_up = obj.value_and_gradient(up)[1][idx]
+        H[:, i] = (g_up - obj.value_and_gradient(down)[1][idx]) / (2 * h)
+    return 0.5 * (H + H.T)
+
+
+def _newton(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    try:
+        step = np.linalg.solve(H, g)
+    except np.linalg.LinAlgError:
+        return None
+    return step if np.all(np.isfinite(step)) else None
+
+
+def _polish_and_check(
+    obj: ProfiledDeviance, theta: np.ndarray, value: float
+) -> tuple[np.ndarray, float, float]:
+    """Newton steps on the free parameters (kept only when they improve), then lme4's check.
+
+    Quasi-Newton and trust-region methods stop on a flat optimum slightly early; Newton
+    steps with a finite-difference Hessian bring θ to the precision of lme4's reference
+    fits.  Returns θ, the criterion and lme4's scaled gradient max |H⁻¹g| at θ.
+    """
+    idx = _free(obj, theta, SINGULAR_TOL)
+    if idx.size == 0:
+        return theta, value, 0.0
+    analytic = obj.has_gradient
+    if analytic:
+        value, grad = obj.value_and_gradient(theta)
+        g = grad[idx]
+        H = _gradient_hessian(obj, theta, idx)
+    else:
+        g, H = _stencil(obj, theta, idx, value)
     for _ in range(2):
-        t0 = theta[idx]
-        g = numeric_gradient(sub, t0, obj.lower[idx], value)
-        H = numeric_hessian(sub, t0, value)
-        try:
-            step = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(step)):
+        step = _newton(H, g)
+        if step is None or np.max(np.abs(step)) < 1e-10:
             break
         candidate = theta.copy()
-        candidate[idx] = np.maximum(t0 - step, obj.lower[idx])
-        new = obj(candidate)
-        if new < value:
-            theta, value = candidate, new
+        candidate[idx] = np.maximum(theta[idx] - step, obj.lower[idx])
+        if analytic:
+            new, grad = obj.value_and_gradient(candidate)
+            new_g = grad[idx]
         else:
+            new = obj(candidate)
+        if not new < value:
             break
-    return theta, value
+        theta, value = candidate, new
+        # The Hessian barely moves over a Newton step; only the gradient is refreshed.
+        if analytic:
+            g = new_g
+        else:
+            base = theta.copy()
+            g = numeric_gradient(lambda t, b=base: obj(_put(b, idx, t)), theta[idx],
+                                 obj.lower[idx], value)
+    scaled = _newton(H, g)
+    return theta, value, float(np.max(np.abs(g if scaled is None else scaled)))
 
 
-def _snap_to_boundary(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> tuple[np.ndarray, float]:
+def _put(theta: np.ndarray, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+    full = theta.copy()
+    full[idx] = t
+    return full
+
+
+def _snap_to_boundary(
+    obj: ProfiledDeviance, theta: np.ndarray, value: float
+) -> tuple[np.ndarray, float]:
     """Set bounded θ that are numerically zero to exactly 0 when that is no worse."""
     near = (obj.lower == 0) & (theta > 0) & (theta < SINGULAR_TOL * 1e-2)
     if near.any():
@@ -115,27 +199,81 @@ def _snap_to_boundary(obj: ProfiledDeviance, theta: np.ndarray, value: float) ->
 
 def scaled_gradient(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> float:
     """lme4's convergence measure: max |H^{-1} g| over parameters not on a bound."""
-    free = ~((obj.lower == 0) & (theta <= SINGULAR_TOL))
-    if not free.any():
+    idx = _free(obj, theta, SINGULAR_TOL)
+    if idx.size == 0:
         return 0.0
-    idx = np.flatnonzero(free)
+    g, H = _stencil(obj, theta, idx, value)
+    scaled = _newton(H, g)
+    return float(np.max(np.abs(g if scaled is None else scaled)))
 
-    def sub(t: np.ndarray) -> float:
-        full = theta.copy()
-        full[idx] = t
-        return obj(full)
 
-    g = numeric_gradient(sub, theta[idx], obj.lower[idx], value)
-    H = numeric_hessian(sub, theta[idx], value)
-    try:
-        scaled = np.linalg.solve(H, g)
-    except np.linalg.LinAlgError:
-        scaled = g
-    return float(np.max(np.abs(scaled)))
+def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool):
+    lower = obj.lower
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+
+    def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if analytic:
+            value, grad = obj.value_and_gradient(theta)
+        else:
+            value = obj(theta)
+            grad = numeric_gradient(obj, theta, lower, value) if np.isfinite(value) else None
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(theta)
+        return value, grad
+
+    res = minimize(
+        fun_and_grad, start, jac=True, method="L-BFGS-B", bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-7, "maxls": 40},
+    )
+    return np.asarray(res.x, dtype=float), float(res.fun)
+
+
+def _bobyqa(obj: ProfiledDeviance, start: np.ndarray):
+    """Powell's BOBYQA (NLopt), the derivative-free method behind lme4's ``nloptwrap``."""
+    opt = nlopt.opt(nlopt.LN_BOBYQA, start.size)
+    opt.set_lower_bounds(obj.lower)
+    # NLopt derives the first trust-region radius from the bounds unless told; θ is on the
+    # scale of a relative SD, so a fixed first step (as minqa's rhobeg in lme4) is sensible.
+    opt.set_initial_step(np.full(start.size, 0.2))
+
+    def f(theta: np.ndarray, grad: np.ndarray) -> float:
+        value = obj(theta)
+        return value if np.isfinite(value) else 1e300
+
+    opt.set_min_objective(f)
+    opt.set_ftol_abs(1e-10)
+    opt.set_xtol_abs(1e-8)
+    opt.set_maxeval(100_000)
+    theta = np.asarray(opt.optimize(np.maximum(start, obj.lower)))
+    return theta, float(opt.last_optimum_value())
+
+
+def _leave_boundary(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> np.ndarray | None:
+    """A better point just inside the bounds, or None when θ's zero diagonals are optimal.
+
+    The criterion is even in the sign of each column of T, so its gradient with respect
+    to a diagonal θ at 0 vanishes even when 0 is a maximum along that axis: a
+    gradient method that lands there (one long first step) is stuck.  Probing a few
+    small positive values tells a true boundary optimum (singular fit) from such a stop.
+    """
+    at_bound = np.flatnonzero((obj.lower == 0) & (theta <= 1e-8))
+    best, best_value = None, value
+    for i in at_bound:
+        for h in (1e-3, 1e-2, 1e-1, 0.5):
+            probe = theta.copy()
+            probe[i] = h
+            new = obj(probe)
+            if new < best_value - 1e-10:
+                best, best_value = probe, new
+    return best
 
 
 def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> OptimizationRecord:
     """Minimise ``obj`` over θ subject to lme4's bounds.
+
+    One random term: L-BFGS-B with the exact gradient (:meth:`ProfiledDeviance.value_and_gradient`).
+    Several terms: BOBYQA when NLopt is installed (as lme4), else L-BFGS-B with
+    central-difference gradients.  Then Newton polish and lme4's scaled-gradient check.
 
     Parameters
     ----------
@@ -146,23 +284,25 @@ def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimiz
     """
     start = theta_start(obj.cp) if theta0 is None else np.asarray(theta0, dtype=float).copy()
     evals0 = obj.n_evals
-    lower = obj.lower
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-
-    def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value = obj(theta)
-        if not np.isfinite(value):
-            return 1e300, np.zeros_like(theta)
-        return value, numeric_gradient(obj, theta, lower, value)
-
-    res = minimize(
-        fun_and_grad, start, jac=True, method="L-BFGS-B", bounds=bounds,
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-7, "maxls": 40},
-    )
-    theta, value = np.asarray(res.x, dtype=float), float(res.fun)
-    theta, value = _polish(obj, theta, value)
-    theta, value = _snap_to_boundary(obj, theta, value)
-    max_grad = scaled_gradient(obj, theta, value)
+    if obj.has_gradient:
+        theta, value = _lbfgsb(obj, start, analytic=True)
+        for _ in range(3):
+            restart = _leave_boundary(obj, theta, value)
+            if restart is None:
+                break
+            theta, value = _lbfgsb(obj, restart, analytic=True)
+        name = "L-BFGS-B (analytic gradient) + Newton polish"
+    elif nlopt is not None:
+        theta, value = _bobyqa(obj, start)
+        name = "BOBYQA (NLopt) + Newton polish"
+    else:
+        theta, value = _lbfgsb(obj, start, analytic=False)
+        name = "L-BFGS-B + Newton polish"
+    theta, value, max_grad = _polish_and_check(obj, theta, value)
+    snapped, value = _snap_to_boundary(obj, theta, value)
+    if snapped is not theta:
+        theta = snapped
+        max_grad = scaled_gradient(obj, theta, value)
     converged = bool(np.isfinite(value) and max_grad < GRAD_TOL)
     message = "" if converged else (
         f"Model failed to converge with max|grad| = {max_grad:.3g} (tol = {GRAD_TOL}); "
@@ -170,6 +310,6 @@ def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimiz
     )
     return OptimizationRecord(
         theta0=start, theta=theta, objective=value, n_evals=obj.n_evals - evals0,
-        optimizer="L-BFGS-B + Newton polish", converged=converged,
+        optimizer=name, converged=converged,
         max_scaled_gradient=max_grad, message=message,
     )

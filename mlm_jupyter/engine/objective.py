@@ -183,6 +183,67 @@ class ProfiledDeviance:
         f = self.factor(theta)
         return np.inf if f is None else self.from_factor(f)
 
+    # -- analytic gradient (one grouping factor) -----------------------------------------
+    @property
+    def has_gradient(self) -> bool:
+        """True when :meth:`value_and_gradient` is analytic (a single random term)."""
+        return not self._has_rest
+
+    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Criterion and its exact gradient at θ (single random term only).
+
+        With A = Λ̃'ΩΛ̃ + diag(I, 0) for Ω = [Z X]'[Z X] and r² the penalised RSS,
+
+            ML:    d = log|A_Z| + n log r² + c,      REML: d = log|A| + (n-p) log r² + c.
+
+        For θ_i the (r, c) entry of T (dΛ = E_rc in every level's block),
+        ∂ log|A_s| / ∂θ_i = 2 Σ_j [A_s⁻¹ Λ̃'Ω]_{(j,c),(j,r)} and, by the envelope
+        theorem, ∂r²/∂θ_i = -2 Σ_j (Z_j' ρ)_r u_{jc} with ρ = y - Xβ - ZΛu.  With
+        M_j = T'Z_j'Z_jT + I, C_j = T'Z_j'X, G_j = M_j⁻¹C_j and V = (RX'RX)⁻¹ the REML
+        term is H_j + G_j V (C_j'H_j - X'Z_j) with H_j = M_j⁻¹T'Z_j'Z_j (ML: H_j alone).
+        One factorisation plus O(levels·q²·p²) work: the cost of one evaluation.
+        """
+        if self._has_rest:
+            raise NotImplementedError("the analytic gradient covers one random term")
+        self.n_evals += 1
+        theta = np.asarray(theta, dtype=float)
+        f = self.factor(theta)
+        if f is None:
+            return np.inf, np.zeros_like(theta)
+        value = self.from_factor(f)
+        cp = self.cp
+        p, n = cp.p, cp.n
+        T = f.T[0]
+        L22 = f.L22
+        Lxx = L22[:p, :p]
+        beta = sla.solve_triangular(Lxx, L22[-1, :p], lower=True, trans="T") if p else np.zeros(0)
+        rhs = f.D[-1] - np.einsum("mja,m->ja", f.D[:-1], beta)
+        Linv = np.linalg.inv(f.L11)  # (l, q, q)
+        u = np.einsum("jba,jb->ja", Linv, rhs)  # L_j' u_j = rhs_j
+        ZX = cp.D[:p]  # (p, l, q): X'Z_j
+        Zy = cp.D[-1]  # (l, q)
+        A11 = cp.A11
+        TA = np.einsum("ba,jbc->jac", T, A11)  # T'A11_j
+        Ztr = Zy - np.einsum("mja,m->ja", ZX, beta) - np.einsum("jab,jb->ja", A11 @ T, u)
+        r2 = float(L22[-1, -1] ** 2)
+        dr2 = -2.0 * np.einsum("jr,jc->rc", Ztr, u)
+        Minv = Linv.transpose(0, 2, 1) @ Linv
+        H = Minv @ TA  # (l, q, q)
+        if self.reml and p:
+            C = np.einsum("ba,mjb->jam", T, ZX)  # (l, q, p)
+            G = Minv @ C
+            Lx_inv = sla.solve_triangular(Lxx, np.eye(p), lower=True)
+            V = Lx_inv.T @ Lx_inv
+            E = np.einsum("jam,jac->jmc", C, H) - ZX.transpose(1, 0, 2)  # (l, p, q)
+            H = H + G @ V @ E
+            dof = n - p
+        else:
+            dof = n if not self.reml else n - p
+        Hsum = H.sum(axis=0)
+        rows, cols = lower_tri_index(T.shape[0])
+        grad = 2.0 * Hsum[cols, rows] + dof * dr2[rows, cols] / r2
+        return value, grad
+
 
 @dataclass(frozen=True)
 class Solution:
