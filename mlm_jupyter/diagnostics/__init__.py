@@ -1,0 +1,10 @@
+"""Diagnostics: residuals, hat values, cluster-deletion influence, ``without``, ``check``."""
+
+from .influence import FLAG_FACTOR, influence, varcorr_labels
+from .residuals import hatvalues, residuals
+from .without import WithoutResult, without
+
+__all__ = [
+    "FLAG_FACTOR", "WithoutResult", "hatvalues", "influence", "residuals", "varcorr_labels",
+    "without",
+]

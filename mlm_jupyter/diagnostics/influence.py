@@ -1,0 +1,230 @@
+"""Cluster-deletion influence (HLMdiag's definitions with ``approx = FALSE``), exact and fast.
+
+For every level j of a grouping factor the model is refitted without j's rows and compared
+with the full fit (γ̂, V = vcov(γ̂), p fixed effects; subscript (j) = without cluster j):
+
+    cooks    = d' V⁻¹ d / p,         d = γ̂ - γ̂_(j)
+    mdffits  = d' V_(j)⁻¹ d / p
+    covratio = det V_(j) / det V
+    covtrace = | tr(V⁻¹ V_(j)) - p |
+    rvc:<row> = vc_(j) / vc - 1     for every row of ``res.varcorr`` (variances, covariances,
+                                    the residual variance); NaN where vc = 0
+    leverage = Σ_{i in j} h_i       (lme4's hat values of the full fit)
+
+The refits subtract the cluster's cross-products and warm-start from θ̂ (see ``refit``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..engine.blocks import cross_products
+from ..engine.objective import ProfiledDeviance, solve, unscaled_vcov
+from .refit import refit_theta, subtract, warm_start
+from .residuals import hatvalues
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..results import MixedModelResult
+
+#: A cluster is flagged when its Cook's distance exceeds FLAG_FACTOR / G (G clusters):
+#: the usual 4/G cut-off for deletion diagnostics (Belsley-Kuh-Welsch style, as in HLMdiag's docs).
+FLAG_FACTOR = 4.0
+_RANK_TOL = 1e-10  # squared relative length of a column's part orthogonal to earlier ones
+
+
+def varcorr_labels(res: MixedModelResult) -> list[str]:
+    """Readable names of the varcorr rows: ``school|(Intercept)``, ``school|(Intercept)|cses``,
+    ``Residual`` (group, var1 and, for a covariance, var2, joined by ``|``)."""
+    out = []
+    for row in res.varcorr.itertuples(index=False):
+        parts = [str(x) for x in (row.group, row.var1, row.var2) if isinstance(x, str) and x]
+        out.append("|".join(parts))
+    return out
+
+
+def resolve_group(res: MixedModelResult, group: str | None) -> str:
+    """The grouping factor to delete by (default: the first in lme4's order)."""
+    names = res.group_names
+    if group is None:
+        return names[0]
+    if group in names:
+        return group
+    close = difflib.get_close_matches(str(group), names, n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise KeyError(
+        f"'{group}' is not a grouping factor of this model.{hint} "
+        f"Grouping factors: {', '.join(repr(n) for n in names)}."
+    )
+
+
+def group_codes(res: MixedModelResult, group: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    for term in res.design.terms:
+        if term.group == group:
+            return term.codes, term.levels
+    raise KeyError(group)  # pragma: no cover - resolve_group already checked
+
+
+def _varcorr_vector(T: list[np.ndarray], sigma: float) -> np.ndarray:
+    """varcorr ``vcov`` column (per term: variances, then covariances column by column; σ²)."""
+    out = []
+    for Tk in T:
+        S = sigma**2 * (Tk @ Tk.T)
+        q = S.shape[0]
+        out.extend(np.diag(S))
+        out.extend(S[i, j] for j in range(q) for i in range(j + 1, q))
+    out.append(sigma**2)
+    return np.asarray(out)
+
+
+def _aliased_columns(xtx: np.ndarray, names: tuple[str, ...]) -> list[str]:
+    """Columns of X that are (numerically) combinations of earlier ones, from X'X alone."""
+    d = np.sqrt(np.clip(np.diag(xtx), 0.0, None))
+    scale = np.where(d > 0, d, 1.0)
+    G = xtx / np.outer(scale, scale)
+    keep: list[int] = []
+    bad = []
+    for k in range(G.shape[0]):
+        if d[k] == 0:
+            bad.append(names[k])
+            continue
+        if keep:
+            sol = np.linalg.lstsq(G[np.ix_(keep, keep)], G[keep, k], rcond=None)[0]
+            resid = G[k, k] - G[k, keep] @ sol
+        else:
+            resid = G[k, k]
+        if resid < _RANK_TOL:
+            bad.append(names[k])
+        else:
+            keep.append(k)
+    return bad
+
+
+def _blocker(res: MixedModelResult, rows: np.ndarray, level_counts: list[np.ndarray],
+             cp_minus) -> str:
+    """Why the model cannot be refitted without these rows ('' when it can)."""
+    design = res.design
+    for term, counts in zip(design.terms, level_counts, strict=True):
+        left = counts - np.bincount(term.codes[rows], minlength=term.n_levels)
+        if np.count_nonzero(left) < 2:
+            return (f"removing this cluster leaves grouping factor '{term.group}' with "
+                    f"{np.count_nonzero(left)} level(s); a variance needs at least two")
+    if cp_minus.n - cp_minus.p <= 0:
+        return f"only {cp_minus.n} observations would remain for {cp_minus.p} fixed effects"
+    m_r, p = cp_minus.m_rest, cp_minus.p
+    bad = _aliased_columns(cp_minus.A22[m_r:m_r + p, m_r:m_r + p], design.fixed_names)
+    if bad:
+        return ("without this cluster X is rank deficient: "
+                + ", ".join(f"'{b}'" for b in bad)
+                + " would be constant or a combination of other columns (lme4 would drop it)")
+    return ""
+
+
+def _blas_single_thread():
+    """Tiny matrix work is slowed by BLAS threads on a busy machine; use one when possible."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+def influence(res: MixedModelResult, group: str | None = None, exact: bool = True,
+              progress: bool | None = None) -> pd.DataFrame:
+    """Cluster-deletion influence for every level of ``group``.
+
+    Parameters
+    ----------
+    res : MixedModelResult
+    group : str, optional
+        A grouping factor of the model (lme4's name, e.g. ``"school"``, ``"batch"`` for the
+        outer factor of ``(1 | batch/cask)``, either factor of a crossed design).  Default:
+        the first grouping factor in lme4's order.  Deleting a level removes all its rows
+        (for an outer factor: every inner level inside it).
+    exact : bool, default True
+        True: a full refit (θ re-estimated) per cluster.  False: the one-step approximation
+        with θ held at θ̂ (β̂ and σ̂ recomputed); the random-effect ``rvc`` columns are then
+        NaN (with θ fixed they would only echo the residual's change).
+    progress : bool, optional
+        Show a progress bar; default: only for more than 500 clusters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: levels (str).  Columns ``n_obs, cooks, mdffits, covratio, covtrace,
+        leverage``, one ``rvc:<row>`` column per varcorr row (``rvc:school|(Intercept)``,
+        ``rvc:school|(Intercept)|cses``, ``rvc:Residual``), ``flag`` (Cook's distance >
+        4/G) and ``note`` (why a row is empty, or a convergence warning; '' otherwise).
+    """
+    from ..progress import Progress
+
+    group = resolve_group(res, group)
+    codes, levels = group_codes(res, group)
+    design, full = res.design, res.engine
+    cp = full.cp
+    p = cp.p
+    beta = res.fixef.to_numpy()
+    V = res.vcov.to_numpy()
+    Vinv = np.linalg.inv(V)
+    logdet_V = np.linalg.slogdet(V)[1]
+    vc = res.varcorr["vcov"].to_numpy(dtype=float)
+    labels = ["rvc:" + lab for lab in varcorr_labels(res)]
+    hat = hatvalues(res).to_numpy()
+    level_counts = [np.bincount(t.codes, minlength=t.n_levels) for t in design.terms]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
+    G = len(levels)
+
+    stats = np.full((G, 5 + len(labels)), np.nan)
+    n_obs = np.diff(bounds)
+    leverage = np.array([hat[order[bounds[j]:bounds[j + 1]]].sum() for j in range(G)])
+    notes = [""] * G
+    enabled = progress if progress is not None else (None if G > 500 else False)
+    with _blas_single_thread(), Progress(G, f"influence ({group})", enabled) as bar:
+        start = warm_start(full, res.theta) if exact else None
+        for j in range(G):
+            bar.update()
+            rows = order[bounds[j]:bounds[j + 1]]
+            cp_minus = subtract(cp, cross_products(design, rows=rows))
+            why = _blocker(res, rows, level_counts, cp_minus)
+            if why:
+                notes[j] = why
+                continue
+            obj = ProfiledDeviance(cp_minus, reml=res.reml)
+            try:
+                if exact:
+                    theta, converged = refit_theta(obj, start)
+                    if not converged:
+                        notes[j] = ("the refit without this cluster did not converge; "
+                                    "values are approximate")
+                else:
+                    theta = res.theta
+                sol = solve(obj, theta)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                notes[j] = f"the refit without this cluster failed: {exc}"
+                continue
+            Vj = unscaled_vcov(sol.factor, cp_minus.m_rest, p) * sol.sigma**2
+            d = beta - sol.beta
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rvc = _varcorr_vector(sol.factor.T, sol.sigma) / np.where(vc != 0, vc, np.nan) - 1.0
+            if not exact:
+                rvc[:-1] = np.nan
+            stats[j] = [
+                d @ Vinv @ d / p,
+                d @ np.linalg.solve(Vj, d) / p,
+                np.exp(np.linalg.slogdet(Vj)[1] - logdet_V),
+                abs(np.trace(Vinv @ Vj) - p),
+                leverage[j],
+                *rvc,
+            ]
+    table = pd.DataFrame(stats, index=pd.Index(levels, name=group),
+                         columns=["cooks", "mdffits", "covratio", "covtrace", "leverage", *labels])
+    table["leverage"] = leverage
+    table.insert(0, "n_obs", n_obs.astype(int))
+    table["flag"] = table["cooks"] > FLAG_FACTOR / G
+    table["note"] = notes
+    return table
