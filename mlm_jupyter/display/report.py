@@ -316,6 +316,7 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
             "variance components, which the plain chi-square p-value overstates.</p>"
         )
         parts.append(_table(table))
+        parts += [f'<p class="meta">{esc(str(n))}</p>' for n in getattr(table, "notes", [])]
     except ImportError:
         parts.append('<p class="note">Comparison tables are not available in this build.</p>')
     except ValueError as err:  # not nested, different data: say why instead of failing
