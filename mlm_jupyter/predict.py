@@ -16,10 +16,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _model_matrix(model_spec, newdata: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
     from .design import r_style_names
+    from .transforms import formula_context
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mm = model_spec.get_model_matrix(newdata, na_action="ignore")
+        # The centring transforms (cwc, cm, ...) are looked up by name; their training
+        # means come from the state stored in model_spec.
+        mm = model_spec.get_model_matrix(newdata, context=formula_context(), na_action="ignore")
     columns = list(r_style_names(model_spec))
     frame = pd.DataFrame(np.asarray(mm, dtype=float), columns=columns, index=newdata.index)
     return frame[list(names)].to_numpy()
