@@ -217,7 +217,8 @@ class MLMMagics(Magics):
             hint = _close(name, frames) or (
                 "DataFrames defined: " + ", ".join(sorted(frames)[:12]) + "."
                 if frames
-                else "No DataFrame is defined yet: load one first, e.g. hsb = mlm.load_dataset('hsb')."
+                else "No DataFrame is defined yet: load one first, "
+                "e.g. hsb = mlm.load_dataset('hsb')."
             )
             raise MagicError(
                 "Unknown data frame", f"There is no variable named {name!r}.", todo=hint
@@ -342,7 +343,8 @@ class MLMMagics(Magics):
             ) from err
         text = (
             "\n".join(
-                f"[{getattr(a, 'kind', '')}] {getattr(a, 'message', a)} {getattr(a, 'suggestion', '')}".strip()
+                f"[{getattr(a, 'kind', '')}] {getattr(a, 'message', a)} "
+                f"{getattr(a, 'suggestion', '')}".strip()
                 for a in items
             )
             or "Advice: nothing to report."
@@ -374,7 +376,8 @@ class MLMMagics(Magics):
 
         message = f"Report written to {path} ({size:.0f} KB)."
         html = (
-            f'<div class="mlmj-view">Report written to <a href="{escape(str(path))}" target="_blank">'
+            f'<div class="mlmj-view">Report written to '
+            f'<a href="{escape(str(path))}" target="_blank">'
             f"{escape(str(path))}</a> ({size:.0f} KB).</div>"
         )
         display({"text/html": html, "text/plain": message}, raw=True)

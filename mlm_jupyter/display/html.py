@@ -38,16 +38,20 @@ CSS = f"""
   color: var(--jp-content-font-color1, inherit); max-width: 62em; }}
 .{ROOT} .mlmj-head {{ margin: 0 0 .4em 0; }}
 .{ROOT} .mlmj-title {{ font-weight: 600; font-size: 1.08em; }}
-.{ROOT} code, .{ROOT} .mlmj-num {{ font-family: var(--jp-code-font-family, ui-monospace, Menlo, Consolas, monospace);
+.{ROOT} code, .{ROOT} .mlmj-num {{
+  font-family: var(--jp-code-font-family, ui-monospace, Menlo, Consolas, monospace);
   font-size: var(--jp-code-font-size, 12.5px); }}
-.{ROOT} code.mlmj-formula {{ background: rgba(127,127,127,.13); padding: 1px 5px; border-radius: 3px;
+.{ROOT} code.mlmj-formula {{ background: rgba(127,127,127,.13); padding: 1px 5px;
+  border-radius: 3px;
   color: inherit; white-space: pre-wrap; }}
-.{ROOT} .mlmj-meta {{ color: var(--jp-content-font-color2, inherit); opacity: .9; margin-top: .15em; }}
+.{ROOT} .mlmj-meta {{ color: var(--jp-content-font-color2, inherit); opacity: .9;
+  margin-top: .15em; }}
 .{ROOT} h4 {{ font-size: 1em; font-weight: 600; margin: .9em 0 .25em 0; padding: 0;
   color: inherit; }}
 .{ROOT} table.mlmj-table {{ border-collapse: collapse; margin: 0; border: none;
   font-size: inherit; table-layout: auto; color: inherit; }}
-.{ROOT} table.mlmj-table caption {{ text-align: left; font-weight: 600; padding: .2em 0; color: inherit; }}
+.{ROOT} table.mlmj-table caption {{ text-align: left; font-weight: 600; padding: .2em 0;
+  color: inherit; }}
 .{ROOT} table.mlmj-table th, .{ROOT} table.mlmj-table td {{ padding: 2px 10px; border: none;
   color: inherit; background: transparent; vertical-align: baseline; text-align: left;
   white-space: nowrap; }}
@@ -69,7 +73,8 @@ CSS = f"""
 .{ROOT} .mlmj-box.mlmj-info {{ border-left-color: var(--jp-info-color1, #1e88e5);
   background: rgba(30,136,229,.10); }}
 .{ROOT} .mlmj-box b {{ font-weight: 600; }}
-.{ROOT} .mlmj-box pre {{ margin: .3em 0; white-space: pre; overflow-x: auto; background: transparent;
+.{ROOT} .mlmj-box pre {{ margin: .3em 0; white-space: pre; overflow-x: auto;
+  background: transparent;
   color: inherit; font-family: var(--jp-code-font-family, ui-monospace, monospace); }}
 .{ROOT} .mlmj-stats {{ display: flex; flex-wrap: wrap; gap: .2em 1.4em; }}
 .{ROOT} .mlmj-stats span b {{ font-weight: 600; }}
@@ -220,7 +225,8 @@ def warnings_html(res: MixedModelResult) -> str:
         title, todo = _classify(message)
         todo_html = f'<div class="mlmj-note">{escape(todo)}</div>' if todo else ""
         boxes.append(
-            f'<div class="mlmj-box" role="alert"><b>{escape(title)}:</b> {escape(message)}{todo_html}</div>'
+            f'<div class="mlmj-box" role="alert"><b>{escape(title)}:</b> {escape(message)}'
+            f"{todo_html}</div>"
         )
     return "".join(boxes)
 
@@ -291,7 +297,8 @@ def result_html(
     head = (
         f'<div class="mlmj-head"><div class="mlmj-title">Linear mixed model fit by {method}</div>'
         f'<code class="mlmj-formula">{escape(res.formula)}</code>'
-        f'<div class="mlmj-meta">{res.nobs} observations &middot; groups {groups}{data}{escape(tests)}</div></div>'
+        f'<div class="mlmj-meta">{res.nobs} observations &middot; groups {groups}{data}'
+        f"{escape(tests)}</div></div>"
     )
     parts = [head, warnings_html(res)]
     parts.append(
@@ -299,7 +306,7 @@ def result_html(
     )
     fixed = fixed_effects_table(res, ddf)
     legend = (
-        f'<div class="mlmj-note">{escape(STARS_LEGEND.replace("Signif. codes:  ", "Signif. codes: "))}</div>'
+        f'<div class="mlmj-note">{escape(" ".join(STARS_LEGEND.split("  ", 1)))}</div>'
         if fixed.notes
         else ""
     )

@@ -134,7 +134,7 @@ def signif_stars(p: float) -> str:
     return " "
 
 
-STARS_LEGEND = "Signif. codes:  0 \u2018***\u2019 0.001 \u2018**\u2019 0.01 \u2018*\u2019 0.05 \u2018.\u2019 0.1 \u2018 \u2019 1"
+STARS_LEGEND = "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1"
 
 
 def abbreviate(names: Sequence[str], minlength: int = 4) -> list[str]:
@@ -200,7 +200,8 @@ def print_matrix(
 
     lines = [" " * rw + "".join(" " + just(c, w) for c, w in zip(colnames, widths, strict=False))]
     for name, row in zip(rownames, cells, strict=False):
-        lines.append(name.ljust(rw) + "".join(" " + just(c, w) for c, w in zip(row, widths, strict=False)))
+        body = "".join(" " + just(c, w) for c, w in zip(row, widths, strict=False))
+        lines.append(name.ljust(rw) + body)
     return lines
 
 

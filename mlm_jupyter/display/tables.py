@@ -160,7 +160,8 @@ def random_effects_table(res: MixedModelResult) -> Table:
         ("Corr",) + ("",) * (ncorr - 1) if ncorr > 0 else ()
     )
     cells = tuple(
-        (g, n, v, s, *c) for g, n, v, s, c in zip(groups, names, var_txt, sd_txt, corr_rows, strict=False)
+        (g, n, v, s, *c)
+        for g, n, v, s, c in zip(groups, names, var_txt, sd_txt, corr_rows, strict=True)
     )
     group_filled = pd.Series(groups).replace("", np.nan).ffill().tolist()
     frame = pd.DataFrame(
