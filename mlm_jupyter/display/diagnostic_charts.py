@@ -1,0 +1,216 @@
+"""Altair charts of the diagnostics: pure functions of a result, returning ``alt.Chart``.
+
+Nothing here writes HTML; Vega-Lite renders the (JSON-encoded) data, so user labels are
+never interpreted as markup.  Large data are thinned deterministically so a chart stays
+small enough to embed in a notebook or an offline report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..diagnostics.influence import FLAG_FACTOR, group_codes, resolve_group
+from ..diagnostics.residuals import residuals
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..results import MixedModelResult
+
+MAX_POINTS = 5000  # Altair's default row limit; thinned beyond it
+QQ_POINTS = 1500  # order statistics drawn in a QQ plot (all of the tails are kept)
+WIDTH, HEIGHT = 320, 240
+
+
+def _thin(n: int, k: int, seed: int = 0) -> np.ndarray:
+    if n <= k:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
+
+
+def residuals_vs_fitted(res: MixedModelResult, max_points: int = MAX_POINTS) -> alt.Chart:
+    """Scaled conditional residuals e/σ against fitted values (lme4's ``plot(m)``)."""
+    fit = res.fitted().to_numpy()
+    r = residuals(res, "scaled").to_numpy()
+    keep = _thin(fit.size, max_points)
+    data = pd.DataFrame({"fitted": fit[keep], "residual": r[keep],
+                         "row": [str(i) for i in res.design.row_index[keep]]})
+    points = alt.Chart(data).mark_circle(size=14, opacity=0.45).encode(
+        x=alt.X("fitted:Q", title="fitted value", scale=alt.Scale(zero=False)),
+        y=alt.Y("residual:Q", title="residual / σ"),
+        tooltip=["row:N", alt.Tooltip("fitted:Q", format=".3g"),
+                 alt.Tooltip("residual:Q", format=".3g")],
+    )
+    rules = alt.Chart(pd.DataFrame({"y": [-3.0, 0.0, 3.0]})).mark_rule(
+        strokeDash=[4, 3], color="#888").encode(y="y:Q")
+    smooth = points.transform_loess("fitted", "residual", bandwidth=0.5).mark_line(color="#d62728")
+    return (points + rules + smooth).properties(
+        width=WIDTH, height=HEIGHT, title="Residuals vs fitted")
+
+
+def qq_frame(values: np.ndarray, level: float = 0.95, max_points: int = QQ_POINTS) -> pd.DataFrame:
+    """Theoretical vs sample quantiles of standardised ``values`` with a pointwise envelope.
+
+    The envelope is what a simulation envelope converges to: under normality the i-th of n
+    ordered uniforms is Beta(i, n - i + 1), so the band is Φ⁻¹ of that Beta's (1 ± level)/2
+    quantiles, exact and deterministic (no simulation noise).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    sd = v.std(ddof=1) if n > 1 else 1.0
+    z = np.sort((v - v.mean()) / (sd if sd > 0 else 1.0))
+    i = np.arange(1, n + 1)
+    if n > max_points:  # keep both tails whole, thin the middle
+        tail = max_points // 10
+        middle = np.linspace(tail, n - tail - 1, max_points - 2 * tail).round().astype(int)
+        idx = np.unique(np.concatenate([np.arange(tail), middle, np.arange(n - tail, n)]))
+    else:
+        idx = np.arange(n)
+    a = (1 - level) / 2
+    return pd.DataFrame({
+        "theoretical": stats.norm.ppf((i[idx] - 0.5) / n),
+        "sample": z[idx],
+        "lower": stats.norm.ppf(stats.beta.ppf(a, i[idx], n - i[idx] + 1)),
+        "upper": stats.norm.ppf(stats.beta.ppf(1 - a, i[idx], n - i[idx] + 1)),
+    })
+
+
+def _qq_layers(data: pd.DataFrame, extra_tooltip: list | None = None) -> alt.LayerChart:
+    base = alt.Chart(data)
+    band = base.mark_area(opacity=0.25, color="#9ecae1").encode(
+        x=alt.X("theoretical:Q", title="normal quantile"), y="lower:Q", y2="upper:Q")
+    line = base.mark_line(color="#888", strokeDash=[4, 3]).encode(
+        x="theoretical:Q", y="theoretical:Q")
+    points = base.mark_circle(size=16).encode(
+        x="theoretical:Q", y=alt.Y("sample:Q", title="standardised sample quantile"),
+        color=alt.condition("datum.sample < datum.lower || datum.sample > datum.upper",
+                            alt.value("#d62728"), alt.value("#1f77b4")),
+        tooltip=(extra_tooltip or []) + [alt.Tooltip("sample:Q", format=".3g")],
+    )
+    return band + line + points
+
+
+def qq_residuals(res: MixedModelResult, level: float = 0.95) -> alt.LayerChart:
+    """Normal QQ plot of the conditional residuals with a pointwise ``level`` envelope."""
+    data = qq_frame(residuals(res, "conditional").to_numpy(), level)
+    return _qq_layers(data).properties(width=WIDTH, height=HEIGHT,
+                                       title="Normal QQ plot of residuals")
+
+
+def qq_random_effects(res: MixedModelResult, group: str | None = None,
+                      level: float = 0.95) -> alt.LayerChart | alt.FacetChart:
+    """Normal QQ plot of each random effect (BLUP column) of ``group``, faceted by term."""
+    group = resolve_group(res, group)
+    table = res.ranef[group]
+    frames = []
+    for col in table.columns:
+        values = table[col].to_numpy()
+        order = np.argsort(values, kind="stable")
+        frame = qq_frame(values, level, max_points=max(len(values), 1))
+        frame["level"] = [str(x) for x in table.index.to_numpy()[order]]
+        frame["effect"] = str(col)
+        frames.append(frame)
+    data = pd.concat(frames, ignore_index=True)
+    chart = _qq_layers(data, ["level:N", "effect:N"]).properties(width=WIDTH * 0.75,
+                                                                 height=HEIGHT * 0.75)
+    return chart.facet(column=alt.Column("effect:N", title=None)).properties(
+        title=f"Normal QQ plots of the {group} random effects").resolve_scale(y="independent")
+
+
+def residual_spread_by_cluster(res: MixedModelResult, group: str | None = None,
+                               max_clusters: int = 200) -> alt.LayerChart:
+    """Box summaries (quartiles, 1.5 IQR whiskers) of residuals per cluster, sorted by spread.
+
+    With more than ``max_clusters`` clusters the widest and narrowest halves of that many
+    are shown (the middle adds nothing to a spread comparison).
+    """
+    group = resolve_group(res, group)
+    codes, levels = group_codes(res, group)
+    e = residuals(res, "conditional").to_numpy()
+    frame = pd.DataFrame({"g": codes, "e": e})
+    q = frame.groupby("g")["e"].quantile([0.25, 0.5, 0.75]).unstack()
+    q.columns = ["q1", "median", "q3"]
+    q["sd"] = frame.groupby("g")["e"].std()
+    q["n"] = frame.groupby("g")["e"].size()
+    iqr = q["q3"] - q["q1"]
+    lo = frame.groupby("g")["e"].min()
+    hi = frame.groupby("g")["e"].max()
+    q["low"] = np.maximum(lo, q["q1"] - 1.5 * iqr)
+    q["high"] = np.minimum(hi, q["q3"] + 1.5 * iqr)
+    q = q.sort_values("sd", na_position="first")
+    if len(q) > max_clusters:
+        half = max_clusters // 2
+        q = pd.concat([q.iloc[:half], q.iloc[-half:]])
+    q["cluster"] = [str(levels[i]) for i in q.index]
+    q = q.reset_index(drop=True)
+    order = list(q["cluster"])
+    x = alt.X("cluster:N", sort=order, title=f"{group} (sorted by residual SD)",
+              axis=alt.Axis(labels=len(order) <= 60))
+    base = alt.Chart(q)
+    whisker = base.mark_rule(color="#888").encode(x=x, y=alt.Y("low:Q", title="residual"),
+                                                  y2="high:Q")
+    box = base.mark_bar(size=5, color="#6baed6").encode(
+        x=x, y="q1:Q", y2="q3:Q",
+        tooltip=["cluster:N", "n:Q", alt.Tooltip("sd:Q", format=".3g"),
+                 alt.Tooltip("median:Q", format=".3g")])
+    mid = base.mark_tick(color="#08306b", size=6).encode(x=x, y="median:Q")
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 3]).encode(y="y:Q")
+    return (whisker + box + mid + zero).properties(
+        width=max(WIDTH, min(900, 5 * len(order))), height=HEIGHT,
+        title=f"Residual spread by {group}")
+
+
+def influence_index_plot(table: pd.DataFrame, stat: str = "cooks",
+                         cutoff: float | None = None) -> alt.LayerChart:
+    """Index plot of one influence column; flagged clusters are labelled.
+
+    ``table`` is ``res.influence(...)``.  For Cook's distance the cut-off defaults to 4/G
+    (the ``flag`` column); for other columns pass ``cutoff`` to draw one.
+    """
+    if stat not in table.columns:
+        raise KeyError(f"'{stat}' is not a column of the influence table; "
+                       f"use one of {[c for c in table.columns if c not in ('flag', 'note')]}.")
+    G = len(table)
+    if cutoff is None and stat == "cooks":
+        cutoff = FLAG_FACTOR / max(G, 1)
+    data = pd.DataFrame({
+        "cluster": [str(i) for i in table.index], "index": np.arange(1, G + 1),
+        "value": table[stat].to_numpy(dtype=float),
+        "n_obs": table["n_obs"].to_numpy() if "n_obs" in table else 0,
+    })
+    data["flagged"] = (data["value"] > cutoff) if cutoff is not None else table.get(
+        "flag", pd.Series(False, index=table.index)).to_numpy()
+    base = alt.Chart(data)
+    stems = base.mark_rule(color="#9ecae1").encode(
+        x=alt.X("index:Q", title=f"{table.index.name or 'cluster'} (index)"),
+        y=alt.Y("value:Q", title=stat), y2=alt.datum(0))
+    points = base.mark_circle(size=30).encode(
+        x="index:Q", y="value:Q",
+        color=alt.condition("datum.flagged", alt.value("#d62728"), alt.value("#1f77b4")),
+        tooltip=["cluster:N", "n_obs:Q", alt.Tooltip("value:Q", format=".3g")])
+    labels = base.transform_filter("datum.flagged").mark_text(
+        align="left", dx=5, dy=-5, fontSize=10).encode(x="index:Q", y="value:Q", text="cluster:N")
+    layers = stems + points + labels
+    if cutoff is not None:
+        layers = layers + alt.Chart(pd.DataFrame({"y": [cutoff]})).mark_rule(
+            color="#d62728", strokeDash=[4, 3]).encode(y="y:Q")
+    return layers.properties(width=WIDTH * 1.5, height=HEIGHT,
+                             title=f"Influence: {stat} per cluster")
+
+
+def diagnostic_charts(res: MixedModelResult, influence_table: pd.DataFrame | None = None,
+                      group: str | None = None) -> dict[str, alt.TopLevelMixin]:
+    """All diagnostic charts of a fit, by name (for the explorer panel and reports)."""
+    charts: dict[str, alt.TopLevelMixin] = {
+        "residuals_vs_fitted": residuals_vs_fitted(res),
+        "qq_residuals": qq_residuals(res),
+        "qq_random_effects": qq_random_effects(res, group),
+        "residual_spread": residual_spread_by_cluster(res, group),
+    }
+    if influence_table is not None:
+        charts["influence"] = influence_index_plot(influence_table)
+    return charts
