@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from .engine.objective import ProfiledDeviance
-from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
+from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses, single_threaded
 from .progress import Progress
 
 
@@ -85,7 +85,8 @@ def _check(results: tuple, refit: bool) -> None:
     for k, r in enumerate(results[1:], start=2):
         if r.spec.response != first.spec.response:
             raise ValueError(
-                f"model {k} has response '{r.spec.response}' but model 1 has '{first.spec.response}'; "
+                f"model {k} has response '{r.spec.response}' but model 1 has "
+                f"'{first.spec.response}'; "
                 "only models of the same response can be compared."
             )
         if r.nobs != first.nobs or not r.design.row_index.equals(first.design.row_index):
@@ -116,14 +117,20 @@ def _mixture_applies(small: Any, large: Any) -> bool:
     return n_var == 1 and list(small.fixef.index) == list(large.fixef.index)
 
 
-def _bootstrap(small: Any, large: Any, observed: float, nsim: int, rng: np.random.Generator,
-               progress: bool | None) -> tuple[float, int]:
+def _bootstrap(
+    small: Any,
+    large: Any,
+    observed: float,
+    nsim: int,
+    rng: np.random.Generator,
+    progress: bool | None,
+) -> tuple[float, int]:
     """Parametric bootstrap LRT p-value and the number of failed replicates."""
     up_s = ResponseUpdater(small.design, small.engine.cp)
     up_l = ResponseUpdater(large.design, large.engine.cp)
     ys = simulate_responses(small, nsim, rng)
     stats_, failed = [], 0
-    with Progress(nsim, "bootstrap LRT", progress) as bar:
+    with Progress(nsim, "bootstrap LRT", progress) as bar, single_threaded():
         for y in ys:
             f0 = quick_refit(ProfiledDeviance(up_s.cross_products(y), reml=small.reml), small.theta)
             f1 = quick_refit(ProfiledDeviance(up_l.cross_products(y), reml=large.reml), large.theta)
@@ -138,8 +145,9 @@ def _bootstrap(small: Any, large: Any, observed: float, nsim: int, rng: np.rando
     return float((1 + np.sum(arr >= observed - 1e-10)) / (1 + arr.size)), failed
 
 
-def compare(*results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
-            progress: bool | None = None) -> ComparisonTable:
+def compare(
+    *results: Any, refit: bool = True, nsim: int = 0, seed: Any = None, progress: bool | None = None
+) -> ComparisonTable:
     """Likelihood-ratio tests of nested mixed models (lme4's ``anova(m0, m1, ...)``).
 
     Parameters
@@ -169,7 +177,7 @@ def compare(*results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
         notes.append("REML fits were refitted with ML (refit=True) before comparing, as lme4 does.")
     order = sorted(range(len(models)), key=lambda i: models[i].npar)
     models = [models[i] for i in order]
-    for a, b in zip(models, models[1:]):
+    for a, b in zip(models, models[1:], strict=False):
         if not _nested(a, b):
             raise ValueError(
                 f"'{a.formula}' is not nested in '{b.formula}': the smaller model's fixed effects "
@@ -178,8 +186,17 @@ def compare(*results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
     rng = np.random.default_rng(seed)
     rows, n_failed = [], 0
     for k, m in enumerate(models):
-        row = {"npar": m.npar, "aic": m.aic, "bic": m.bic, "loglik": m.loglik, "deviance": m.objective,
-               "chisq": np.nan, "df": np.nan, "p": np.nan, "p_mixture": np.nan}
+        row = {
+            "npar": m.npar,
+            "aic": m.aic,
+            "bic": m.bic,
+            "loglik": m.loglik,
+            "deviance": m.objective,
+            "chisq": np.nan,
+            "df": np.nan,
+            "p": np.nan,
+            "p_mixture": np.nan,
+        }
         if nsim:
             row["p_boot"] = np.nan
         if k:
@@ -193,12 +210,16 @@ def compare(*results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
                 row["p_boot"], failed = _bootstrap(prev, m, chisq, nsim, rng, progress)
                 n_failed += failed
                 if failed:
-                    notes.append(f"row {k + 1}: {failed} of {nsim} bootstrap refits failed and were "
-                                 "left out of p_boot.")
+                    notes.append(
+                        f"row {k + 1}: {failed} of {nsim} bootstrap refits failed and were "
+                        "left out of p_boot."
+                    )
         rows.append(row)
     if any(not np.isnan(r["p_mixture"]) for r in rows):
-        notes.append("p_mixture: 50:50 mixture of chi-square(df-1) and chi-square(df) for one added "
-                     "random-effect variance on the boundary (Stram & Lee 1994).")
+        notes.append(
+            "p_mixture: 50:50 mixture of chi-square(df-1) and chi-square(df) for one added "
+            "random-effect variance on the boundary (Stram & Lee 1994)."
+        )
     index = pd.Index([m.formula for m in models], name="model")
     if index.has_duplicates:
         index = pd.Index([f"{i + 1}: {m.formula}" for i, m in enumerate(models)], name="model")

@@ -42,7 +42,9 @@ class Progress:
                 import ipywidgets
                 from IPython.display import display
 
-                self._widget = ipywidgets.IntProgress(value=0, min=0, max=self.total, description=label[:20])
+                self._widget = ipywidgets.IntProgress(
+                    value=0, min=0, max=self.total, description=label[:20]
+                )
                 display(self._widget)
                 self._mode = "widget"
             except ImportError:

@@ -8,6 +8,7 @@ Rows are the random-effect standard deviations and correlations in lme4's order
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +18,7 @@ from scipy import optimize, stats
 
 from ..engine.blocks import CrossProducts
 from ..engine.objective import LOG_2PI, ProfiledDeviance, lower_tri_index, solve, split_theta
-from ..engine.simulate import ResponseUpdater, quick_refit, simulate_responses
+from ..engine.simulate import ResponseUpdater, quick_refit, simulate_responses, single_threaded
 from ..progress import Progress
 
 
@@ -26,7 +27,7 @@ def varpar_names(res: Any) -> tuple[list[str], list[str]]:
     readable = []
     for term in res.design.terms:
         rows, cols = lower_tri_index(term.q)
-        for i, j in zip(rows, cols):
+        for i, j in zip(rows, cols, strict=False):
             if i == j:
                 readable.append(f"sd_{term.columns[i]}|{term.group}")
             else:
@@ -43,7 +44,7 @@ def theta_to_sdcor(cp: CrossProducts, theta: np.ndarray, sigma: float) -> np.nda
         cov = sigma**2 * Tk @ Tk.T
         sd = np.sqrt(np.diag(cov))
         rows, cols = lower_tri_index(Tk.shape[0])
-        for i, j in zip(rows, cols):
+        for i, j in zip(rows, cols, strict=False):
             if i == j:
                 out.append(sd[i])
             else:
@@ -62,7 +63,7 @@ def sdcor_to_theta(cp: CrossProducts, sdcor: np.ndarray) -> np.ndarray | None:
         start += term.n_theta
         sd = np.zeros(q)
         corr = np.eye(q)
-        for v, i, j in zip(vals, rows, cols):
+        for v, i, j in zip(vals, rows, cols, strict=False):
             if i == j:
                 sd[i] = v
             else:
@@ -107,12 +108,14 @@ def _sdcor_bounds(res: Any) -> list[tuple[float, float]]:
     bounds = []
     for term in res.design.terms:
         rows, cols = lower_tri_index(term.q)
-        bounds += [(0.0, np.inf) if i == j else (-1.0, 1.0) for i, j in zip(rows, cols)]
+        bounds += [
+            (0.0, np.inf) if i == j else (-1.0, 1.0) for i, j in zip(rows, cols, strict=False)
+        ]
     return bounds + [(1e-12, np.inf)]
 
 
 def _drop_fixed(cp: CrossProducts, j: int, value: float) -> CrossProducts:
-    """Cross-products of the model with γ_j fixed at ``value`` (offset x_j·value, column dropped)."""
+    """Cross-products of the model with γ_j fixed at ``value`` (offset x_j·value)."""
     m_r, p = cp.m_rest, cp.p
     m = cp.A22.shape[0]
     keep = [i for i in range(m) if i != m_r + j]
@@ -125,8 +128,9 @@ def _drop_fixed(cp: CrossProducts, j: int, value: float) -> CrossProducts:
     return replace(cp, A22=A22, D=D, p=p - 1)
 
 
-def _signed_root_interval(zeta_fun: Any, est: float, scale: float, z: float,
-                          lo_bound: float, hi_bound: float) -> tuple[float, float]:
+def _signed_root_interval(
+    zeta_fun: Any, est: float, scale: float, z: float, lo_bound: float, hi_bound: float
+) -> tuple[float, float]:
     """Values where the signed root ζ(ψ) = ∓z, bracketing outward from the estimate."""
     out = []
     for sign, bound in ((-1.0, lo_bound), (1.0, hi_bound)):
@@ -160,19 +164,36 @@ def profile_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
     """
     ml = res if not res.reml else res.refit(reml=False)
     obj = ProfiledDeviance(ml.engine.cp, reml=False)
-    cp = obj.cp
     z = stats.norm.ppf(0.5 + level / 2)
     base = obj(ml.theta)
-    opt = theta_to_sdcor(cp, ml.theta, ml.sigma)
-    bounds = _sdcor_bounds(res)
+    opt = theta_to_sdcor(obj.cp, ml.theta, ml.sigma)
+    # Inner optimisations probe invalid correlations (deviance inf); scipy warns on inf - inf.
+    with single_threaded(), warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rows = _profile_rows(obj, ml, opt, _sdcor_bounds(res), base, z, *varpar_names(res))
+    return _table(rows, level)
+
+
+def _profile_rows(
+    obj: ProfiledDeviance,
+    ml: Any,
+    opt: np.ndarray,
+    bounds: list,
+    base: float,
+    z: float,
+    readable: list[str],
+    lme4: list[str],
+) -> list[tuple]:
+    cp = obj.cp
     k = opt.size
-    readable, lme4 = varpar_names(res)
     rows = []
     for i in range(k):
         others = [b for jj, b in enumerate(bounds) if jj != i]
         start = np.delete(opt, i)
 
-        def zeta(value: float, i: int = i, others: list = others, start: np.ndarray = start) -> float:
+        def zeta(
+            value: float, i: int = i, others: list = others, start: np.ndarray = start
+        ) -> float:
             def dev(free: np.ndarray) -> float:
                 return _ml_deviance(obj, np.insert(free, i, value))
 
@@ -187,7 +208,9 @@ def profile_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
 
         lo_b, hi_b = bounds[i]
         scale = 0.5 * abs(opt[i]) if opt[i] != 0 else 0.1
-        lo, hi = _signed_root_interval(zeta, opt[i], scale, z, lo_b, hi_b if np.isfinite(hi_b) else 1e12)
+        lo, hi = _signed_root_interval(
+            zeta, opt[i], scale, z, lo_b, hi_b if np.isfinite(hi_b) else 1e12
+        )
         rows.append((readable[i], lme4[i], lo, hi))
 
     beta = ml.fixef.to_numpy()
@@ -204,11 +227,13 @@ def profile_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
 
         lo, hi = _signed_root_interval(zeta_b, beta[j], se[j], z, -np.inf, np.inf)
         rows.append((name, name, lo, hi))
-    return _table(rows, level)
+    return rows
 
 
 def _table(rows: list[tuple], level: float) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=["parameter", "lme4_name", "lower", "upper"]).set_index("parameter")
+    table = pd.DataFrame(rows, columns=["parameter", "lme4_name", "lower", "upper"]).set_index(
+        "parameter"
+    )
     table.attrs["level"] = level
     return table
 
@@ -217,15 +242,16 @@ def wald_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
     """γ ± z·SE for fixed effects; variance parameters NaN (as lme4's ``method="Wald"``)."""
     z = stats.norm.ppf(0.5 + level / 2)
     readable, lme4 = varpar_names(res)
-    rows = [(r, n, np.nan, np.nan) for r, n in zip(readable, lme4)]
+    rows = [(r, n, np.nan, np.nan) for r, n in zip(readable, lme4, strict=False)]
     se = np.sqrt(np.diag(res.vcov.to_numpy()))
-    for name, est, s in zip(res.fixef.index, res.fixef.to_numpy(), se):
+    for name, est, s in zip(res.fixef.index, res.fixef.to_numpy(), se, strict=False):
         rows.append((name, name, est - z * s, est + z * s))
     return _table(rows, level)
 
 
-def boot_confint(res: Any, level: float = 0.95, nsim: int = 500, seed: Any = None,
-                 progress: bool | None = None) -> pd.DataFrame:
+def boot_confint(
+    res: Any, level: float = 0.95, nsim: int = 500, seed: Any = None, progress: bool | None = None
+) -> pd.DataFrame:
     """Parametric bootstrap percentile intervals (lme4's ``method="boot"``, ``boot.type="perc"``).
 
     Responses are simulated from the fit; each is refitted (same REML/ML criterion),
@@ -238,7 +264,7 @@ def boot_confint(res: Any, level: float = 0.95, nsim: int = 500, seed: Any = Non
     updater = ResponseUpdater(res.design, res.engine.cp)
     ys = simulate_responses(res, nsim, rng)
     draws, failed = [], 0
-    with Progress(nsim, "bootstrap", progress) as bar:
+    with Progress(nsim, "bootstrap", progress) as bar, single_threaded():
         for y in ys:
             obj = ProfiledDeviance(updater.cross_products(y), reml=res.reml)
             fit = quick_refit(obj, res.theta)
@@ -246,7 +272,9 @@ def boot_confint(res: Any, level: float = 0.95, nsim: int = 500, seed: Any = Non
                 failed += 1
             else:
                 sol = solve(obj, fit.theta)
-                draws.append(np.concatenate([theta_to_sdcor(obj.cp, fit.theta, sol.sigma), sol.beta]))
+                draws.append(
+                    np.concatenate([theta_to_sdcor(obj.cp, fit.theta, sol.sigma), sol.beta])
+                )
             bar.update()
     if not draws:
         raise RuntimeError(f"all {nsim} bootstrap refits failed.")
@@ -254,14 +282,22 @@ def boot_confint(res: Any, level: float = 0.95, nsim: int = 500, seed: Any = Non
     alpha = (1 - level) / 2
     lo, hi = np.quantile(arr, [alpha, 1 - alpha], axis=0)
     readable, lme4 = varpar_names(res)
-    names = list(zip(readable, lme4)) + [(n, n) for n in res.fixef.index]
-    table = _table([(a, b, low, high) for (a, b), low, high in zip(names, lo, hi)], level)
+    names = list(zip(readable, lme4, strict=False)) + [(n, n) for n in res.fixef.index]
+    table = _table(
+        [(a, b, low, high) for (a, b), low, high in zip(names, lo, hi, strict=False)], level
+    )
     table.attrs.update(nsim=nsim, n_failed=failed, seed=seed)
     return table
 
 
-def confint(res: Any, method: str = "wald", level: float = 0.95, nsim: int = 500,
-            seed: Any = None, progress: bool | None = None) -> pd.DataFrame:
+def confint(
+    res: Any,
+    method: str = "wald",
+    level: float = 0.95,
+    nsim: int = 500,
+    seed: Any = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
     """Confidence intervals for SDs/correlations of the random effects, σ and γ.
 
     Parameters

@@ -43,7 +43,9 @@ def parse_contrast(text: str, names: list[str]) -> np.ndarray:
     be written in any order (``catholic:cses``).
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("a contrast text must name at least one fixed effect, e.g. 'meanses - cses'.")
+        raise ValueError(
+            "a contrast text must name at least one fixed effect, e.g. 'meanses - cses'."
+        )
     ordered = sorted(names, key=len, reverse=True)
     by_parts = {frozenset(n.split(":")): n for n in names if ":" in n}
     weights = np.zeros(len(names))
@@ -66,13 +68,20 @@ def parse_contrast(text: str, names: list[str]) -> np.ndarray:
             coef, pos = float(m.group(1)), m.end() + 1
         while pos < len(s) and s[pos].isspace():
             pos += 1
-        name = next((n for n in ordered if s.startswith(n, pos) and _boundary(s, pos + len(n))), None)
+        name = next(
+            (n for n in ordered if s.startswith(n, pos) and _boundary(s, pos + len(n))), None
+        )
         if name is None:
             end = _token_end(s, pos)
             token = s[pos:end].strip()
             if not token:
                 raise ValueError(f"a term is missing at position {pos} of contrast {text!r}.")
             name = by_parts.get(frozenset(token.split(":")))
+            if name is None and _NUMBER.match(token):
+                raise ValueError(
+                    f"write coefficients with '*' in contrast {text!r}, e.g. '2*{names[-1]}' "
+                    f"(found {token!r})."
+                )
             if name is None:
                 raise _unknown_term(token, names, text)
             pos = end
@@ -109,7 +118,7 @@ def _token_end(s: str, pos: int) -> int:
 
 
 def as_matrix(res: Any, L: Any) -> tuple[np.ndarray, bool, list[str]]:
-    """Normalise L (text, list of texts, vector, matrix, Series, DataFrame) -> (rows, is_1d, labels)."""
+    """Normalise L (text(s), vector, matrix, Series, DataFrame) -> (rows, is_1d, labels)."""
     names = list(res.fixef.index)
     p = len(names)
     if isinstance(L, str):
@@ -132,7 +141,10 @@ def as_matrix(res: Any, L: Any) -> tuple[np.ndarray, bool, list[str]]:
     arr = np.asarray(L, dtype=float)
     if arr.ndim == 1:
         if arr.size != p:
-            raise ValueError(f"a contrast vector needs {p} weights (one per fixed effect {names}), got {arr.size}.")
+            raise ValueError(
+                f"a contrast vector needs {p} weights (one per fixed effect {names}), "
+                f"got {arr.size}."
+            )
         return arr[None, :], True, ["L"]
     if arr.ndim == 2:
         if arr.shape[1] != p:
@@ -140,21 +152,23 @@ def as_matrix(res: Any, L: Any) -> tuple[np.ndarray, bool, list[str]]:
         if arr.shape[0] == 0:
             raise ValueError("the contrast matrix has no rows.")
         return arr, False, [f"L{i + 1}" for i in range(arr.shape[0])]
-    raise ValueError("L must be a vector, a matrix, a Series/DataFrame over fixed-effect names, or text.")
+    raise ValueError(
+        "L must be a vector, a matrix, a Series/DataFrame over fixed-effect names, or text."
+    )
 
 
-def _one_d(res: Any, l: np.ndarray, ddf: str) -> tuple[float, float, float]:
+def _one_d(res: Any, vec: np.ndarray, ddf: str) -> tuple[float, float, float]:
     """(estimate, std_error, df) of l'β."""
     beta = res.fixef.to_numpy()
-    est = float(l @ beta)
+    est = float(vec @ beta)
     if ddf == "kenward-roger":
         kr = cached_kr(res)
-        return est, float(np.sqrt(l @ kr.vcov_adj @ l)), kr.ddf(l)
+        return est, float(np.sqrt(vec @ kr.vcov_adj @ vec)), kr.ddf(vec)
     V = res.vcov.to_numpy()
-    se = float(np.sqrt(l @ V @ l))
+    se = float(np.sqrt(vec @ V @ vec))
     if ddf == "residual":
         return est, se, float(res.nobs - len(beta))
-    return est, se, cached_parts(res).df(l)
+    return est, se, cached_parts(res).df(vec)
 
 
 def coefficient_table(res: Any, ddf: str = "satterthwaite") -> pd.DataFrame:
@@ -178,12 +192,16 @@ def _f_test(res: Any, Lm: np.ndarray, ddf: str) -> pd.Series:
         kr = cached_kr(res)
         rank = np.linalg.matrix_rank(Lm)
         if rank < Lm.shape[0]:
-            raise ValueError("the contrast matrix has linearly dependent rows; drop the redundant ones.")
+            raise ValueError(
+                "the contrast matrix has linearly dependent rows; drop the redundant ones."
+            )
         Lb = Lm @ beta
         wald = float(Lb @ np.linalg.solve(Lm @ kr.vcov_adj @ Lm.T, Lb))
         den, scaling = kr_adjust(kr, Lm)
         F = scaling * wald / rank
-        return pd.Series({"F": F, "num_df": float(rank), "den_df": den, "p": stats.f.sf(F, rank, den)})
+        return pd.Series(
+            {"F": F, "num_df": float(rank), "den_df": den, "p": stats.f.sf(F, rank, den)}
+        )
     V = res.vcov.to_numpy()
     d, P = np.linalg.eigh(Lm @ V @ Lm.T)
     d, P = d[::-1], P[:, ::-1]
@@ -212,7 +230,9 @@ def _fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
     return 2 * E / (E - nu.size)
 
 
-def contrast(res: Any, L: Any, level: float = 0.95, ddf: str = "satterthwaite") -> pd.Series | pd.DataFrame:
+def contrast(
+    res: Any, L: Any, level: float = 0.95, ddf: str = "satterthwaite"
+) -> pd.Series | pd.DataFrame:
     """Test of linear combinations of the fixed effects.
 
     Parameters
@@ -240,14 +260,21 @@ def contrast(res: Any, L: Any, level: float = 0.95, ddf: str = "satterthwaite") 
         out = _f_test(res, Lm, ddf)
         out.name = "; ".join(labels)
         return out
-    l = Lm[0]
-    if not np.any(l):
+    vec = Lm[0]
+    if not np.any(vec):
         raise ValueError("the contrast has all weights zero.")
-    est, se, df = _one_d(res, l, ddf)
+    est, se, df = _one_d(res, vec, ddf)
     t = est / se
     half = stats.t.ppf(0.5 + level / 2, df) * se
     return pd.Series(
-        {"estimate": est, "std_error": se, "df": df, "t": t, "p": 2 * stats.t.sf(abs(t), df),
-         "lower": est - half, "upper": est + half},
+        {
+            "estimate": est,
+            "std_error": se,
+            "df": df,
+            "t": t,
+            "p": 2 * stats.t.sf(abs(t), df),
+            "lower": est - half,
+            "upper": est + half,
+        },
         name=labels[0],
     )

@@ -97,14 +97,14 @@ def compute_kr(res: Any) -> KenwardRogerParts:
     lam = np.zeros((m, m))
     params: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, cols) of M_r's ones
     offset = 0
-    for term, Tk in zip(design.terms, T):
+    for term, Tk in zip(design.terms, T, strict=False):
         q, nl = term.q, term.n_levels
         base = offset + q * np.arange(nl)
         for a in range(q):
             for b in range(q):
                 lam[base + a, base + b] = Tk[a, b]
         rows, cols = lower_tri_index(q)
-        for i, j in zip(rows, cols):
+        for i, j in zip(rows, cols, strict=False):
             r, c = base + i, base + j
             if i == j:
                 params.append((r, c))

@@ -79,7 +79,9 @@ def _pieces(obj: Any, theta: np.ndarray) -> np.ndarray:
     return np.concatenate([[logdet, d22[-1] ** 2], U.ravel()])
 
 
-def _derivatives(fun: Any, x: np.ndarray, rel_step: float = 2e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _derivatives(
+    fun: Any, x: np.ndarray, rel_step: float = 2e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Value, gradient (k, m) and Hessian (k, k, m) of a vector function by Richardson.
 
     Central differences at steps h and h/2 are combined as (4 D(h/2) - D(h)) / 3, which
@@ -108,9 +110,9 @@ def _derivatives(fun: Any, x: np.ndarray, rel_step: float = 2e-3) -> tuple[np.nd
                 ei = np.zeros(k)
                 ej = np.zeros(k)
                 ei[i], ej[j] = h[i], h[j]
-                val = (fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)) / (
-                    4 * h[i] * h[j]
-                )
+                val = (
+                    fun(x + ei + ej) - fun(x + ei - ej) - fun(x - ei + ej) + fun(x - ei - ej)
+                ) / (4 * h[i] * h[j])
                 hess[i, j] = hess[j, i] = val
         return grad, hess
 
