@@ -260,3 +260,44 @@ def test_confint_errors() -> None:
         res.confint(method="boot", nsim=2)
     with pytest.raises(ValueError, match="level"):
         res.confint(level=1.5)
+
+
+def test_response_updater_equals_rebuilt_cross_products() -> None:
+    from dataclasses import replace
+
+    from mlm_jupyter.engine.blocks import cross_products
+    from mlm_jupyter.engine.simulate import ResponseUpdater
+
+    for case_id in ("hsb_crosslevel", "penicillin_crossed", "egsingle_3level"):
+        res = fitted_case(case_id)
+        y = np.random.default_rng(0).normal(size=res.design.n)
+        new = ResponseUpdater(res.design, res.engine.cp).cross_products(y)
+        full = cross_products(replace(res.design, y=y))
+        np.testing.assert_allclose(new.D, full.D, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(new.A22, full.A22, rtol=1e-12, atol=1e-9)
+        assert (new.S != full.S).nnz == 0
+
+
+def test_simulated_responses_have_the_model_moments() -> None:
+    from mlm_jupyter.engine.simulate import simulate_responses
+
+    res = fitted_case("hsb_empty")  # mathach ~ 1 + (1 | school)
+    ys = simulate_responses(res, 400, np.random.default_rng(3))
+    total = res.sigma**2 + res.tau("school").iloc[0, 0]
+    assert abs(ys.mean() - res.fixef.iloc[0]) < 0.1
+    assert abs(ys.var(axis=1).mean() / total - 1) < 0.05
+
+
+def test_progress_is_silent_unless_enabled(capsys: pytest.CaptureFixture) -> None:
+    from mlm_jupyter.progress import Progress
+
+    with Progress(3, "quiet", enabled=False) as bar:
+        for _ in range(3):
+            bar.update()
+    with Progress(3, "quiet") as bar:  # pytest's stderr is not a terminal
+        bar.update(3)
+    assert capsys.readouterr().err == ""
+    with Progress(2, "loud", enabled=True) as bar:
+        bar.update(2)
+    err = capsys.readouterr().err
+    assert "loud" in err and "2/2" in err

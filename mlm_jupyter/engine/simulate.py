@@ -101,7 +101,10 @@ def quick_refit(obj: ProfiledDeviance, theta0: np.ndarray) -> QuickFit:
     """
     lower = obj.lower
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    step = 1e-6
+    # Forward differences: k + 1 evaluations per gradient instead of 2k + 1.  With a step
+    # of 1e-7 the gradient error (~ h f'' + eps f / h) is far below what moves the optimum
+    # of a deviance in the thousands by more than 1e-8 (checked against the full optimizer).
+    step = 1e-7
 
     def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value = obj(theta)
@@ -112,12 +115,7 @@ def quick_refit(obj: ProfiledDeviance, theta0: np.ndarray) -> QuickFit:
             h = step * max(1.0, abs(theta[i]))
             up = theta.copy()
             up[i] += h
-            if theta[i] - h < lower[i]:
-                grad[i] = (obj(up) - value) / h
-            else:
-                down = theta.copy()
-                down[i] -= h
-                grad[i] = (obj(up) - obj(down)) / (2 * h)
+            grad[i] = (obj(up) - value) / h
         return value, grad
 
     try:

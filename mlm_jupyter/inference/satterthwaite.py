@@ -20,6 +20,7 @@ evaluations for k = dim θ (lmerTest uses numDeriv's Richardson scheme too).
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,15 @@ def compute_parts(res: Any) -> SatterthwaiteParts:
     H[k, k] = -2.0 * nu / s2 + 6.0 * r2 / s2**2
     H = (H + H.T) / 2
     evals, evecs = np.linalg.eigh(H)
+    if np.any(evals < -EIGEN_TOL):
+        # lmerTest's warning: the estimates are not a minimum of d(θ, σ), so A is suspect.
+        warnings.warn(
+            "Satterthwaite df: the Hessian of the deviance in (theta, sigma) has negative "
+            f"eigenvalues {np.round(evals[evals < -EIGEN_TOL], 6).tolist()}; the model may not "
+            "have converged and the df are unreliable.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     pos = evals > EIGEN_TOL
     h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
     jac = np.empty((k + 1, p, p))
