@@ -111,10 +111,13 @@ def _nested(small: Any, large: Any) -> bool:
     return set(small.fixef.index) <= set(large.fixef.index) and _re_pairs(small) <= _re_pairs(large)
 
 
+def _added_variances(small: Any, large: Any) -> int:
+    return sum(1 for _, a, b in _re_pairs(large) - _re_pairs(small) if a == b)
+
+
 def _mixture_applies(small: Any, large: Any) -> bool:
-    added = _re_pairs(large) - _re_pairs(small)
-    n_var = sum(1 for _, a, b in added if a == b)
-    return n_var == 1 and list(small.fixef.index) == list(large.fixef.index)
+    same_fixed = list(small.fixef.index) == list(large.fixef.index)
+    return same_fixed and _added_variances(small, large) == 1
 
 
 def _bootstrap(
@@ -206,6 +209,12 @@ def compare(
             row.update(chisq=chisq, df=df, p=stats.chi2.sf(chisq, df) if df > 0 else np.nan)
             if df > 0 and _mixture_applies(prev, m):
                 row["p_mixture"] = chibar_pvalue(chisq, df)
+            elif _added_variances(prev, m) > 1:
+                notes.append(
+                    f"row {k + 1}: {_added_variances(prev, m)} random-effect variances are added "
+                    "at once; their null distribution is not a 50:50 mixture, so p_mixture is "
+                    "not given (use nsim for a bootstrap p-value)."
+                )
             if nsim:
                 row["p_boot"], failed = _bootstrap(prev, m, chisq, nsim, rng, progress)
                 n_failed += failed

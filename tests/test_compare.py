@@ -155,3 +155,13 @@ def test_bootstrap_failures_are_counted_and_reported(monkeypatch: pytest.MonkeyP
     assert table.attrs["n_failed"] == 4
     assert any("4 of 12 bootstrap refits failed" in n for n in table.notes)
     assert table.iloc[1]["p_boot"] == pytest.approx(1 / (1 + 8))
+
+
+def test_several_added_variances_get_a_note_instead_of_a_mixture() -> None:
+    sleep = reference_data("sleepstudy").copy()
+    sleep["Days2"] = sleep["Days"] ** 2 / 10
+    small = fit("Reaction ~ Days + Days2 + (1 | Subject)", sleep, reml=False)
+    large = fit("Reaction ~ Days + Days2 + (1 + Days + Days2 | Subject)", sleep, reml=False)
+    table = mlm.compare(small, large)
+    assert np.isnan(table.iloc[1]["p_mixture"])
+    assert any("2 random-effect variances are added" in n for n in table.notes)
