@@ -176,6 +176,10 @@ def coefficient_table(res: Any, ddf: str = "satterthwaite") -> pd.DataFrame:
 
     ``ddf="satterthwaite"`` follows lmerTest, ``"kenward-roger"`` pbkrtest (adjusted SEs,
     REML fits only), ``"residual"`` uses n - p.
+
+    Cost: Satterthwaite needs about 4k² factorisations for k = dim θ + 1 (milliseconds);
+    Kenward-Roger O(m³) for m random effects (0.03 s for hsb's 320, seconds for ~3,600).
+    Both are cached per result.
     """
     ddf = _check_ddf(ddf)
     names = list(res.fixef.index)
