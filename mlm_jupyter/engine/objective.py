@@ -115,10 +115,24 @@ class ProfiledDeviance:
     # -- factorisation ---------------------------------------------------------------
     def _lambda_t_rest(self, T: list[np.ndarray]) -> sp.csr_matrix:
         """Λ' for the rest terms plus identity for X and y, as a sparse block diagonal."""
-        data = [np.tile(Tk.T.ravel(), term.n_levels) for Tk, term in zip(T[1:], self.cp.terms[1:])]
+        pairs = zip(T[1:], self.cp.terms[1:], strict=True)
+        data = [np.tile(Tk.T.ravel(), term.n_levels) for Tk, term in pairs]
         data.append(np.ones(self.cp.p + 1))
         m = self.cp.A22.shape[0]
-        return sp.csr_matrix((np.concatenate(data), self._lam_indices, self._lam_indptr), shape=(m, m))
+        values = np.concatenate(data)
+        return sp.csr_matrix((values, self._lam_indices, self._lam_indptr), shape=(m, m))
+
+    def _lt_rows(self, T: list[np.ndarray], A: np.ndarray) -> np.ndarray:
+        """Λ' A for the rest terms (identity on the X, y rows), as a new dense array."""
+        out = A.copy()
+        for Tk, term in zip(T[1:], self.cp.terms[1:], strict=True):
+            o, q, n_lev = term.offset, term.q, term.n_levels
+            if q == 1:
+                out[o : o + n_lev] *= Tk[0, 0]
+            else:
+                blk = A[o : o + n_lev * q].reshape(n_lev, q, -1)
+                out[o : o + n_lev * q] = np.einsum("ba,lbc->lac", Tk, blk).reshape(n_lev * q, -1)
+        return out
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """Blocked Cholesky at θ, or None when a block is not positive definite."""
@@ -140,11 +154,12 @@ class ProfiledDeviance:
         m_r = cp.m_rest
         if self._has_rest:
             lam_t = self._lambda_t_rest(T)
-            bd = sp.csr_matrix((F.ravel(), self._bd_indices, self._bd_indptr), shape=(F.size // q1,) * 2)
+            size = F.size // q1
+            bd = sp.csr_matrix((F.ravel(), self._bd_indices, self._bd_indptr), shape=(size, size))
             lam_t_r = lam_t[:m_r, :m_r]
             S = (lam_t_r @ cp.S @ bd).tocsr()
-            G = lam_t @ cp.A22
-            omega = np.asarray(lam_t @ G.T).T
+            # Λ'A22Λ by scaling row blocks (A22 is symmetric): O(m² q), no sparse products.
+            omega = self._lt_rows(T, self._lt_rows(T, cp.A22).T).T
             omega[:m_r, :m_r] -= (S @ S.T).toarray()
             SW = np.asarray(S @ W.T)
             omega[:m_r, m_r:] -= SW
@@ -277,7 +292,7 @@ def solve(obj: ProfiledDeviance, theta: np.ndarray) -> Solution:
     us = [u1]
     for term in cp.terms[1:]:
         us.append(u_rest[term.offset : term.offset + term.size].reshape(term.n_levels, term.q))
-    bs = [u @ Tk.T for u, Tk in zip(us, f.T)]
+    bs = [u @ Tk.T for u, Tk in zip(us, f.T, strict=True)]
     pwrss = float(L22[-1, -1] ** 2)
     dof = cp.n - p if obj.reml else cp.n
     return Solution(beta, us, bs, float(np.sqrt(pwrss / dof)), pwrss, f)
@@ -314,4 +329,4 @@ def conditional_variances(f: Factor, cp: CrossProducts) -> list[np.ndarray]:
             out_u.append(P[idx[:, :, None], idx[:, None, :]])
     else:
         out_u.append(V1)
-    return [Tk @ V @ Tk.T for Tk, V in zip(f.T, out_u)]
+    return [Tk @ V @ Tk.T for Tk, V in zip(f.T, out_u, strict=True)]
