@@ -75,7 +75,8 @@ def test_data_summary_matches_the_data(hsb):
 
 
 def test_report_carries_lme4_numbers(hsb_page):
-    """The explorers in the file start from lme4's estimates (tolerance 1e-6 relative)."""
+    """The explorers in the file carry the fit at full precision, which is lme4's
+    (1e-4 relative, the engine tests' tolerance: lme4's optimizer stops within it)."""
     page, _ = hsb_page
     found = states(page)
     assert len(found) == 3
@@ -84,8 +85,10 @@ def test_report_carries_lme4_numbers(hsb_page):
         text = json.dumps(state)
         assert "NaN" not in text and "Infinity" not in text
         assert state["fixed"]["names"] == ref["fixef_names"]
-        np.testing.assert_allclose(state["fixed"]["estimate"], ref["fixef"], rtol=1e-6)
-        np.testing.assert_allclose(state["sigma"], ref["sigma"], rtol=1e-6)
+        res = fitted_case(case)
+        assert state["fixed"]["estimate"] == res.fixef.tolist()  # no rounding on the way
+        np.testing.assert_allclose(state["fixed"]["estimate"], ref["fixef"], rtol=1e-4)
+        np.testing.assert_allclose(state["sigma"], ref["sigma"], rtol=1e-4)
 
 
 def test_report_is_offline(hsb_page):
@@ -153,7 +156,7 @@ def test_static_explorer_html():
     lean = report.static_explorer_html(res, include_bundle=False)
     assert export.BUNDLE_MARK + ">" not in lean
     (state,) = states(lean)
-    assert state["sigma"] == pytest.approx(reference_case("hsb_crosslevel")["sigma"], rel=1e-6)
+    assert state["sigma"] == pytest.approx(reference_case("hsb_crosslevel")["sigma"], rel=1e-4)
     assert len(lean) < 100_000
 
 

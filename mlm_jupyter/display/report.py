@@ -60,6 +60,7 @@ nav{font-size:.9em;margin:8px 0 0}nav a{margin-right:1em;color:var(--accent)}
 code,.formula{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace}
 .formula{background:var(--bg2);border:1px solid var(--line);border-radius:6px;padding:6px 10px;
 display:inline-block;white-space:pre-wrap;word-break:break-word}
+.table-wrap{overflow-x:auto;max-width:100%}
 table.mlm-table{border-collapse:collapse;font-size:.9em;margin:6px 0 12px}
 table.mlm-table th,table.mlm-table td{padding:3px 10px;border-bottom:1px solid var(--line);
 text-align:right}
@@ -165,15 +166,17 @@ def _number(v: float, digits: int) -> str:
     """Fixed decimals, but small p-values keep significant digits (2.3e-05, not 0.0000)."""
     if v != 0 and abs(v) < 10 ** -digits:
         return f"{v:.2g}"
+    if float(v).is_integer() and abs(v) < 1e15:  # counts and df read as whole numbers
+        return f"{int(v):,}"
     return f"{v:,.{digits}f}"
 
 
 def _table(df: pd.DataFrame, digits: int = 4, index: bool = True) -> str:
-    """A pandas table as escaped HTML."""
-    return df.to_html(
+    """A pandas table as escaped HTML (scrolls sideways when wider than the page)."""
+    return '<div class="table-wrap">' + df.to_html(
         classes="mlm-table", border=0, escape=True, index=index, na_rep="",
         float_format=lambda v: _number(v, digits),
-    )
+    ) + "</div>"
 
 
 def _optional(module: str, name: str) -> Any:
@@ -213,8 +216,13 @@ def chart_html(chart: Any) -> str:
     svg = chart_to_svg(chart)
     if len(svg) <= _SVG_LIMIT:
         return f'<div class="chart">{svg}</div>'
-    png = base64.b64encode(chart_to_png(chart, scale=1.5)).decode("ascii")
-    return f'<div class="chart"><img alt="chart" src="data:image/png;base64,{png}"></div>'
+    scale = 2.0
+    png = chart_to_png(chart, scale=scale)
+    # Shown at the chart's own size (as the SVG would be), sharp on high-density screens.
+    width = int(int.from_bytes(png[16:20], "big") / scale)
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<div class="chart"><img alt="chart" width="{width}" '
+            f'src="data:image/png;base64,{data}"></div>')
 
 
 def _size_chart(group: str, sizes: np.ndarray) -> str:
@@ -240,7 +248,12 @@ def _data_section(res: Any) -> str:
     html_cards = "".join(f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>'
                          for k, v in cards)
     sizes = cluster_sizes(res)
-    charts = "".join(_size_chart(g, s) for g, s in sizes.items())
+    # A histogram of identical sizes is one meaningless bar: say it in words instead.
+    charts = "".join(
+        _size_chart(g, s) if s.min() < s.max()
+        else f"<p>Balanced: every {esc(g)} cluster has {int(s[0]):,} observations.</p>"
+        for g, s in sizes.items()
+    )
     table = _table(data_summary(res), digits=1)
     return (
         f'<section id="data"><h2>Data</h2><div class="cards">{html_cards}</div>'
@@ -315,7 +328,10 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
             "by ML). <code>p_mixture</code> is the chi-bar-square mixture p-value for added "
             "variance components, which the plain chi-square p-value overstates.</p>"
         )
-        parts.append(_table(table))
+        # Formulas are shown with each model; "Model k" keeps the table narrow enough to read.
+        names = {r.formula: f"Model {k}" for k, r in enumerate(results, start=1)}
+        shown = pd.DataFrame(table).rename(index=lambda f: names.get(str(f), str(f)))
+        parts.append(_table(shown, digits=2))
         parts += [f'<p class="meta">{esc(str(n))}</p>' for n in getattr(table, "notes", [])]
     except ImportError:
         parts.append('<p class="note">Comparison tables are not available in this build.</p>')
