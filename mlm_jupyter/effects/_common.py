@@ -44,16 +44,20 @@ def within_between(values: np.ndarray, codes: np.ndarray, n_levels: int) -> tupl
 
 
 def level_of(values: np.ndarray, codes: np.ndarray, n_levels: int, rtol: float = 1e-8) -> str:
-    """``"L2"`` if the column is constant within every cluster, ``"L1-within"`` if every
-    cluster mean is 0 (cluster-mean centred), else ``"L1"`` (within and between variance).
+    """Where a column varies, relative to one grouping factor.
+
+    ``"L2"``: constant within every cluster.  ``"L1-within"``: varies within clusters and
+    every cluster mean is 0 (cluster-mean centred).  ``"L1-balanced"``: varies within
+    clusters, all cluster means equal but not 0 (e.g. the same design in every cluster,
+    as ``Days`` in sleepstudy): no between-cluster variance.  ``"L1"``: variance both
+    within and between clusters.
     """
     within, between = within_between(values, codes, n_levels)
     scale = max(float(np.sum((values - values.mean()) ** 2)), float(np.sum(values**2)), 1e-300)
     if within <= rtol * scale:
         return "L2"
-    counts = np.bincount(codes, minlength=n_levels).astype(float)
-    sums = np.bincount(codes, weights=values, minlength=n_levels)
-    means = np.divide(sums, counts, out=np.zeros(n_levels), where=counts > 0)
-    if float(np.sum(counts * means**2)) <= rtol * scale:
+    if between > rtol * scale:
+        return "L1"
+    if abs(float(values.mean())) ** 2 * len(values) <= rtol * scale:
         return "L1-within"
-    return "L1"
+    return "L1-balanced"

@@ -126,7 +126,7 @@ def rights_sterba(res: Any) -> pd.Series:
                 f"'{group}'. Use cwc(x, {group}) for the within part and cm(x, {group}) for "
                 "the between part (or r2(method='nakagawa'))."
             )
-        (within_idx if kind == "L1-within" else between_idx).append(i)
+        (between_idx if kind == "L2" else within_idx).append(i)
 
     def quad(idx: list[int]) -> float:
         if not idx:
