@@ -283,6 +283,9 @@ def test_charts_build_offline_specs() -> None:
         assert isinstance(chart, alt.TopLevelMixin)
         spec = chart.to_dict()
         assert "$schema" in spec
+    assert set(dc.diagnostic_charts(res, None)) == set(charts) - {"influence"}
+    auto = dc.diagnostic_charts(res)["influence"].to_dict()  # computed when cheap
+    assert json.dumps(auto) == json.dumps(charts["influence"].to_dict())
     flagged = table.index[table["flag"]]
     spec = json.dumps(dc.influence_index_plot(table, cutoff=0.0).to_dict())
     assert all(str(level) in spec for level in table.index)

@@ -202,15 +202,42 @@ def influence_index_plot(table: pd.DataFrame, stat: str = "cooks",
                              title=f"Influence: {stat} per cluster")
 
 
-def diagnostic_charts(res: MixedModelResult, influence_table: pd.DataFrame | None = None,
+def _auto_influence(res: MixedModelResult, group: str | None) -> pd.DataFrame | None:
+    """The influence table when it is cheap enough to compute for a chart, else None."""
+    from ..diagnostics.influence import influence
+
+    group = resolve_group(res, group)
+    G = res.ngroups[group]
+    fast = bool(getattr(res.engine, "has_gradient", False))
+    if G < 3 or G > (5000 if fast else 100):
+        return None
+    exact = G <= (500 if fast else 30)
+    try:
+        return influence(res, group, exact=exact, progress=False)
+    except Exception:  # a chart must not fail because one diagnostic could not be computed
+        return None
+
+
+def diagnostic_charts(res: MixedModelResult, influence_table: pd.DataFrame | str | None = "auto",
                       group: str | None = None) -> dict[str, alt.TopLevelMixin]:
-    """All diagnostic charts of a fit, by name (for the explorer panel and reports)."""
+    """All diagnostic charts of a fit, by name (for the explorer panel and reports).
+
+    ``influence_table``: a ``res.influence(...)`` table, None for no influence chart, or
+    ``"auto"`` (default) to compute one when it is cheap (exact refits for one random term
+    and up to 500 clusters, the one-step approximation up to 5000; multi-term models up to
+    30 exact / 100 one-step).
+    """
     charts: dict[str, alt.TopLevelMixin] = {
         "residuals_vs_fitted": residuals_vs_fitted(res),
         "qq_residuals": qq_residuals(res),
         "qq_random_effects": qq_random_effects(res, group),
         "residual_spread": residual_spread_by_cluster(res, group),
     }
+    if isinstance(influence_table, str):
+        if influence_table != "auto":
+            raise ValueError("influence_table must be a table, None or 'auto', "
+                             f"not {influence_table!r}.")
+        influence_table = _auto_influence(res, group)
     if influence_table is not None:
         charts["influence"] = influence_index_plot(influence_table)
     return charts
