@@ -242,3 +242,31 @@ def test_offline_page_strips_cdn_tags():
     out = export.offline_page(page)
     assert remote_references(out) == []
     assert "mathjax" not in out and 'src="local.js"' in out
+
+
+def test_preprocessor_builds_explorers_from_saved_widget_state():
+    """No text/html fallback needed: the explorer state saved with the widget state is used."""
+    from mlm_jupyter.display.explorer_state import build_state
+
+    state = build_state(fitted_case("hsb_crosslevel"))
+    saved = {"state": {
+        "m1": {"model_name": "AnyModel", "model_module": "anywidget",
+               "state": {"_anywidget_id": "mlm_jupyter.display.widget.ModelExplorer",
+                         "state": state, "selected": ["1224"]}},
+        "m2": {"model_name": "LayoutModel", "model_module": "@jupyter-widgets/base",
+               "state": {}},
+    }, "version_major": 2, "version_minor": 0}
+    view = {"version_major": 2, "version_minor": 1, "model_id": "m1"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("e", outputs=[nbformat.v4.new_output(
+        "execute_result", data={export.WIDGET_MIME: view, "text/plain": "ModelExplorer"},
+        execution_count=1)]) for _ in range(2)]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": saved}
+    export.StaticExplorerPreprocessor()(nb, {})
+    first, second = (c.outputs[0].data for c in nb.cells)
+    assert export.WIDGET_MIME not in first and export.WIDGET_MIME not in second
+    assert first["text/html"].count(export.BUNDLE_MARK + ">") == 1
+    assert export.BUNDLE_MARK + ">" not in second["text/html"]
+    assert states(first["text/html"]) == [json.loads(json.dumps(state))]
+    assert '"selected": ["1224"]' in first["text/html"]
+    assert "widgets" not in nb.metadata

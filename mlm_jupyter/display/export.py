@@ -9,17 +9,21 @@ the Vega engine and needs neither a browser nor the network.
 Notebooks
 ---------
 ``jupyter nbconvert --to html`` renders a widget output from its saved widget state with
-``@jupyter-widgets/html-manager`` loaded from a CDN, which fails offline. The explorer's MIME
-bundle therefore also carries a self-contained ``text/html`` fallback
-(:func:`mlm_jupyter.display.report.static_explorer_html`). :class:`StaticExplorerPreprocessor`
-makes nbconvert use it: it drops the ``application/vnd.jupyter.widget-view+json`` entry of every
-output that has a ``text/html`` fallback, drops the saved widget state (so the page loads no
-widget manager), and keeps the explorer's script bundle once per page. Use it with::
+``@jupyter-widgets/html-manager`` loaded from a CDN, which fails offline.
+:class:`StaticExplorerPreprocessor` renders every explorer output as self-contained HTML
+instead: from the explorer state saved with the notebook's widget state (nbclient and
+JupyterLab save it by default), or from a ``text/html`` fallback in the output's MIME bundle
+(:func:`mlm_jupyter.display.report.static_explorer_html`). It drops the
+``application/vnd.jupyter.widget-view+json`` entries it replaces and the saved widget state (so
+the page loads no widget manager) and puts the explorer's script bundle on the page once.
+Plain ``nbconvert`` still includes CDN ``<script src>`` tags for require.js and MathJax, which
+fail harmlessly offline; :func:`notebook_to_html` removes them too. Use it with::
 
     jupyter nbconvert --to html --execute nb.ipynb \\
         --HTMLExporter.preprocessors=mlm_jupyter.display.export.StaticExplorerPreprocessor
 
-or, from Python, :func:`notebook_to_html`.
+or, from Python, :func:`notebook_to_html` (also ``python -m mlm_jupyter.display.export nb.ipynb
+-o nb.html --execute``).
 """
 
 from __future__ import annotations
@@ -101,8 +105,28 @@ def save_chart(chart: Any, path: str | Path, format: str | None = None, scale: f
 
 # ---------------------------------------------------------------------------------------
 # notebooks
+def _saved_explorers(nb: Any) -> dict[str, dict]:
+    """model_id -> synced traits of every ModelExplorer in the notebook's saved widget state."""
+    saved = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    out = {}
+    for model_id, model in saved.get("state", {}).items():
+        traits = model.get("state", {})
+        if str(traits.get("_anywidget_id", "")).endswith("ModelExplorer") and isinstance(
+            traits.get("state"), dict
+        ):
+            out[model_id] = traits
+    return out
+
+
 def _strip_outputs(nb: Any) -> None:
-    """Prefer the static fallback in every output and keep one copy of the script bundle."""
+    """Prefer the static fallback in every output and keep one copy of the script bundle.
+
+    An explorer output without a ``text/html`` fallback gets one built from the explorer state
+    saved with the notebook (nbclient and JupyterLab save widget state by default).
+    """
+    from .report import bundle_html, explorer_div
+
+    explorers = _saved_explorers(nb)
     seen_bundle = False
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -110,14 +134,24 @@ def _strip_outputs(nb: Any) -> None:
             if not data:
                 continue
             html = data.get("text/html")
-            if WIDGET_MIME in data and html:
+            view = data.get(WIDGET_MIME)
+            if view and not html and view.get("model_id") in explorers:
+                traits = explorers[view["model_id"]]
+                html = data["text/html"] = explorer_div(
+                    traits["state"], "auto", selected=list(traits.get("selected", []))
+                )
+            if view and html:
                 del data[WIDGET_MIME]
             if isinstance(html, list):
                 html = "".join(html)
-            if html and BUNDLE_MARK + ">" in html:
+            if not html or "mlm-static-explorer" not in html:
+                continue
+            if BUNDLE_MARK + ">" in html:
                 if seen_bundle:
                     data["text/html"] = _BUNDLE_RE.sub("", html)
-                seen_bundle = True
+            elif not seen_bundle:
+                data["text/html"] = bundle_html() + html
+            seen_bundle = True
     # Without saved widget state nbconvert's template does not load the CDN widget manager.
     nb.metadata.pop("widgets", None)
 
@@ -191,3 +225,24 @@ def offline_page(page: str) -> str:
     page = _MATHJAX_CONFIG.sub("", page)
     page = _REMOTE_SCRIPT.sub("", page)
     return _REMOTE_LINK.sub("", page)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m mlm_jupyter.display.export nb.ipynb [-o out.html] [--execute]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="python -m mlm_jupyter.display.export",
+        description="Export a notebook to one HTML file whose explorers work offline.",
+    )
+    p.add_argument("notebook")
+    p.add_argument("-o", "--output", help="HTML file (default: next to the notebook)")
+    p.add_argument("--execute", action="store_true", help="run the notebook first")
+    args = p.parse_args(argv)
+    out = notebook_to_html(args.notebook, args.output, execute=args.execute)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main())

@@ -117,13 +117,16 @@ def bundle_html() -> str:
     )
 
 
-def _explorer_div(state: dict, theme: str) -> str:
+def explorer_div(state: dict, theme: str = "auto", selected: list[str] | None = None) -> str:
+    """One explorer drawn from ``state`` by the page's bundle (see :func:`bundle_html`)."""
     uid = "mlm-x-" + uuid.uuid4().hex[:12]
+    options = json.dumps({"theme": theme, "selected": [str(s) for s in selected or []]})
+    options = options.replace("<", "\\u003c")
     boot = (
         f"{_LOADER}"
         f"const el=document.getElementById('{uid}');"
         f"const st=JSON.parse(document.getElementById('{uid}-state').textContent);"
-        f"load().then(m=>m.renderStatic(el,st,{{theme:{json.dumps(theme)}}}))"
+        f"load().then(m=>m.renderStatic(el,st,{options}))"
         ".catch(e=>{console.error(e);el.textContent='The interactive explorer could not start: '"
         "+e.message;});"
     )
@@ -157,7 +160,7 @@ def static_explorer_html(
     from .explorer_state import build_state
 
     state = build_state(res, **state_kw)
-    return (bundle_html() if include_bundle else "") + _explorer_div(state, theme)
+    return (bundle_html() if include_bundle else "") + explorer_div(state, theme)
 
 
 # ---------------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ def _model_section(k: int, res: Any, explorer: bool, theme: str) -> str:
     if explorer:
         from .explorer_state import build_state
 
-        parts += ["<h3>Explorer</h3>", _explorer_div(build_state(res), theme)]
+        parts += ["<h3>Explorer</h3>", explorer_div(build_state(res), theme)]
     parts.append("</section>")
     return "".join(parts)
 
