@@ -109,8 +109,32 @@ class Design:
 
 
 def _required_variables(text: str, context: dict[str, Any]) -> set[str]:
-    names = Formula(to_formulaic(text)).required_variables
-    return {str(n) for n in names if str(n) not in context}
+    names = {str(n) for n in Formula(to_formulaic(text)).required_variables}
+    names |= _transform_arguments(to_formulaic(text), context)
+    return {n for n in names if n not in context}
+
+
+def _transform_arguments(text: str, context: dict[str, Any]) -> set[str]:
+    """Variables in the first argument of stateful transforms (``center(x, 1)``, ``scale(x)``).
+
+    formulaic reports no required variables inside its own transforms, so a column used only
+    there would not be selected from the data; read them from the call's first argument.
+    """
+    import ast
+
+    from formulaic.transforms import TRANSFORMS
+
+    known = set(context) | set(TRANSFORMS)
+    try:
+        tree = ast.parse(text.replace(":", "*").replace("~", "+"), mode="eval")
+    except SyntaxError:
+        return set()
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+            if node.func.id in known:
+                out |= {n.id for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
+    return out
 
 
 def _check_columns(spec: ModelSpec, data: pd.DataFrame, context: dict[str, Any]) -> list[str]:
