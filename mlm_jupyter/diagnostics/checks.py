@@ -13,8 +13,8 @@ trivial departures at n = 100,000):
   residual degrees of freedom and s_j² = Σ e_i² / df_j (clusters with df_j >= 2);
 - spread against fitted values: the ratio of residual SDs in the top and bottom fifths of
   the fitted values, flagged outside [1/1.5, 1.5];
-- random effects: the same shape thresholds on each column of BLUPs (>= 10 levels), plus
-  |b_j / τ| > 3;
+- random effects: the same shape thresholds on each column of BLUPs (>= 10 levels), and
+  the count of |b_j / τ| > 3 with the same expected-count rule as the residuals;
 - influence: Cook's distance > 4/G (a note) and any random-effect variance that one
   cluster's deletion changes by more than half (a warning);
 - the fit: singular or not converged.
@@ -70,6 +70,13 @@ class Finding:
                 f"{html.escape(self.finding)}{look}</div>")
 
 
+def _outlier_limit(n: int) -> float:
+    """Most values beyond ±3 SD that n normal draws plausibly give: at least twice the
+    expected count and above its Poisson 99.9% quantile."""
+    expected = n * 2 * stats.norm.sf(OUTLIER_Z)
+    return float(max(2 * expected, stats.poisson.ppf(0.999, expected)))
+
+
 def _shape(values: np.ndarray) -> tuple[float, float]:
     return float(stats.skew(values)), float(stats.kurtosis(values))
 
@@ -108,7 +115,7 @@ def _residual_shape(res: MixedModelResult) -> list[Finding]:
     expected = n * 2 * stats.norm.sf(OUTLIER_Z)
     big = r[np.abs(r) > OUTLIER_Z]
     count = big.size
-    limit = max(2 * expected, stats.poisson.ppf(0.999, expected))
+    limit = _outlier_limit(n)
     top = big.abs().sort_values(ascending=False).index
     out.append(Finding(
         "residual outliers", f"{count} of {n} residuals beyond ±{OUTLIER_Z:g}σ "
@@ -176,7 +183,8 @@ def _random_effects(res: MixedModelResult) -> list[Finding]:
             g1, g2 = _shape(b)
             z = pd.Series(np.abs(b) / sd, index=table.index)
             far = z[z > OUTLIER_Z].sort_values(ascending=False)
-            bad = abs(g1) > SKEW_LIMIT or g2 > KURTOSIS_LIMIT or len(far) > 0
+            many = len(far) > _outlier_limit(len(b))
+            bad = abs(g1) > SKEW_LIMIT or g2 > KURTOSIS_LIMIT or many
             extra = f"; beyond ±{OUTLIER_Z:g}τ: {_labels(far.index)}" if len(far) else ""
             out.append(Finding(
                 f"normality of {group} random effect '{col}'",

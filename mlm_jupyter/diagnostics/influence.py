@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..engine.blocks import cross_products
 from ..engine.objective import ProfiledDeviance, solve, unscaled_vcov
+from .onestep import one_step_all, per_level_xy_gram
 from .refit import refit_theta, subtract, warm_start
 from .residuals import hatvalues
 
@@ -105,7 +106,7 @@ def _aliased_columns(xtx: np.ndarray, names: tuple[str, ...]) -> list[str]:
 
 
 def _blocker(res: MixedModelResult, rows: np.ndarray, level_counts: list[np.ndarray],
-             cp_minus) -> str:
+             n_left: int, xtx_left: np.ndarray) -> str:
     """Why the model cannot be refitted without these rows ('' when it can)."""
     design = res.design
     for term, counts in zip(design.terms, level_counts, strict=True):
@@ -113,10 +114,10 @@ def _blocker(res: MixedModelResult, rows: np.ndarray, level_counts: list[np.ndar
         if np.count_nonzero(left) < 2:
             return (f"removing this cluster leaves grouping factor '{term.group}' with "
                     f"{np.count_nonzero(left)} level(s); a variance needs at least two")
-    if cp_minus.n - cp_minus.p <= 0:
-        return f"only {cp_minus.n} observations would remain for {cp_minus.p} fixed effects"
-    m_r, p = cp_minus.m_rest, cp_minus.p
-    bad = _aliased_columns(cp_minus.A22[m_r:m_r + p, m_r:m_r + p], design.fixed_names)
+    p = design.p
+    if n_left - p <= 0:
+        return f"only {n_left} observations would remain for {p} fixed effects"
+    bad = _aliased_columns(xtx_left, design.fixed_names)
     if bad:
         return ("without this cluster X is rank deficient: "
                 + ", ".join(f"'{b}'" for b in bad)
@@ -183,20 +184,56 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
     n_obs = np.diff(bounds)
     leverage = np.array([hat[order[bounds[j]:bounds[j + 1]]].sum() for j in range(G)])
     notes = [""] * G
-    enabled = progress if progress is not None else (None if G > 500 else False)
-    with _blas_single_thread(), Progress(G, f"influence ({group})", enabled) as bar:
-        start = warm_start(full, res.theta) if exact else None
+    m_r = cp.m_rest
+    xtx = cp.A22[m_r:m_r + p, m_r:m_r + p]
+
+    def record(j: int, beta_j: np.ndarray, Vj: np.ndarray, rvc: np.ndarray) -> None:
+        d = beta - beta_j
+        stats[j] = [
+            d @ Vinv @ d / p,
+            d @ np.linalg.solve(Vj, d) / p,
+            np.exp(np.linalg.slogdet(Vj)[1] - logdet_V),
+            abs(np.trace(Vinv @ Vj) - p),
+            leverage[j],
+            *rvc,
+        ]
+
+    vc_safe = np.where(vc != 0, vc, np.nan)
+    if not exact and len(design.terms) == 1:
+        # One random term and θ fixed: every deletion is a (p+1)-sized update (onestep.py).
+        gram = per_level_xy_gram(res, codes, G)
         for j in range(G):
+            rows = order[bounds[j]:bounds[j + 1]]
+            notes[j] = _blocker(res, rows, level_counts, cp.n - int(n_obs[j]),
+                                xtx - gram[j, :p, :p])
+        todo = np.flatnonzero([not n for n in notes])
+        beta_all, sigma_all, V_all, ok = one_step_all(res, gram, n_obs, todo)
+        for j in todo:
+            if not ok[j]:
+                notes[j] = "the fit without this cluster is not positive definite"
+                continue
+            rvc = np.full(len(labels), np.nan)
+            rvc[-1] = sigma_all[j] ** 2 / vc_safe[-1] - 1.0
+            record(j, beta_all[j], V_all[j], rvc)
+        todo_loop: range | list[int] = []
+    else:
+        todo_loop = range(G)
+    enabled = progress if progress is not None else (None if G > 500 else False)
+    with _blas_single_thread(), Progress(len(todo_loop), f"influence ({group})",
+                                         enabled if len(todo_loop) else False) as bar:
+        start = warm_start(full, res.theta) if exact else None
+        for j in todo_loop:
             bar.update()
             rows = order[bounds[j]:bounds[j + 1]]
             cp_minus = subtract(cp, cross_products(design, rows=rows))
-            why = _blocker(res, rows, level_counts, cp_minus)
+            why = _blocker(res, rows, level_counts, cp_minus.n,
+                           cp_minus.A22[m_r:m_r + p, m_r:m_r + p])
             if why:
                 notes[j] = why
                 continue
             obj = ProfiledDeviance(cp_minus, reml=res.reml)
             try:
-                if exact:
+                if start is not None:
                     theta, converged = refit_theta(obj, start)
                     if not converged:
                         notes[j] = ("the refit without this cluster did not converge; "
@@ -207,20 +244,12 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
             except (np.linalg.LinAlgError, ValueError) as exc:
                 notes[j] = f"the refit without this cluster failed: {exc}"
                 continue
-            Vj = unscaled_vcov(sol.factor, cp_minus.m_rest, p) * sol.sigma**2
-            d = beta - sol.beta
+            Vj = unscaled_vcov(sol.factor, m_r, p) * sol.sigma**2
             with np.errstate(divide="ignore", invalid="ignore"):
-                rvc = _varcorr_vector(sol.factor.T, sol.sigma) / np.where(vc != 0, vc, np.nan) - 1.0
+                rvc = _varcorr_vector(sol.factor.T, sol.sigma) / vc_safe - 1.0
             if not exact:
                 rvc[:-1] = np.nan
-            stats[j] = [
-                d @ Vinv @ d / p,
-                d @ np.linalg.solve(Vj, d) / p,
-                np.exp(np.linalg.slogdet(Vj)[1] - logdet_V),
-                abs(np.trace(Vinv @ Vj) - p),
-                leverage[j],
-                *rvc,
-            ]
+            record(j, sol.beta, Vj, rvc)
     table = pd.DataFrame(stats, index=pd.Index(levels, name=group),
                          columns=["cooks", "mdffits", "covratio", "covtrace", "leverage", *labels])
     table["leverage"] = leverage
