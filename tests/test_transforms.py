@@ -8,7 +8,7 @@ so fitting ``cwc(ses, school)`` / ``cm(ses, school)`` on raw ``ses`` must reprod
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ HYBRID = "mathach ~ ses + cm(ses, school) + (1 + cwc(ses, school) | school)"
 RENAME = {"cses": "cwc(ses, school)", "meanses": "cm(ses, school)"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fit(formula: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

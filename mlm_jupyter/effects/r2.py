@@ -18,6 +18,10 @@ def nakagawa_variances(res: Any) -> pd.Series:
     columns *taken from the fixed-effects model matrix* (Johnson 2014's mean random-effect
     variance; a random slope whose variable is not among the fixed effects contributes
     nothing there, as in insight);  σ²_ε = σ².
+
+    Matching performance 0.10.2 / insight 0.19.0 exactly also means one of their quirks: of
+    the uncorrelated pieces of an ``(x || g)`` term only the first (the intercept) enters
+    σ²_r, so the slope variance of a ``||`` term is left out of the ICC and R².
     """
     X, names = res.design.X, list(res.design.fixed_names)
     fixed = X @ res.fixef.to_numpy()
@@ -25,7 +29,13 @@ def nakagawa_variances(res: Any) -> pd.Series:
     columns = {name: X[:, i] for i, name in enumerate(names)}
     columns.setdefault("(Intercept)", np.ones(len(fixed)))
     var_random = 0.0
+    counted: set[str] = set()
     for term, Sigma in zip(res.design.terms, term_covariances(res), strict=True):
+        # insight selects VarCorr entries by grouping-factor name, so of the pieces of an
+        # (x || g) term (lme4's "g", "g.1", ...) only the first one counts.
+        if term.group in counted:
+            continue
+        counted.add(term.group)
         keep = [i for i, c in enumerate(term.columns) if c in columns]
         if not keep:
             continue

@@ -31,7 +31,7 @@ models <- list(
   hsb_uncentred_slope = list("mathach ~ ses + (1 + ses | school)", hsb),
   sleep_uncorr_reml = list("Reaction ~ Days + (Days || Subject)", sleep),
   sleep_noint_slope = list("Reaction ~ Days + (0 + Days | Subject)", sleep),
-  sleep_quadratic = list("Reaction ~ Days + I(Days^2) + (Days | Subject)", sleep),
+  sleep_quadratic_reml = list("Reaction ~ Days + I(Days^2) + (Days | Subject)", sleep),
   categorical3_school = list("normexam ~ standLRT + schgend + (1 + standLRT | school)", ex),
   noint_slope_two = list("y ~ x + z + (0 + x + z | g)", two)
 )
@@ -46,15 +46,20 @@ for (id in names(models)) {
   out$variances[[length(out$variances) + 1]] <- c(list(case = id),
     lapply(v[c("var.fixed", "var.random", "var.residual")], unname))
 }
-slopes <- function(id, var, at) {
-  r <- summary(emtrends(fits[[id]], specs = names(at), var = var, at = at), infer = c(TRUE, TRUE))
+# emtrends differentiates by a forward difference with step delta.var (default 0.001 * range):
+# exact for terms linear in `var`, biased by b2 * delta for a quadratic; a tiny step makes the
+# quadratic case exact to ~1e-7 as well.
+slopes <- function(id, var, at, delta = NULL) {
+  em <- if (is.null(delta)) emtrends(fits[[id]], specs = names(at), var = var, at = at)
+        else emtrends(fits[[id]], specs = names(at), var = var, at = at, delta.var = delta)
+  r <- summary(em, infer = c(TRUE, TRUE))
   lapply(seq_len(nrow(r)), function(i) list(case = id, formula = models[[id]][[1]], slope_of = var,
     at = setNames(lapply(names(at), function(n) r[[n]][i]), names(at)), estimate = r[[paste0(var, ".trend")]][i],
     se = r$SE[i], df = r$df[i], lower = r$lower.CL[i], upper = r$upper.CL[i], p = r$p.value[i]))
 }
 out$simple_slopes <- c(
   slopes("hsb_rb", "cses", list(meanses = c(-1, 0.3), catholic = c(0, 1))),
-  slopes("sleep_quadratic", "Days", list(Days = c(0, 2, 5, 9))))
+  slopes("sleep_quadratic_reml", "Days", list(Days = c(0, 2, 5, 9)), delta = 1e-6))
 # Johnson-Neyman: moderator values where emtrends' p-value equals 0.05.
 jn_p <- function(w) summary(emtrends(fits$hsb_rb, specs = c("meanses", "catholic"), var = "cses",
                                      at = list(meanses = w, catholic = 0)), infer = c(TRUE, TRUE))$p.value - 0.05
