@@ -162,7 +162,11 @@ def test_variance_explained_against_lme4_components() -> None:
     base, model = fitted_case("hsb_empty"), fitted_case("hsb_cmc")
     table = mlm.variance_explained(base, model)
     vb, vm = (
-        {(v["grp"], v["var1"] or ""): v["vcov"] for v in reference_case(c)["varcorr"] if not v["var2"]}
+        {
+            (v["grp"], v["var1"] or ""): v["vcov"]
+            for v in reference_case(c)["varcorr"]
+            if not v["var2"]
+        }
         for c in ("hsb_empty", "hsb_cmc")
     )
     row = table[(table["group"] == "school") & (table["term"] == "(Intercept)")].iloc[0]

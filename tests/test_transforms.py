@@ -67,7 +67,9 @@ def test_hybrid_and_cmc_same_fit_and_reference_contrasts() -> None:
 
 
 def test_readable_term_names_in_interactions() -> None:
-    res = _fit("mathach ~ cwc(ses, school) * catholic + cm(ses, school) + (1 + cwc(ses, school) | school)")
+    res = _fit(
+        "mathach ~ cwc(ses, school) * catholic + cm(ses, school) + (1 + cwc(ses, school) | school)"
+    )
     assert "cwc(ses, school):catholic" in res.fixef.index
     assert "cwc(ses, school)" in res.ranef["school"].columns
     # Same model as the reference hsb_crosslevel (cses, meanses precomputed).
@@ -84,7 +86,9 @@ def test_predict_uses_training_means() -> None:
     g = res.fixef
     u = res.ranef["school"].loc[str(school)]
     within = rows["ses"].to_numpy() - train_mean
-    expected_fixed = g["(Intercept)"] + g["cwc(ses, school)"] * within + g["cm(ses, school)"] * train_mean
+    expected_fixed = (
+        g["(Intercept)"] + g["cwc(ses, school)"] * within + g["cm(ses, school)"] * train_mean
+    )
     np.testing.assert_allclose(res.predict(rows, include_re=False), expected_fixed, rtol=1e-12)
     expected = expected_fixed + u["(Intercept)"] + u["cwc(ses, school)"] * within
     np.testing.assert_allclose(res.predict(rows), expected, rtol=1e-12)

@@ -1,0 +1,161 @@
+"""The centring advisor: every kind, positive and negative, on hsb and on simulated data.
+
+hsb's ``ses`` varies within and between schools (its school means are ``meanses``), ``cses``
+is ``ses`` centred on the school mean, ``catholic`` is a school-level variable.  Where a
+suggestion is a corrected formula, the tests refit it and check the advice is gone.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import fitted_case, reference_data
+
+import mlm_jupyter as mlm
+from mlm_jupyter.advice import KINDS, Advice
+
+
+def _fit(formula: str, data: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mlm.fit(formula, data)
+
+
+@cache
+def _hsb(formula: str):
+    return _fit(formula, reference_data("hsb").copy())
+
+
+@cache
+def _simulated() -> pd.DataFrame:
+    """60 clusters of 15: x = cluster part + within part, w a cluster-level moderator.
+
+    Within slope 1, between (contextual) slope 2, cross-level effect 0.5, random slope SD 0.5.
+    """
+    rng = np.random.default_rng(20261123)
+    J, n = 60, 15
+    g = np.repeat(np.arange(J), n)
+    x_mean = rng.normal(0, 1, J)
+    w = rng.normal(0, 1, J)
+    x = x_mean[g] + rng.normal(0, 1, J * n)
+    u0, u1 = rng.normal(0, 1, J), rng.normal(0, 0.5, J)
+    xw = x - x_mean[g]
+    slope = 1 + 0.5 * w[g] + u1[g]
+    y = (1 + u0[g]) + slope * xw + 2 * x_mean[g] + w[g] + rng.normal(0, 1, J * n)
+    return pd.DataFrame({"y": y, "x": x, "w": w[g], "g": [f"c{j:02d}" for j in g]})
+
+
+def _kinds(res) -> list[str]:
+    return [a.kind for a in res.advice()]
+
+
+def _of_kind(res, kind: str) -> list[Advice]:
+    return [a for a in res.advice() if a.kind == kind]
+
+
+RECOMMENDED_HSB = (
+    "mathach ~ cwc(ses, school) * catholic + cm(ses, school) * catholic + "
+    "(1 + cwc(ses, school) | school)"
+)
+RECOMMENDED_SIM = "y ~ cwc(x, g) * w + cm(x, g) * w + (1 + cwc(x, g) | g)"
+
+
+def test_recommended_models_get_no_advice() -> None:
+    assert _hsb(RECOMMENDED_HSB).advice() == []
+    assert _fit(RECOMMENDED_SIM, _simulated()).advice() == []
+    # Precomputed centring is recognised from the data (cses, meanses).
+    for case in ("hsb_crosslevel", "hsb_rb", "hsb_hybrid", "hsb_cmc", "hsb_empty"):
+        assert fitted_case(case).advice() == [], case
+
+
+def test_smushed_random_slope() -> None:
+    res = _hsb("mathach ~ ses + meanses + (1 + ses | school)")
+    (advice,) = _of_kind(res, "smushed_random_slope")
+    assert advice.variables == ("ses", "school")
+    assert advice.suggestion == "mathach ~ ses + meanses + (1 + cwc(ses, school) | school)"
+    assert "smushed_random_slope" not in _kinds(_hsb(advice.suggestion))
+    assert "smushed_random_slope" not in _kinds(fitted_case("hsb_hybrid"))
+    sim = _fit("y ~ cwc(x, g) + cm(x, g) + (1 + x | g)", _simulated())
+    assert _kinds(sim) == ["smushed_random_slope"]
+    assert _kinds(_fit(sim.advice()[0].suggestion, _simulated())) == []
+
+
+def test_smushed_fixed_effect() -> None:
+    res = _hsb("mathach ~ ses + (1 | school)")
+    (advice,) = _of_kind(res, "smushed_fixed_effect")
+    assert advice.suggestion == "mathach ~ ses + cm(ses, school) + (1 | school)"
+    assert _hsb(advice.suggestion).advice() == []
+    assert _hsb("mathach ~ ses + meanses + (1 | school)").advice() == []
+    sim = _fit("y ~ x + (1 | g)", _simulated())
+    assert _kinds(sim) == ["smushed_fixed_effect"]
+    assert _fit("y ~ x + cm(x, g) + (1 | g)", _simulated()).advice() == []
+
+
+def test_smushed_cross_level() -> None:
+    formula = "mathach ~ ses * catholic + meanses + (1 + cwc(ses, school) | school)"
+    (advice,) = _of_kind(_hsb(formula), "smushed_cross_level")
+    assert set(advice.variables) == {"ses", "catholic", "school"}
+    assert advice.suggestion.endswith("meanses:catholic + (1 + cwc(ses, school) | school)")
+    assert "smushed_cross_level" not in _kinds(_hsb(advice.suggestion))
+    # cwc(x) in the interaction needs no matching cm(x) interaction.
+    assert "smushed_cross_level" not in _kinds(_hsb(RECOMMENDED_HSB))
+    sim = _fit("y ~ x * w + cm(x, g) + (1 + cwc(x, g) | g)", _simulated())
+    assert _kinds(sim) == ["smushed_cross_level"]
+    assert _fit(sim.advice()[0].suggestion, _simulated()).advice() == []
+
+
+def test_cross_level_without_random_slope() -> None:
+    res = fitted_case("hsb_crosslevel_int_ml")
+    (advice,) = _of_kind(res, "cross_level_without_random_slope")
+    assert "mlm.compare" in advice.message
+    assert advice.suggestion == "mathach ~ cses * catholic + meanses + (1 + cses | school)"
+    assert "cross_level_without_random_slope" not in _kinds(fitted_case("hsb_crosslevel"))
+    sim = _fit("y ~ cwc(x, g) * w + cm(x, g) * w + (1 | g)", _simulated())
+    assert _kinds(sim) == ["cross_level_without_random_slope"]
+    assert sim.advice()[0].suggestion == RECOMMENDED_SIM
+
+
+def test_singular_fit() -> None:
+    (advice,) = _of_kind(fitted_case("dyestuff2_singular"), "singular_fit")
+    assert "estimated as 0" in advice.message and "Batch" in advice.variables
+    (corr,) = _of_kind(fitted_case("singular_slope"), "singular_fit")
+    assert "||" in corr.suggestion
+    rng = np.random.default_rng(7)
+    data = pd.DataFrame({"y": rng.normal(size=200), "g": np.repeat(np.arange(20), 10)})
+    res = _fit("y ~ 1 + (1 | g)", data)
+    assert res.is_singular  # no cluster variance in the simulation
+    assert _kinds(res) == ["singular_fit"]
+    assert "singular_fit" not in _kinds(fitted_case("hsb_crosslevel"))
+    assert "singular_fit" not in _kinds(_fit(RECOMMENDED_SIM, _simulated()))
+
+
+def test_sparse_clusters() -> None:
+    data = reference_data("hsb")
+    few = data[data["school"].isin(sorted(data["school"].unique())[:8])].copy()
+    res = _fit("mathach ~ cses + meanses + (1 + cses | school)", few)
+    (advice,) = _of_kind(res, "sparse_clusters")
+    assert "8 clusters" in advice.message
+    assert advice.suggestion == "mathach ~ cses + meanses + (1 | school)"
+    assert "sparse_clusters" not in _kinds(_fit(advice.suggestion, few))
+    small = _simulated().groupby("g").head(5)  # 60 clusters of 5
+    assert "sparse_clusters" in _kinds(_fit(RECOMMENDED_SIM, small))
+    assert "sparse_clusters" not in _kinds(_fit(RECOMMENDED_SIM, _simulated()))
+
+
+def test_advice_object_text_and_escaped_html() -> None:
+    a = Advice("smushed_fixed_effect", "x <b>bad</b> & co", "y ~ x + cm(x, g) + (1|g)", ("<x>",))
+    html = a._repr_html_()
+    assert "<b>bad</b>" not in html and "&lt;b&gt;bad&lt;/b&gt;" in html
+    assert "&lt;x&gt;" in html and "&amp; co" in html
+    assert str(a).startswith("[smushed_fixed_effect] x <b>bad</b>")
+    assert "Suggestion: y ~ x + cm(x, g)" in str(a)
+    with pytest.raises(AttributeError):
+        a.kind = "other"  # frozen
+    assert set(KINDS) == {
+        "smushed_random_slope", "smushed_fixed_effect", "smushed_cross_level",
+        "cross_level_without_random_slope", "singular_fit", "sparse_clusters",
+    }
