@@ -72,7 +72,7 @@ def group_codes(res: MixedModelResult, group: str) -> tuple[np.ndarray, tuple[st
 
 def _varcorr_vector(T: list[np.ndarray], sigma: float) -> np.ndarray:
     """varcorr ``vcov`` column (per term: variances, then covariances column by column; σ²)."""
-    out = []
+    out: list[float] = []
     for Tk in T:
         S = sigma**2 * (Tk @ Tk.T)
         q = S.shape[0]
@@ -208,7 +208,8 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
                                 xtx - gram[j, :p, :p])
         todo = np.flatnonzero([not n for n in notes])
         beta_all, sigma_all, V_all, ok = one_step_all(res, gram, n_obs, todo)
-        for j in todo:
+        for k in todo:
+            j = int(k)
             if not ok[j]:
                 notes[j] = "the fit without this cluster is not positive definite"
                 continue

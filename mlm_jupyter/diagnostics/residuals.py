@@ -98,7 +98,7 @@ def hatvalues(res: MixedModelResult) -> pd.Series:
         a = np.einsum("nab,nb->na", L11inv[codes], zt)
         v = design.X[rows]
         sub_x = np.einsum("pna,na->np", DX[:, codes, :], a)
-        if m_r:
+        if S_dense is not None:
             v = np.column_stack([_rest_rows(res, f.T, rows, m_r), v])
             sub_r = np.einsum("rna,na->nr", S_dense[:, codes, :], a)
             sub = np.column_stack([sub_r, sub_x])
