@@ -199,6 +199,16 @@ How much of each variance component do sector and school SES account for?
 """),
     code("mlm.variance_explained(m1, m2)"),
     code("mlm.variance_explained(m2, m3)"),
+    code("""
+def reduction(base, model, term):
+    table = mlm.variance_explained(base, model)
+    return table.loc[(table["group"] == "school") & (table["term"] == term), "reduction"].iloc[0]
+
+print(f"Sector accounts for {reduction(m1, m2, 'cses'):.0%} of the between-school variance of "
+      f"the SES slope and {reduction(m1, m2, '(Intercept)'):.0%} of the intercept variance; "
+      f"school mean SES then accounts for {reduction(m2, m3, '(Intercept)'):.0%} of the "
+      "remaining intercept variance, but not for slope variance (it does not moderate the slope).")
+"""),
     md("""
 ### Caterpillar plot
 
@@ -262,8 +272,8 @@ school_mean = hsb.groupby("school")["ses"].transform("mean")
 print("max |cses - (ses - school mean)| =", float((hsb.cses - (hsb.ses - school_mean)).abs().max()))
 """),
     md("""
-The bundled `cses` is SES centred on the school mean (computed on the full survey, hence the
-tiny differences) and `meanses` is the school mean.
+The bundled `cses` is exactly SES centred on the school mean, and `meanses` is the school
+mean SES.
 
 ## The smushed model, and what the advisor says
 """),
@@ -277,10 +287,19 @@ advice
 """),
     md("""
 The advisor flags that `ses` varies within *and* between schools, so its single slope is a
-weighted blend of two different effects. The fix it suggests: split SES into its
-within-school part and the school mean.
-
+weighted blend of two different effects. Its suggestion adds the school mean with `cm()`, a
+centring helper usable inside formulas (with `cwc()` for the within-cluster deviation).
+Fitting the suggested formula, the advisor has nothing left to flag:
+"""),
+    code("""
+fixed = mlm.fit(advice[0].suggestion, hsb)
+print(fixed.formula, "-> advice:", fixed.advice())
+fixed.coef_table
+"""),
+    md("""
 ## Cluster-mean centring (CMC)
+
+The same split, written with the centred variables themselves:
 """),
     code("""
 cmc = mlm.fit("mathach ~ cses + meanses + (1 + cses | school)", hsb)

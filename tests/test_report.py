@@ -270,3 +270,22 @@ def test_preprocessor_builds_explorers_from_saved_widget_state():
     assert states(first["text/html"]) == [json.loads(json.dumps(state))]
     assert '"selected": ["1224"]' in first["text/html"]
     assert "widgets" not in nb.metadata
+
+
+def test_preprocessor_makes_altair_outputs_offline():
+    import altair as alt
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2]}), title="t < u").mark_point().encode(x="x:Q")
+    with alt.renderers.enable("html"):
+        html_bundle = chart._repr_mimebundle_()
+    html_data = dict(html_bundle[0] if isinstance(html_bundle, tuple) else html_bundle)
+    assert "cdn.jsdelivr.net" in html_data["text/html"]  # what Altair emits by default
+    mime_data = {"application/vnd.vegalite.v5+json": chart.to_dict(), "text/plain": "chart"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("c", outputs=[nbformat.v4.new_output(
+        "display_data", data=d)]) for d in (html_data, mime_data)]
+    export.StaticExplorerPreprocessor()(nb, {})
+    for cell in nb.cells:
+        data = cell.outputs[0].data
+        assert set(data) <= {"image/svg+xml", "text/plain"}
+        assert "t &lt; u" in data["image/svg+xml"] and remote_references(str(data)) == []

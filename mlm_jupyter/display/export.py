@@ -16,6 +16,7 @@ JupyterLab save it by default), or from a ``text/html`` fallback in the output's
 (:func:`mlm_jupyter.display.report.static_explorer_html`). It drops the
 ``application/vnd.jupyter.widget-view+json`` entries it replaces and the saved widget state (so
 the page loads no widget manager) and puts the explorer's script bundle on the page once.
+Altair charts (whose default HTML output loads Vega from a CDN) become inline SVG.
 Plain ``nbconvert`` still includes CDN ``<script src>`` tags for require.js and MathJax, which
 fail harmlessly offline; :func:`notebook_to_html` removes them too. Use it with::
 
@@ -28,6 +29,7 @@ or, from Python, :func:`notebook_to_html` (also ``python -m mlm_jupyter.display.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,38 @@ def _saved_explorers(nb: Any) -> dict[str, dict]:
     return out
 
 
+_VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v\d+[.+]json$")
+
+
+def _altair_html_spec(html: str) -> dict | None:
+    """The Vega-Lite spec inside Altair's default ``text/html`` output (which loads Vega from a
+    CDN), or None. Altair writes ``(function(spec, embedOpt){...})({spec}, {embedOpt});``."""
+    if "altair-viz-" not in html or "vegaEmbed" not in html:
+        return None
+    start = html.rfind("})({")
+    if start < 0:
+        return None
+    try:
+        spec, _ = json.JSONDecoder().raw_decode(html, start + 3)
+    except ValueError:
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
+def _offline_chart(data: dict) -> None:
+    """Replace an Altair/Vega-Lite output by inline SVG rendered offline with vl-convert."""
+    spec = next((data[k] for k in list(data) if _VEGALITE_MIME.match(k)), None)
+    html = data.get("text/html")
+    if spec is None and html:
+        spec = _altair_html_spec("".join(html) if isinstance(html, list) else html)
+    if spec is None:
+        return
+    svg = chart_to_svg(spec)
+    for key in [k for k in data if _VEGALITE_MIME.match(k) or k == "text/html"]:
+        del data[key]
+    data["image/svg+xml"] = svg
+
+
 def _strip_outputs(nb: Any) -> None:
     """Prefer the static fallback in every output and keep one copy of the script bundle.
 
@@ -133,6 +167,7 @@ def _strip_outputs(nb: Any) -> None:
             data = out.get("data")
             if not data:
                 continue
+            _offline_chart(data)
             html = data.get("text/html")
             view = data.get(WIDGET_MIME)
             if view and not html and view.get("model_id") in explorers:
