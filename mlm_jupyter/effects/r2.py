@@ -25,7 +25,8 @@ def nakagawa_variances(res: Any) -> pd.Series:
     """
     X, names = res.design.X, list(res.design.fixed_names)
     fixed = X @ res.fixef.to_numpy()
-    var_fixed = float(np.var(fixed, ddof=1)) if len(fixed) > 1 else 0.0
+    constant = np.ptp(fixed) <= 1e-12 * max(1.0, float(np.abs(fixed).max()))
+    var_fixed = 0.0 if constant or len(fixed) < 2 else float(np.var(fixed, ddof=1))
     columns = {name: X[:, i] for i, name in enumerate(names)}
     columns.setdefault("(Intercept)", np.ones(len(fixed)))
     var_random = 0.0
@@ -55,7 +56,9 @@ def icc(res: Any) -> pd.Series:
     with the pieces of :func:`nakagawa_variances`.  For an empty model
     ``y ~ 1 + (1 | g)`` both equal τ00 / (τ00 + σ²).  With random slopes σ²_r is the mean
     random-effect variance over the observed predictor values, so the ICC then depends on
-    where the predictor's zero is.
+    where the predictor's zero is.  A singular fit with a zero variance gives 0 here, where
+    performance (tolerance 1e-5) returns NA with a warning; ``res.advice()`` flags the
+    singular term.
     """
     v = nakagawa_variances(res)
     return pd.Series(
@@ -93,9 +96,10 @@ def r2(res: Any, method: str = "nakagawa") -> pd.Series:
 def rights_sterba(res: Any) -> pd.Series:
     """Rights & Sterba (2019) decomposition of the model-implied outcome variance.
 
-    With every level-1 predictor cluster-mean centred (``cwc()``; cluster means 0) and the
-    other predictors constant within clusters (level 2, incl. ``cm()``), the total variance
-    splits without cross terms into
+    With every level-1 predictor free of between-cluster variance (``cwc()``: cluster means
+    0, or equal cluster means as a balanced time variable), random slopes on cluster-mean-
+    centred predictors (cluster means exactly 0), and the other predictors constant within
+    clusters (level 2, incl. ``cm()``), the total variance splits without cross terms into
 
     - f1 = γ_wᵀ Φ_w γ_w: fixed within part (Φ_w the covariance of the within columns),
     - f2 = γ_bᵀ Φ_b γ_b: fixed between part,
