@@ -128,7 +128,8 @@ def rights_sterba(res: Any) -> pd.Series:
     codes, levels = group_codes(res, group)
     X, names = res.design.X, list(res.design.fixed_names)
     gamma = res.fixef.to_numpy()
-    within_idx, between_idx = [], []
+    within_idx: list[int] = []
+    between_idx: list[int] = []
     for i, name in enumerate(names):
         if name == "(Intercept)":
             continue
