@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import mlm_jupyter as mlm
-from mlm_jupyter.display import export, report
+from mlm_jupyter.display import embed, export, report
 from tests.conftest import fitted_case, reference_case
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -136,17 +136,17 @@ def test_report_errors():
 
 
 def test_script_and_json_escaping():
-    escaped = report._script_text('s="</SCRIPT>";r=/</g;c="<!--"')
+    escaped = embed._script_text('s="</SCRIPT>";r=/</g;c="<!--"')
     assert escaped == 's="<\\/SCRIPT>";r=/</g;c="<\\!--"'
-    text = report._json_for_script({"a": "</script><!-- & >"})
+    text = embed._json_for_script({"a": "</script><!-- & >"})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == {"a": "</script><!-- & >"}
 
 
 def test_bundle_escaping_is_a_no_op_on_the_built_bundle():
     """The shipped bundle contains neither sequence, so escaping cannot change its meaning."""
-    js, _ = report._bundle()
-    assert report._script_text(js) == js
+    js, _ = embed._bundle()
+    assert embed._script_text(js) == js
 
 
 def test_static_explorer_html():

@@ -158,7 +158,7 @@ def _strip_outputs(nb: Any) -> None:
     An explorer output without a ``text/html`` fallback gets one built from the explorer state
     saved with the notebook (nbclient and JupyterLab save widget state by default).
     """
-    from .report import bundle_html, explorer_div
+    from .embed import bundle_html, explorer_div
 
     explorers = _saved_explorers(nb)
     seen_bundle = False

@@ -1,0 +1,112 @@
+"""Embedding the explorer in static HTML: the script bundle once per page, each state as JSON.
+
+Used by reports (:mod:`mlm_jupyter.display.report`), by nbconvert exports
+(:mod:`mlm_jupyter.display.export`) and as the ``text/html`` fallback of the widget's MIME
+bundle (:func:`static_explorer_html`). Nothing is loaded from the network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from .export import BUNDLE_MARK
+
+_SCRIPT_END = re.compile(r"</script", re.IGNORECASE)
+
+# The explorer bundle is an ES module whose export names are minified, so it cannot be called
+# from an inline module script that merely precedes it. It is kept as inert text and imported
+# once per page through a Blob URL (no network, works from file://); every explorer on the
+# page awaits the same promise.
+_LOADER = (
+    "const load=()=>globalThis.__mlmExplorerModule??=(async()=>{"
+    f"const src=document.querySelector('script[{BUNDLE_MARK}]');"
+    "if(!src)throw new Error('mlm_jupyter: the explorer bundle is missing from this page');"
+    "const url=URL.createObjectURL(new Blob([src.textContent],{type:'text/javascript'}));"
+    "try{return await import(url);}finally{URL.revokeObjectURL(url);}})();"
+)
+
+
+def _script_text(text: str) -> str:
+    """Make JavaScript safe inside a ``<script>`` element.
+
+    The HTML parser ends a script at ``</script`` and changes state at ``<!--``; both can
+    only occur inside strings, template literals or comments of a bundle, where ``<\\/`` and
+    ``<\\!`` read the same. (A blanket ``</`` replacement would break regular expressions
+    such as ``/</g``.)
+    """
+    text = _SCRIPT_END.sub(lambda m: "<\\/" + m.group(0)[2:], text)
+    return text.replace("<!--", "<\\!--")
+
+
+def _json_for_script(obj: Any) -> str:
+    """JSON that cannot close its ``<script>`` element (``<``, ``>``, ``&`` as escapes)."""
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _bundle() -> tuple[str, str]:
+    from .widget import bundle_paths
+
+    js, css = bundle_paths()
+    return js.read_text(encoding="utf-8"), css.read_text(encoding="utf-8")
+
+
+def bundle_html() -> str:
+    """The explorer's style sheet and (inert) script bundle, once per page."""
+    js, css = _bundle()
+    css = css.replace("</", "<\\/")  # a style element also ends at "</style"
+    return (
+        f"<style data-mlm-explorer-css>{css}</style>"
+        f"<script type=\"text/plain\" {BUNDLE_MARK}>{_script_text(js)}</script>"
+    )
+
+
+def explorer_div(state: dict, theme: str = "auto", selected: list[str] | None = None) -> str:
+    """One explorer drawn from ``state`` by the page's bundle (see :func:`bundle_html`)."""
+    uid = "mlm-x-" + uuid.uuid4().hex[:12]
+    options = json.dumps({"theme": theme, "selected": [str(s) for s in selected or []]})
+    options = options.replace("<", "\\u003c")
+    boot = (
+        f"{_LOADER}"
+        f"const el=document.getElementById('{uid}');"
+        f"const st=JSON.parse(document.getElementById('{uid}-state').textContent);"
+        f"load().then(m=>m.renderStatic(el,st,{options}))"
+        ".catch(e=>{console.error(e);el.textContent='The interactive explorer could not start: '"
+        "+e.message;});"
+    )
+    return (
+        f'<div class="mlm-static-explorer" id="{uid}"></div>'
+        f'<script type="application/json" id="{uid}-state">{_json_for_script(state)}</script>'
+        f'<script type="module">{boot}</script>'
+    )
+
+
+def static_explorer_html(
+    res: Any, *, include_bundle: bool = True, theme: str = "auto", **state_kw: Any
+) -> str:
+    """The explorer of a result as self-contained HTML (no kernel, no network).
+
+    Meant as the ``text/html`` entry of ``ModelExplorer._repr_mimebundle_``: front ends with a
+    widget manager show the live widget, while ``nbconvert`` exports (with
+    :class:`mlm_jupyter.display.export.StaticExplorerPreprocessor`) and other static viewers
+    get this fallback, which recomputes slopes, bands and selections in the browser.
+
+    Parameters
+    ----------
+    res : MixedModelResult
+    include_bundle : bool
+        Include the ~1 MB script bundle; pages with several explorers need it only once.
+    theme : {"auto", "light", "dark"}
+    **state_kw
+        Passed to :func:`mlm_jupyter.display.explorer_state.build_state` (``group``,
+        ``max_clusters``, ``seed``, ``selected``, ``initial``).
+    """
+    from .explorer_state import build_state
+
+    state = build_state(res, **state_kw)
+    return (bundle_html() if include_bundle else "") + explorer_div(state, theme)
+
+
