@@ -1,7 +1,8 @@
 """mlm_jupyter: fit and understand multilevel (mixed-effects) models in Jupyter.
 
 >>> import mlm_jupyter as mlm
->>> res = mlm.fit("mathach ~ cses * catholic + meanses + (1 + cses | school)", mlm.load_dataset("hsb"))
+>>> hsb = mlm.load_dataset("hsb")
+>>> res = mlm.fit("mathach ~ cses * catholic + meanses + (1 + cses | school)", hsb)
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def variance_explained(base: MixedModelResult, model: MixedModelResult):
     return _variance_explained(base, model)
 
 
-def report(*results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any):
+def report(
+    *results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any
+):
     """Self-contained offline HTML report of one or more models."""
     from .display.report import report as _report
 

@@ -150,7 +150,9 @@ def _check_columns(spec: ModelSpec, data: pd.DataFrame, context: dict[str, Any])
     except Exception as exc:  # formulaic's own parse errors
         raise FormulaError(
             f"formulaic could not read part of the formula: {exc}",
-            spec.formula, None, "Check the fixed part and the left sides of the bar terms.",
+            spec.formula,
+            None,
+            "Check the fixed part and the left sides of the bar terms.",
         ) from exc
     columns = [str(c) for c in data.columns]
     for name in wanted:
@@ -184,7 +186,7 @@ def _grouping_factor(data: pd.DataFrame, term: RandomTerm) -> tuple[np.ndarray, 
     names = []
     for value in uniques:
         labels = []
-        for codes_k, levels_k in reversed(parts):
+        for _codes_k, levels_k in reversed(parts):
             labels.append(levels_k[value % len(levels_k)])
             value //= len(levels_k)
         names.append(":".join(reversed(labels)))
@@ -200,7 +202,9 @@ def _matrix(text: str, data: pd.DataFrame, context: dict[str, Any], where: str, 
         raise
     except Exception as exc:
         raise FormulaError(
-            f"could not build the {where} from '{text}': {exc}", formula, formula.find(text),
+            f"could not build the {where} from '{text}': {exc}",
+            formula,
+            formula.find(text),
             "Check the variables and functions used in that part of the formula.",
         ) from exc
     values = np.asarray(mm.to_numpy() if hasattr(mm, "to_numpy") else mm, dtype=float)
@@ -224,13 +228,17 @@ def r_style_names(model_spec: Any) -> tuple[str, ...]:
         for column in structure.columns:
             parts = split_interaction(str(column))
             if len(parts) == len(factors) > 1:
-                ranked = sorted(zip(factors, parts), key=lambda fp: order.get(fp[0], 0))
+                ranked = sorted(
+                    zip(factors, parts, strict=True), key=lambda fp: order.get(fp[0], 0)
+                )
                 column = ":".join(part for _, part in ranked)
             names.append(r_column_name(column))
     return tuple(names)
 
 
-def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+def _drop_aliased(
+    X: np.ndarray, names: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
     """Drop columns that are linear combinations of earlier ones (as lme4 does, tol 1e-7).
 
     With an unpivoted QR, |R_jj| is the length of column j's part orthogonal to all earlier
@@ -243,13 +251,13 @@ def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, tu
     r = np.linalg.qr(X / scale, mode="r")
     diag = np.abs(np.diag(r))
     keep = diag > 1e-7 * max(diag.max(), 1.0)
-    dropped = tuple(n for n, k in zip(names, keep) if not k)
-    return X[:, keep], tuple(n for n, k in zip(names, keep) if k), dropped
+    dropped = tuple(n for n, k in zip(names, keep, strict=True) if not k)
+    return X[:, keep], tuple(n for n, k in zip(names, keep, strict=True) if k), dropped
 
 
 def _lme4_term_order(levels_per_term: list[int]) -> list[int]:
     """lme4's mkReTrms: ``if (any(diff(nl) > 0)) ord <- rev(order(nl))``."""
-    if not any(b > a for a, b in zip(levels_per_term, levels_per_term[1:])):
+    if not any(b > a for a, b in zip(levels_per_term, levels_per_term[1:], strict=False)):
         return list(range(len(levels_per_term)))
     ascending = sorted(range(len(levels_per_term)), key=lambda i: levels_per_term[i])
     return ascending[::-1]

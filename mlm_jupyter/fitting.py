@@ -99,7 +99,9 @@ def assemble(
     sigma = sol.sigma
     names = list(design.fixed_names)
     fixef = pd.Series(sol.beta, index=names, name="estimate")
-    vcov = pd.DataFrame(unscaled_vcov(sol.factor, cp.m_rest, cp.p) * sigma**2, index=names, columns=names)
+    vcov = pd.DataFrame(
+        unscaled_vcov(sol.factor, cp.m_rest, cp.p) * sigma**2, index=names, columns=names
+    )
     covs = term_covariances(sol.factor.T, sigma)
     cond = conditional_variances(sol.factor, cp)
     cond_sd = [np.sqrt(np.maximum(np.diagonal(c, axis1=1, axis2=2), 0.0)) * sigma for c in cond]

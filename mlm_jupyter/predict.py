@@ -50,19 +50,19 @@ def predict(
         raise TypeError("newdata must be a pandas DataFrame.")
     group_columns = {c for t in res.design.terms for c in t.group_columns}
     needed = [
-        v for v in res.design.variables
+        v
+        for v in res.design.variables
         if v != res.spec.response and (include_re or v not in group_columns)
     ]
     missing = [v for v in needed if v not in newdata.columns]
     if missing:
         raise ValueError(
-            f"newdata lacks the column(s) {missing} that the model uses; "
-            f"it needs {needed}."
+            f"newdata lacks the column(s) {missing} that the model uses; it needs {needed}."
         )
     X = _model_matrix(res.design.fixed_model_spec, newdata, res.design.fixed_names)
     out = X @ res.fixef.to_numpy()
     if include_re:
-        for term, b in zip(res.design.terms, res.random_effects):
+        for term, b in zip(res.design.terms, res.random_effects, strict=True):
             Z = _model_matrix(term.model_spec, newdata, term.columns)
             codes_new, new_levels = _grouping_factor(newdata, term)
             lookup = {name: i for i, name in enumerate(term.levels)}

@@ -94,11 +94,11 @@ class MixedModelResult:
         Terms of the same factor from ``||`` are uncorrelated (zero covariances).
         """
         group = self.group_names[0] if group is None else group
-        blocks = [
-            (term, k) for k, term in enumerate(self.design.terms) if term.group == group
-        ]
+        blocks = [(term, k) for k, term in enumerate(self.design.terms) if term.group == group]
         if not blocks:
-            raise KeyError(f"'{group}' is not a grouping factor of this model; use one of {self.group_names}.")
+            raise KeyError(
+                f"'{group}' is not a grouping factor of this model; use one of {self.group_names}."
+            )
         from .engine.objective import split_theta
 
         T = split_theta(self.engine.cp, self.theta)
@@ -117,7 +117,9 @@ class MixedModelResult:
         out = {}
         for group, re in self.ranef.items():
             table = pd.DataFrame(
-                np.tile(self.fixef.to_numpy(), (len(re), 1)), index=re.index, columns=self.fixef.index
+                np.tile(self.fixef.to_numpy(), (len(re), 1)),
+                index=re.index,
+                columns=self.fixef.index,
             )
             for col in re.columns:
                 if col in table.columns:
@@ -132,7 +134,7 @@ class MixedModelResult:
         """X γ + Z u (``include_re=True``, lme4's ``fitted()``) or X γ."""
         values = self.design.X @ self.fixef.to_numpy()
         if include_re:
-            for term, b in zip(self.design.terms, self.random_effects):
+            for term, b in zip(self.design.terms, self.random_effects, strict=True):
                 values = values + np.einsum("nq,nq->n", term.Z, b[term.codes])
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
@@ -159,12 +161,14 @@ class MixedModelResult:
         return self.coefficients("satterthwaite")
 
     def coefficients(self, ddf: str = "satterthwaite") -> pd.DataFrame:
-        """Fixed-effects table with ``ddf`` in ``"satterthwaite"``, ``"kenward-roger"``, ``"residual"``."""
+        """Fixed-effects table; ``ddf`` is ``"satterthwaite"``, ``"kenward-roger"`` or ``"residual"``."""
         from .inference import coefficient_table
 
         return coefficient_table(self, ddf=ddf)
 
-    def contrast(self, L: Any, level: float = 0.95, ddf: str = "satterthwaite") -> pd.Series | pd.DataFrame:
+    def contrast(
+        self, L: Any, level: float = 0.95, ddf: str = "satterthwaite"
+    ) -> pd.Series | pd.DataFrame:
         """Test of a linear combination of fixed effects (vector, matrix or text)."""
         from .inference import contrast
 
@@ -192,7 +196,9 @@ class MixedModelResult:
 
         return random_slope_ranges(self, level=level)
 
-    def simple_slopes(self, of: str, at: dict[str, Any] | None = None, level: float = 0.95) -> pd.DataFrame:
+    def simple_slopes(
+        self, of: str, at: dict[str, Any] | None = None, level: float = 0.95
+    ) -> pd.DataFrame:
         from .effects import simple_slopes
 
         return simple_slopes(self, of, at, level=level)
@@ -228,7 +234,9 @@ class MixedModelResult:
 
         return hatvalues(self)
 
-    def influence(self, group: str | None = None, exact: bool = True, **kwargs: Any) -> pd.DataFrame:
+    def influence(
+        self, group: str | None = None, exact: bool = True, **kwargs: Any
+    ) -> pd.DataFrame:
         from .diagnostics import influence
 
         return influence(self, group=group, exact=exact, **kwargs)

@@ -36,7 +36,7 @@ def varcorr_table(design: Design, covs: list[np.ndarray], sigma: float) -> pd.Da
     """
     rows = []
     groups = r_make_unique([t.group for t in design.terms])
-    for grp, term, S in zip(groups, design.terms, covs):
+    for grp, term, S in zip(groups, design.terms, covs, strict=True):
         sd = np.sqrt(np.diag(S))
         for i, name in enumerate(term.columns):
             rows.append((grp, name, None, S[i, i], sd[i]))
@@ -55,8 +55,10 @@ def ranef_tables(design: Design, values: list[np.ndarray]) -> dict[str, pd.DataF
     lme4's ``ranef()`` merges ``(1 | g) + (0 + x | g)`` into one table for ``g``.
     """
     out: dict[str, pd.DataFrame] = {}
-    for term, vals in zip(design.terms, values):
-        frame = pd.DataFrame(vals, index=pd.Index(term.levels, name=term.group), columns=list(term.columns))
+    for term, vals in zip(design.terms, values, strict=True):
+        frame = pd.DataFrame(
+            vals, index=pd.Index(term.levels, name=term.group), columns=list(term.columns)
+        )
         if term.group in out:
             out[term.group] = out[term.group].join(frame, rsuffix=".1")
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +16,7 @@ REFERENCE = Path(__file__).parent / "reference"
 ROOTS = (REFERENCE, REFERENCE / "extra")
 
 
-@lru_cache(maxsize=None)
+@cache
 def manifest(root: Path = REFERENCE) -> dict:
     return json.loads((root / "manifest.json").read_text())
 
@@ -33,7 +33,7 @@ def comparisons() -> list[dict]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def reference_case(case_id: str) -> dict:
     for root in ROOTS:
         path = root / "lme4" / f"{case_id}.json"
@@ -42,7 +42,7 @@ def reference_case(case_id: str) -> dict:
     raise KeyError(case_id)
 
 
-@lru_cache(maxsize=None)
+@cache
 def grouping_columns(dataset: str) -> tuple[str, ...]:
     """Grouping factors of every case on ``dataset``: read as strings, as R's factors."""
     from mlm_jupyter import parse
@@ -56,7 +56,7 @@ def grouping_columns(dataset: str) -> tuple[str, ...]:
     return tuple(columns)
 
 
-@lru_cache(maxsize=None)
+@cache
 def reference_data(dataset: str) -> pd.DataFrame:
     for root in ROOTS:
         path = root / "data" / f"{dataset}.csv"
@@ -65,7 +65,7 @@ def reference_data(dataset: str) -> pd.DataFrame:
     raise KeyError(dataset)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fitted_case(case_id: str):
     """Our fit of a reference case (cached across tests; results are immutable)."""
     import mlm_jupyter as mlm

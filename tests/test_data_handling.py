@@ -45,7 +45,10 @@ def test_rows_missing_only_in_unused_columns_are_kept(sleepstudy):
     "mutate, match",
     [
         (lambda d: d.assign(Days=d["Days"].where(d.index != 5, np.inf)), "Days.*infinite"),
-        (lambda d: d.assign(Reaction=d["Reaction"].astype(str)), "response 'Reaction' is not numeric"),
+        (
+            lambda d: d.assign(Reaction=d["Reaction"].astype(str)),
+            "response 'Reaction' is not numeric",
+        ),
         (lambda d: d.iloc[:0], "empty"),
         (lambda d: d.assign(Subject="one"), "'Subject' has 1 level"),
     ],
@@ -83,7 +86,10 @@ def test_unknown_column_suggests_close_names(sleepstudy):
 )
 def test_any_dtype_can_group(sleepstudy, convert):
     ref = fitted_case("sleep_slope_reml")
-    res = quiet_fit("Reaction ~ Days + (Days | Subject)", sleepstudy.assign(Subject=convert(sleepstudy["Subject"])))
+    res = quiet_fit(
+        "Reaction ~ Days + (Days | Subject)",
+        sleepstudy.assign(Subject=convert(sleepstudy["Subject"])),
+    )
     assert res.objective == pytest.approx(ref.objective, abs=1e-8)
     assert all(isinstance(level, str) for level in res.ranef["Subject"].index)
 
@@ -97,11 +103,18 @@ def test_rank_deficient_fixed_effects_dropped_with_message(sleepstudy):
 
 
 def test_categorical_predictor_r_names_and_treatment_contrasts(hsb):
-    df = hsb.assign(sesgrp=pd.cut(hsb["ses"], [-10, -0.5, 0.5, 10], labels=["low", "mid", "high"]).astype(str))
+    df = hsb.assign(
+        sesgrp=pd.cut(hsb["ses"], [-10, -0.5, 0.5, 10], labels=["low", "mid", "high"]).astype(str)
+    )
     res = quiet_fit("mathach ~ sesgrp * cses + (1 | school)", df)
     # Levels sorted as R's factor(): high < low < mid; "high" is the reference level.
     assert list(res.fixef.index) == [
-        "(Intercept)", "sesgrplow", "sesgrpmid", "cses", "sesgrplow:cses", "sesgrpmid:cses",
+        "(Intercept)",
+        "sesgrplow",
+        "sesgrpmid",
+        "cses",
+        "sesgrplow:cses",
+        "sesgrpmid:cses",
     ]
 
 
@@ -113,7 +126,9 @@ def test_interaction_names_follow_variable_order_as_r():
 def test_power_inside_I_is_arithmetic(sleepstudy):
     res = quiet_fit("Reaction ~ Days + I(Days^2) + (Days | Subject)", sleepstudy)
     assert list(res.fixef.index) == ["(Intercept)", "Days", "I(Days^2)"]
-    direct = quiet_fit("Reaction ~ Days + D2 + (Days | Subject)", sleepstudy.assign(D2=sleepstudy["Days"] ** 2))
+    direct = quiet_fit(
+        "Reaction ~ Days + D2 + (Days | Subject)", sleepstudy.assign(D2=sleepstudy["Days"] ** 2)
+    )
     np.testing.assert_allclose(res.fixef.to_numpy(), direct.fixef.to_numpy(), rtol=1e-8)
 
 

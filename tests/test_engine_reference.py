@@ -49,7 +49,9 @@ def test_objective_and_likelihood(case_id: str) -> None:
 def test_fixed_effects(case_id: str) -> None:
     ref, res = reference_case(case_id), fitted_case(case_id)
     assert list(res.fixef.index) == ref["fixef_names"]
-    np.testing.assert_allclose(res.fixef.to_numpy(), ref["fixef"], rtol=_vc_tolerance(ref), atol=1e-10)
+    np.testing.assert_allclose(
+        res.fixef.to_numpy(), ref["fixef"], rtol=_vc_tolerance(ref), atol=1e-10
+    )
     se = np.sqrt(np.diag(res.vcov.to_numpy()))
     np.testing.assert_allclose(se, ref["se"], rtol=1e-3)
     np.testing.assert_allclose(res.vcov.to_numpy(), ref["vcov"], rtol=2e-3, atol=1e-8)
@@ -68,9 +70,13 @@ def test_variance_components(case_id: str) -> None:
     ref_sdcor = np.array([r["sdcor"] for r in ref["varcorr"]])
     # Variances relative; covariances near zero need an absolute floor scaled to the variances.
     scale = np.max(np.abs(ref_vcov))
-    np.testing.assert_allclose(table["vcov"].to_numpy(), ref_vcov, rtol=tol, atol=tol * 1e-2 * scale)
+    np.testing.assert_allclose(
+        table["vcov"].to_numpy(), ref_vcov, rtol=tol, atol=tol * 1e-2 * scale
+    )
     np.testing.assert_allclose(table["sdcor"].to_numpy(), ref_sdcor, rtol=tol, atol=tol * 1e-2)
-    np.testing.assert_allclose(res.theta, ref["theta"], rtol=tol, atol=1e-4 if ref["is_singular"] else 1e-6)
+    np.testing.assert_allclose(
+        res.theta, ref["theta"], rtol=tol, atol=1e-4 if ref["is_singular"] else 1e-6
+    )
 
 
 @pytest.mark.parametrize("case_id", CASES)

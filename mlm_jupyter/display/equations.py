@@ -101,9 +101,11 @@ def classify_coefficients(res: MixedModelResult, group: str | None = None) -> li
             out.append(Coefficient(name, INTERCEPT if l2 else name, name if l2 else ""))
             continue
         # A part without its own main-effect column: decide from the interaction column.
-        flags = [level2_part.get(p, _is_level2(design.X[:, j], term.codes, term.n_levels)) for p in parts]
-        slot = ":".join(p for p, f in zip(parts, flags) if not f) or INTERCEPT
-        l2 = ":".join(p for p, f in zip(parts, flags) if f)
+        flags = [
+            level2_part.get(p, _is_level2(design.X[:, j], term.codes, term.n_levels)) for p in parts
+        ]
+        slot = ":".join(p for p, f in zip(parts, flags, strict=True) if not f) or INTERCEPT
+        l2 = ":".join(p for p, f in zip(parts, flags, strict=True) if f)
         out.append(Coefficient(name, slot, l2))
     return out
 

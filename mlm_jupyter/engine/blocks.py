@@ -77,7 +77,9 @@ def term_sparse(block: RandomBlock, rows: np.ndarray | None = None) -> sp.csr_ma
     return sp.csr_matrix((Z.ravel(), cols, indptr), shape=(n, block.n_levels * q))
 
 
-def _per_level_gram(codes: np.ndarray, left: np.ndarray, right: np.ndarray, n_levels: int) -> np.ndarray:
+def _per_level_gram(
+    codes: np.ndarray, left: np.ndarray, right: np.ndarray, n_levels: int
+) -> np.ndarray:
     """sum over rows of level j of left_i right_i' -> (n_levels, a, b); loops only over a*b."""
     out = np.empty((n_levels, left.shape[1], right.shape[1]))
     for a in range(left.shape[1]):
