@@ -161,7 +161,7 @@ class MixedModelResult:
         return self.coefficients("satterthwaite")
 
     def coefficients(self, ddf: str = "satterthwaite") -> pd.DataFrame:
-        """Fixed-effects table; ``ddf``: ``"satterthwaite"``, ``"kenward-roger"``, ``"residual"``."""
+        """Fixed-effects table; ``ddf`` in satterthwaite, kenward-roger, residual."""
         from .inference import coefficient_table
 
         return coefficient_table(self, ddf=ddf)
