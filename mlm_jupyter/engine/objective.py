@@ -22,6 +22,7 @@ touches the N rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
@@ -32,10 +33,17 @@ from .blocks import CrossProducts
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, col) of the lower triangle in lme4's column-major θ order."""
+@lru_cache(maxsize=64)
+def _lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
     cols, rows = np.triu_indices(q)
+    rows.flags.writeable = False
+    cols.flags.writeable = False
     return rows, cols
+
+
+def lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of the lower triangle in lme4's column-major θ order (cached, read-only)."""
+    return _lower_tri_index(q)
 
 
 def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
@@ -109,6 +117,17 @@ class ProfiledDeviance:
             ptr.extend(pos + np.arange(1, n_w + 1))
             self._lam_indices = np.concatenate(idx)
             self._lam_indptr = np.asarray(ptr)
+            # All terms scalar (random intercepts): Λ' and F are diagonal, so S's nonzeros
+            # are cp.S's scaled in place, with no sparse products per evaluation.
+            self._scalar = q1 == 1 and all(t.q == 1 for t in cp.terms[1:])
+            if self._scalar:
+                Sc = sp.csr_matrix(cp.S)
+                Sc.sort_indices()
+                self._S_csr = Sc
+                self._S_rows = np.repeat(np.arange(cp.m_rest), np.diff(Sc.indptr))
+                self._rest_term = np.repeat(
+                    np.arange(len(cp.terms) - 1), [t.n_levels for t in cp.terms[1:]]
+                )
         self._eye_rest = np.zeros(cp.A22.shape[0])
         self._eye_rest[: cp.m_rest] = 1.0
 
@@ -153,11 +172,18 @@ class ProfiledDeviance:
         W = D.reshape(D.shape[0], -1)
         m_r = cp.m_rest
         if self._has_rest:
-            lam_t = self._lambda_t_rest(T)
-            size = F.size // q1
-            bd = sp.csr_matrix((F.ravel(), self._bd_indices, self._bd_indptr), shape=(size, size))
-            lam_t_r = lam_t[:m_r, :m_r]
-            S = (lam_t_r @ cp.S @ bd).tocsr()
+            if self._scalar:
+                Sc = self._S_csr
+                lam_r = np.array([Tk[0, 0] for Tk in T[1:]])[self._rest_term]
+                data = Sc.data * lam_r[self._S_rows] * F.ravel()[Sc.indices]
+                S = sp.csr_matrix((data, Sc.indices, Sc.indptr), shape=Sc.shape)
+            else:
+                lam_t = self._lambda_t_rest(T)
+                size = F.size // q1
+                bd = sp.csr_matrix(
+                    (F.ravel(), self._bd_indices, self._bd_indptr), shape=(size, size)
+                )
+                S = (lam_t[:m_r, :m_r] @ cp.S @ bd).tocsr()
             # Λ'A22Λ by scaling row blocks (A22 is symmetric): O(m² q), no sparse products.
             omega = self._lt_rows(T, self._lt_rows(T, cp.A22).T).T
             omega[:m_r, :m_r] -= (S @ S.T).toarray()
