@@ -232,8 +232,9 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
         table = mlm.compare(*results)
         parts.append(
             "<p>Likelihood-ratio tests of each model against the previous one (models refitted "
-            "by ML). <code>p_mixture</code> is the chi-bar-square mixture p-value for added "
-            "variance components, which the plain chi-square p-value overstates.</p>"
+            "by ML). Where a model adds random-effect variances to an otherwise equal model, "
+            "<code>p_mixture</code> gives the chi-bar-square mixture p-value, which corrects "
+            "the conservative chi-square p-value for a variance tested on its boundary.</p>"
         )
         # Formulas are shown with each model; "Model k" keeps the table narrow enough to read.
         names = {r.formula: f"Model {k}" for k, r in enumerate(results, start=1)}
@@ -254,7 +255,9 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
         except ValueError as err:
             parts.append(f'<p class="note">Model {k} to {k + 1}: {esc(str(err))}</p>')
             continue
-        parts.append(f"<p>From model {k} to model {k + 1}:</p>" + _table(ve))
+        index = not isinstance(ve.index, pd.RangeIndex)  # 0, 1, 2 says nothing
+        parts.append(f"<p>From model {k} to model {k + 1} (reduction = 1 - model / base):</p>"
+                     + _table(ve, index=index))
     parts.append("</section>")
     return "".join(parts)
 
