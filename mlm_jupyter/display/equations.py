@@ -65,7 +65,7 @@ class ModelEquations:
         rows.append(("Combined", self.combined_html))
         body = "".join(
             f"<tr><th style='text-align:left;padding-right:1em;font-weight:600'>{label}</th>"
-            f"<td style='font-family:serif;font-size:1.05em'>{line}</td></tr>"
+            f"<td style='text-align:left;font-family:serif;font-size:1.05em'>{line}</td></tr>"
             for label, line in rows
         )
         return f"<table class='mlm-equations'>{body}</table>"
@@ -124,7 +124,7 @@ def _var(name: str, index: str) -> tuple[str, str]:
 
 def model_equations(res: MixedModelResult) -> ModelEquations:
     """Level-1/level-2 equations (single grouping factor) and the combined equation."""
-    response = res.spec.response.strip()
+    response = res.spec.response.strip().strip("`")
     design = res.design
     if len({t.group for t in design.terms}) > 1:
         return _combined_only(res)
@@ -196,7 +196,7 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
 
 def _combined_only(res: MixedModelResult) -> ModelEquations:
     """lme4-style combined equation for models with several grouping factors."""
-    response = res.spec.response.strip()
+    response = res.spec.response.strip().strip("`")
     parts_plain, parts_html = [], []
     for k, name in enumerate(res.design.fixed_names):
         g_plain, g_html = _sub("γ", str(k))
