@@ -62,7 +62,8 @@ def test_cell_magic_fits_stores_and_displays(ip):
 
 def test_default_name_ml_and_variable_expansion(ip):
     ip.user_ns["slope"] = "Days"
-    outputs, _, _ = run(ip, "%%mlm sleep --ml --no-explore\nReaction ~ {slope} + ({slope} | Subject)")
+    cell = "%%mlm sleep --ml --no-explore\nReaction ~ {slope} + ({slope} | Subject)"
+    outputs, _, _ = run(ip, cell)
     res = ip.user_ns[DEFAULT_NAME]
     ref = reference_case("sleep_slope_ml")
     assert not res.reml and res.formula == ref["formula"]
@@ -101,8 +102,10 @@ ERRORS = [
     # (cell, words that must appear in text/plain)
     ("%%mlm hsb -o bad\nmathach ~ cses + (1 + | school)",
      ["Dangling operator", "mathach ~ cses + (1 + | school)", "^"]),
-    ("%%mlm hsb\nmathach ~ csse + (1 | school)", ["Unknown column", "'csse'", "Did you mean 'cses'?"]),
-    ("%%mlm hbs\nmathach ~ cses + (1 | school)", ["Unknown data frame", "'hbs'", "Did you mean 'hsb'?"]),
+    ("%%mlm hsb\nmathach ~ csse + (1 | school)",
+     ["Unknown column", "'csse'", "Did you mean 'cses'?"]),
+    ("%%mlm hbs\nmathach ~ cses + (1 | school)",
+     ["Unknown data frame", "'hbs'", "Did you mean 'hsb'?"]),
     ("%%mlm\nmathach ~ cses + (1 | school)", ["No data", "%%mlm hsb -o m1"]),
     ("%%mlm hsb --ddf wald\nmathach ~ cses + (1 | school)", ["Bad option", "kenward-roger"]),
     ("%%mlm hsb --colour\nmathach ~ cses + (1 | school)", ["Bad option", "--colour", "%mlm help"]),
@@ -157,7 +160,8 @@ def test_non_converged_fit_shows_a_warning(ip, monkeypatch):
 def test_help(ip):
     outputs, _, _ = run(ip, "%mlm help")
     text = only_bundle(outputs)["text/plain"]
-    for word in ("compare", "advice", "report", "explore", "--no-explore", "--ddf", "--quiet", "-o"):
+    words = ("compare", "advice", "report", "explore", "--no-explore", "--ddf", "--quiet", "-o")
+    for word in words:
         assert word in text
     outputs, _, _ = run(ip, "%%mlm --help\n# show the options")
     assert "--ml" in only_bundle(outputs)["text/plain"]
