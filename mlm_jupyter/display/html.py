@@ -167,8 +167,12 @@ def items_html(items: Iterable[Any], title: str | None = None) -> str:
         kind = getattr(item, "kind", "") or getattr(item, "severity", "")
         message = getattr(item, "message", None) or str(item)
         suggestion = getattr(item, "suggestion", "") or getattr(item, "what_to_do", "")
-        kind_html = f'<span class="mlmj-kind">{escape(str(kind))}</span>' if kind else ""
-        sugg_html = f'<div class="mlmj-note">{escape(str(suggestion))}</div>' if suggestion else ""
+        label = str(kind).replace("_", " ")
+        kind_html = f'<span class="mlmj-kind">{escape(label)}</span>' if kind else ""
+        sugg = escape(str(suggestion))
+        if "~" in str(suggestion):  # a model to fit instead: show it as code to copy
+            sugg = f'Try: <code class="mlmj-formula">{sugg}</code>'
+        sugg_html = f'<div class="mlmj-note">{sugg}</div>' if suggestion else ""
         lis.append(f"<li>{kind_html}{escape(str(message))}{sugg_html}</li>")
     if not lis:
         return ""
