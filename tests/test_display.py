@@ -204,3 +204,15 @@ def test_html_table_for_any_frame():
     html = html_table(df, caption="Comparison <1>")
     assert "Comparison &lt;1&gt;" in html and "m1 &lt;x&gt;" in html and "&lt;b&gt;" in html
     assert "1.2e-05" in html and ">3<" in html
+
+
+def test_html_lists_advice_after_the_tables(hsb):
+    pytest.importorskip("mlm_jupyter.advice")
+    import mlm_jupyter as mlm
+
+    res = mlm.fit("mathach ~ ses + (1 + ses | school)", hsb, warn=False)
+    kinds = [a.kind for a in res.advice()]
+    assert "smushed_random_slope" in kinds  # the advisor's verdict for an uncentred slope
+    html = result_html(res)
+    assert html.find("Fixed effects") < html.find("<h4>Advice</h4>")
+    assert "smushed random slope" in html and "cwc(ses, school)" in html

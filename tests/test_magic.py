@@ -211,3 +211,12 @@ def test_report_line_magic(ip, tmp_path):
 )
 def test_formula_from_cell(cell, formula):
     assert formula_from_cell(cell) == formula
+
+
+def test_advice_line_magic(ip):
+    pytest.importorskip("mlm_jupyter.advice")
+    run(ip, "%%mlm hsb -o m_adv --quiet\nmathach ~ ses + (1 + ses | school)")
+    outputs, stream, _ = run(ip, "%mlm advice m_adv")
+    bundle = only_bundle(outputs)
+    assert "[smushed_random_slope]" in bundle["text/plain"] and "Traceback" not in stream
+    assert "mlmj-advice" in bundle["text/html"]
