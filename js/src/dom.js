@@ -15,6 +15,9 @@ export function nextId(prefix = "mlm") {
  */
 export function h(tag, attrs = {}, children = []) {
   const el = document.createElement(tag);
+  // Keys pressed in our form controls belong to them: JupyterLab (Lumino) would otherwise
+  // take arrow keys, Enter, etc. as notebook shortcuts.
+  if (tag === "input" || tag === "select" || tag === "button") el.setAttribute("data-lm-suppress-shortcuts", "true");
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") el.className = value;

@@ -499,6 +499,7 @@ class ClustersPanel {
   /** Push the selection into every view: small highlight data sets plus one dimming flag. */
   async onSelection(source) {
     const t0 = this.pendingT0 ?? performance.now();
+    const tStart = performance.now();
     this.pendingT0 = undefined;
     const idx = this.selectedIndices();
     const any = idx.length > 0;
@@ -519,6 +520,7 @@ class ClustersPanel {
     }
     this.renderSummary();
     this.ctx.timed(`selection:${source}`, t0);
+    this.ctx.perf.push({ what: "detail:selection", wait: tStart - t0, work: performance.now() - tStart, n: idx.length });
   }
 
   renderSummary() {
