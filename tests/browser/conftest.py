@@ -116,8 +116,8 @@ def lab(tmp_path_factory):
     if shutil.which("jupyter-lab") is None and shutil.which("jupyter") is None:
         pytest.skip("JupyterLab is not installed: `pip install jupyterlab`")
     try:
-        import jupyterlab  # noqa: F401
         import anywidget  # noqa: F401
+        import jupyterlab  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"{exc.name} is not installed")
     base = tmp_path_factory.mktemp("lab")
@@ -258,7 +258,9 @@ class Notebook:
         if self._client is None:
             from jupyter_client import BlockingKernelClient
 
-            sessions = [s for s in self.server.api("/api/sessions") if s["path"].endswith(self.name)]
+            sessions = [
+                s for s in self.server.api("/api/sessions") if s["path"].endswith(self.name)
+            ]
             kernel_id = sessions[0]["kernel"]["id"]
             client = BlockingKernelClient()
             client.load_connection_file(str(self.server.runtime / f"kernel-{kernel_id}.json"))

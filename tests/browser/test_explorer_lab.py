@@ -95,11 +95,12 @@ def test_hsb_explorer_in_jupyterlab(notebook, screens):
         page.wait_for_timeout(25)
     page.mouse.up()
     page.wait_for_timeout(400)
-    selected = json.loads(page.locator(".mlm-explorer .mlm-selection").get_attribute("data-selected"))
+    summary = page.locator(".mlm-explorer .mlm-selection")
+    selected = json.loads(summary.get_attribute("data-selected"))
     assert 0 < len(selected) < 160
     highlighted = page.evaluate(
         f"""() => {{ const v = {HOOK}.ctx.views;
-             return {{ spaghetti: [...new Set(v.spaghetti.data('hl').map(d => d.id).filter(Boolean))],
+             return {{ spaghetti: v.spaghetti.data('hl').map(d => d.id),
                        caterpillar: v.caterpillar.data('hl').map(d => d.id),
                        blup: v.blup.data('hl').map(d => d.id) }}; }}"""
     )
