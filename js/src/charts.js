@@ -120,8 +120,8 @@ export async function clearBrush(view, name) {
   }
 }
 
-/** Call `fn` (debounced) when the container's width changes by more than `tol` px. */
-export function onResize(container, fn, tol = 16) {
+/** Call `fn(width)` (debounced) when the container's width changes by more than `tol` px. */
+export function onResize(container, fn, tol = 2) {
   if (typeof ResizeObserver === "undefined") return () => {};
   let last = containerWidth(container);
   let timer = 0;

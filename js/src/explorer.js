@@ -129,6 +129,12 @@ export function createExplorer(el, model) {
       if (on && focus) b.focus();
     }
     for (const [pid, entry] of mounted) entry.section.hidden = pid !== id;
+    const shown = mounted.get(id);
+    if (shown?.stale) {
+      // Re-themed while hidden: rebuild now that the panel has its real width.
+      shown.stale = false;
+      shown.ready = shown.ready.then((inst) => inst?.retheme?.()).then(() => shown.instance);
+    }
     if (!mounted.has(id)) {
       const panel = panels.find((p) => p.id === id);
       const section = body.querySelector(`[data-panel="${id}"]`);
@@ -176,15 +182,25 @@ export function createExplorer(el, model) {
 
   // Theme: rebuild mounted panels when the resolved palette changes.
   let themeKey = JSON.stringify(ctx.theme);
+  let themeTimer = 0;
+  // Hosts swap stylesheets after flipping their theme flag: wait for the styles to settle
+  // before reading colours and re-laying out charts.
   cleanups.push(watchTheme(() => {
-    const t = readTheme(root);
-    const key = JSON.stringify(t);
-    if (key === themeKey) return;
-    themeKey = key;
-    ctx.theme = t;
-    root.classList.toggle("mlm-is-dark", t.dark);
-    for (const entry of mounted.values()) entry.instance?.retheme?.();
+    clearTimeout(themeTimer);
+    themeTimer = setTimeout(() => {
+      const t = readTheme(root);
+      const key = JSON.stringify(t);
+      if (key === themeKey) return;
+      themeKey = key;
+      ctx.theme = t;
+      root.classList.toggle("mlm-is-dark", t.dark);
+      for (const [pid, entry] of mounted) {
+        if (pid === active) entry.ready = entry.ready.then((inst) => inst?.retheme?.()).then(() => entry.instance);
+        else entry.stale = true;
+      }
+    }, 250);
   }));
+  cleanups.push(() => clearTimeout(themeTimer));
 
   const first = state.initial?.tab && panels.some((p) => p.id === state.initial.tab)
     ? state.initial.tab : panels[0]?.id;

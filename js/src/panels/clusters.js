@@ -1,7 +1,7 @@
 // Panel 2: clusters. BLUP scatter (brush/click), spaghetti plot of cluster-specific lines and
 // a caterpillar plot, all linked through ctx.selection (synced to Python as `selected`).
 
-import { h, fmt, fmtInt } from "../dom.js";
+import { h, fmt, fmtInt, fmtValue } from "../dom.js";
 import { clusterLines, grid, predictionCurve } from "../model.js";
 import { describeSelection, findClusters, idsInBox, rankOrder } from "../selection.js";
 import { clearBrush, containerWidth, embedChart, fitWidth, veilLayer } from "../charts.js";
@@ -78,13 +78,14 @@ class ClustersPanel {
         h("span", { class: "mlm-label", text: `Find ${noun.replace(/s$/, "")}` }),
         this.findInput,
         h("button", { type: "button", class: "mlm-button", text: "Find", onClick: () => this.find() }),
+        this.findMsg,
         h("datalist", { id: `${this.section.id}-ids` }, state.clusters.ids.slice(0, 5000).map((id) => h("option", { value: id }))),
       ]),
-      h("button", {
-        type: "button", class: "mlm-button mlm-button-quiet", text: "Clear selection",
-        onClick: () => ctx.selection.clear(),
-      }),
     ]);
+    this.clearButton = h("button", {
+      type: "button", class: "mlm-button mlm-button-quiet", text: "Clear selection",
+      onClick: () => ctx.selection.clear(),
+    });
     this.scatterBox = h("div", { class: "mlm-chart", dataset: { chart: "blup" } });
     this.spagBox = h("div", { class: "mlm-chart", dataset: { chart: "spaghetti" } });
     this.spagTitle = h("div", { class: "mlm-subtitle" });
@@ -109,7 +110,9 @@ class ClustersPanel {
         h("div", {}, [h("div", { class: "mlm-subtitle", text: "Empirical Bayes estimates (BLUPs)" }), this.scatterBox]),
         h("div", {}, [this.spagTitle, this.spagBox]),
       ]),
-      catHead, this.catBox, this.summary, this.table,
+      catHead, this.catBox,
+      h("div", { class: "mlm-selection-row" }, [this.summary, this.clearButton]),
+      this.table,
     );
   }
 
@@ -173,15 +176,7 @@ class ClustersPanel {
   /** Highlight rows of one view for the current selection (small: only selected clusters). */
   highlightRows(name, idx = this.selectedIndices()) {
     if (name === "scatter") return idx.map((i) => this.scatterData[i]);
-    if (name === "spaghetti") {
-      // One path with gaps (a null row between clusters) instead of one line mark per cluster.
-      const out = [];
-      idx.forEach((i, k) => {
-        if (k) out.push({ id: null, x: null, y: null, k: 3 * k - 1 });
-        out.push({ ...this.spagData.rows[2 * i], k: 3 * k }, { ...this.spagData.rows[2 * i + 1], k: 3 * k + 1 });
-      });
-      return out;
-    }
+    if (name === "spaghetti") return idx.map((i) => this.spagData.rows[i]);
     if (name === "caterpillar") return idx.map((i) => this.catRows[this.catPos[i]]);
     return [];
   }
@@ -297,17 +292,18 @@ class ClustersPanel {
     if (!x || !cl.x_min?.[x]) return null;
     const lines = clusterLines(this.ctx.model, x);
     const cs = this.colorValues();
-    const rows = new Array(2 * cl.ids.length);
+    // Cluster lines are straight: one rule (segment) per cluster, no per-cluster grouping.
+    const rows = new Array(cl.ids.length);
     for (let i = 0; i < cl.ids.length; i++) {
-      const c = cs ? cs[i] : null;
-      rows[2 * i] = { id: cl.ids[i], x: lines.x0[i], y: lines.y0[i], c };
-      rows[2 * i + 1] = { id: cl.ids[i], x: lines.x1[i], y: lines.y1[i], c };
+      rows[i] = {
+        id: cl.ids[i], x: lines.x0[i], y: lines.y0[i], x2: lines.x1[i], y2: lines.y1[i], c: cs ? cs[i] : null,
+      };
     }
     const xv = this.state.variables[x];
     const means = {};
     for (const [name, v] of Object.entries(this.state.variables)) means[name] = v.mean;
-    const avg = predictionCurve(this.ctx.model, x, means, grid(xv.min, xv.max, 2))
-      .map((r) => ({ x: r.x, y: r.fit }));
+    const ends = predictionCurve(this.ctx.model, x, means, grid(xv.min, xv.max, 2));
+    const avg = [{ x: ends[0].x, y: ends[0].fit, x2: ends[1].x, y2: ends[1].fit }];
     return { rows, avg, x };
   }
 
@@ -321,12 +317,17 @@ class ClustersPanel {
       return;
     }
     // Explicit domains: the highlight layer is often empty and must not drive the scales.
+    const xs = [...data.rows.map((r) => ({ v: r.x })), ...data.rows.map((r) => ({ v: r.x2 }))];
+    const ys = [...data.rows.map((r) => ({ v: r.y })), ...data.rows.map((r) => ({ v: r.y2 })),
+      ...data.avg.flatMap((r) => [{ v: r.y }, { v: r.y2 }])];
     const enc = {
-      x: { field: "x", type: "quantitative", title: data.x, scale: { domain: extent(data.rows, "x"), nice: false } },
+      x: { field: "x", type: "quantitative", title: data.x, scale: { domain: extent(xs, "v"), nice: false } },
       y: {
         field: "y", type: "quantitative", title: this.state.response,
-        scale: { domain: extent([...data.rows, ...data.avg], "y"), nice: true, zero: false },
+        scale: { domain: extent(ys, "v"), nice: true, zero: false },
       },
+      x2: { field: "x2" },
+      y2: { field: "y2" },
     };
     const idTip = [{ field: "id", type: "nominal", title: this.state.group }];
     const spec = {
@@ -337,23 +338,21 @@ class ClustersPanel {
       layer: shareEncoding(enc, [
         {
           data: { name: "lines" },
-          mark: { type: "line", strokeWidth: 1, strokeCap: "round", opacity: 0.5 },
+          mark: { type: "rule", strokeWidth: 1, strokeCap: "round", opacity: 0.5 },
           encoding: {
-            detail: { field: "id", type: "nominal" },
             color: this.colorBy ? { ...this.colorEncoding(), legend: null } : { value: t.fg3 },
             tooltip: idTip,
           },
         },
         {
           data: { name: "avg" },
-          mark: { type: "line", strokeWidth: 3, color: t.fg, strokeDash: [6, 3] },
+          mark: { type: "rule", strokeWidth: 3, color: t.fg, strokeDash: [6, 3] },
         },
         veilLayer(t),
         {
-          name: "passive_hl",
           data: { name: "hl" },
-          mark: { type: "line", strokeWidth: 2.5, color: t.select, strokeCap: "round", invalid: "break-paths-show-domains" },
-          encoding: { order: { field: "k", type: "quantitative" } },
+          mark: { type: "rule", strokeWidth: 2.5, color: t.select, strokeCap: "round" },
+          encoding: { tooltip: idTip },
         },
       ]),
     };
@@ -446,9 +445,13 @@ class ClustersPanel {
       frame = requestAnimationFrame(() => {
         const keys = Object.keys(value || {});
         if (!keys.length) {
-          this.ctx.selection.clear(`brush:${name}`);
+          // Only a user clearing *this* brush (double-click) clears the selection; a new or
+          // rebuilt view also reports an empty brush.
+          if (this.brushActive?.[name]) this.ctx.selection.clear(`brush:${name}`);
+          this.brushActive = { ...this.brushActive, [name]: false };
           return;
         }
+        this.brushActive = { ...this.brushActive, [name]: true };
         const { ids, xs, ys } = columns();
         const picked = idsInBox(ids, xs, ys || xs, value.x || value.rank || null, ys ? value.y || null : null);
         this.pendingT0 = t0;
@@ -493,7 +496,6 @@ class ClustersPanel {
       this.pendingT0 = performance.now();
       this.ctx.selection.set(matches, "find");
     }
-    this.summary.after(this.findMsg);
   }
 
   /** Push the selection into every view: small highlight data sets plus one dimming flag. */
@@ -512,7 +514,10 @@ class ClustersPanel {
     this.clearing = true;
     try {
       for (const [name, view] of Object.entries(this.brushes || {})) {
-        if (source !== `brush:${name}` && view.data(`${name}_store`)?.length) jobs.push(clearBrush(view, name));
+        if (source !== `brush:${name}` && view.data(`${name}_store`)?.length) {
+          this.brushActive = { ...this.brushActive, [name]: false };
+          jobs.push(clearBrush(view, name));
+        }
       }
       await Promise.all(jobs);
     } finally {
@@ -527,6 +532,7 @@ class ClustersPanel {
     const sel = this.ctx.selection.list();
     const noun = this.ctx.noun;
     this.summary.textContent = describeSelection(sel, noun);
+    this.clearButton.disabled = !sel.length;
     this.summary.dataset.selected = JSON.stringify(sel);
     if (!sel.length) {
       this.table.replaceChildren();
@@ -550,7 +556,7 @@ class ClustersPanel {
         h("th", { scope: "row", text: id }), h("td", { text: fmtInt(cl.n[i]) }),
         ...terms.map((t) => h("td", { text: `${fmt(cl.ranef[t][i], 3)} (${fmt(cl.ranef_se[t][i], 3)})` })),
         ...l2f.map((n) => h("td", { text: cl.factors[n][i] })),
-        ...l2.map((n) => h("td", { text: fmt(cl.vars[n][i], 2) })),
+        ...l2.map((n) => h("td", { text: fmtValue(cl.vars[n][i], this.state.variables[n]) })),
       ]);
     });
     const table = h("table", { class: "mlm-table" }, [

@@ -30,7 +30,9 @@ class VariancePanel {
     this.disposers.push(ctx.ui.subscribe((patch) => {
       if ("predictor" in patch) this.buildChart();
     }));
-    this.disposers.push(onResize(this.chartBox, () => this.buildChart()));
+    this.disposers.push(onResize(this.chartBox, (w) => {
+      if (Math.abs(w - (this.builtWidth || 0)) > 16) this.buildChart();
+    }));
     this.ready = this.buildChart().then(() => this);
   }
 
@@ -92,7 +94,7 @@ class VariancePanel {
     const rel = this.state.reliability;
     if (!rel || !Object.keys(rel).length) return null;
     return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "reliability" } }, [
-      h("caption", { text: `Reliability of ${this.ctx.noun}' OLS estimates (mean over ${this.ctx.noun})` }),
+      h("caption", { text: `Reliability (mean over ${this.ctx.noun})`, title: `Mean reliability of the ${this.ctx.noun}' OLS estimates, τ/(τ + σ²(Z′Z)⁻¹) (Raudenbush & Bryk)` }),
       h("thead", {}, h("tr", {}, [h("th", { scope: "col", text: "Term" }), h("th", { scope: "col", class: "mlm-num", text: "Reliability" })])),
       h("tbody", {}, Object.entries(rel).map(([term, v]) => h("tr", {}, [
         h("th", { scope: "row", text: term }),
@@ -104,18 +106,27 @@ class VariancePanel {
   rangeTable() {
     const rows = this.state.slope_ranges || [];
     if (!rows.length) return null;
+    // One grouping factor: name it in the caption instead of repeating it on every row.
+    const groups = [...new Set(rows.map((r) => r.group))];
+    const oneGroup = groups.length === 1;
+    const head = [...(oneGroup ? [] : ["Group"]), "Term", "Fixed", "SD", "95% range", "Other sign"];
     return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "ranges" } }, [
-      h("caption", { text: "Random-effect 95% ranges (fixed ± 1.96 SD)" }),
-      h("thead", {}, h("tr", {}, ["Group", "Term", "Fixed", "SD", "95% range"].map((t, i) => h("th", { scope: "col", class: i > 1 ? "mlm-num" : null, text: t })))),
+      h("caption", { text: `Random-effect 95% ranges, fixed ± 1.96 SD${oneGroup ? ` (${groups[0]})` : ""}` }),
+      h("thead", {}, h("tr", {}, head.map((t) => h("th", {
+        scope: "col", class: ["Group", "Term"].includes(t) ? null : "mlm-num", text: t,
+        title: t === "Other sign" ? `Share of ${this.ctx.noun} whose coefficient has the opposite sign of the fixed effect (normal random effects)` : null,
+      })))),
       h("tbody", {}, rows.map((r) => h("tr", {}, [
-        h("th", { scope: "row", text: r.group }), h("td", { text: r.term }),
+        oneGroup ? null : h("th", { scope: "row", text: r.group }),
+        oneGroup ? h("th", { scope: "row", text: r.term }) : h("td", { text: r.term }),
         h("td", { class: "mlm-num", text: fmt(r.estimate, 3) }), h("td", { class: "mlm-num", text: fmt(r.sd, 3) }),
         h("td", { class: "mlm-num", text: `${fmt(r.lower, 2)} to ${fmt(r.upper, 2)}` }),
+        h("td", { class: "mlm-num", text: fmtShare(r.share_opposite_sign) }),
       ]))),
     ])]);
   }
 
-  async buildChart() {
+  async buildChart(retry = false) {
     this.view?.finalize();
     const x = this.ctx.ui.get("predictor");
     const s = this.state;
@@ -133,7 +144,8 @@ class VariancePanel {
     const one = this.ctx.noun.replace(/s$/, "");
     this.chartHead.replaceChildren(h("span", { class: "mlm-subtitle", text: `Model-implied variance of ${s.response} across ${x}` }));
     // Plot widths exclude axes (autosize "pad"), so leave ~64 px per chart for them.
-    const half = Math.max(Math.floor((containerWidth(this.chartBox) - 24 - 2 * 64) / 2), 160);
+    this.builtWidth = containerWidth(this.chartBox);
+    const half = Math.max(Math.floor((this.builtWidth - 24 - 2 * 64) / 2), 160);
     const xEnc = { field: "x", type: "quantitative", title: x, scale: { nice: false, zero: false } };
     const tooltip = [
       { field: "x", type: "quantitative", title: x, format: ".2f" },
@@ -170,6 +182,8 @@ class VariancePanel {
       config: { concat: { spacing: 24 } },
     };
     this.view = await embedChart(this.chartBox, spec, t, { label: `Model-implied variance across ${x}`, fileName: "mlm-variance" });
+    // Built during a host re-layout (theme switch)? Rebuild once at the settled width.
+    if (!retry && Math.abs(containerWidth(this.chartBox) - this.builtWidth) > 16) return this.buildChart(true);
     this.ctx.views.variance = this.view;
     const min = rows.reduce((a, r) => (r.between < a.between ? r : a), rows[0]);
     const max = rows.reduce((a, r) => (r.between > a.between ? r : a), rows[0]);
@@ -191,4 +205,11 @@ class VariancePanel {
 function meter(v) {
   const pct = Math.max(0, Math.min(1, v)) * 100;
   return h("span", { class: "mlm-meter", "aria-hidden": "true" }, [h("span", { style: { width: `${pct}%` } })]);
+}
+
+/** A small share as a readable percentage ("< 0.1%", "2.3%"). */
+export function fmtShare(p) {
+  if (p === null || p === undefined || !Number.isFinite(p)) return "–";
+  if (p < 0.001) return "< 0.1%";
+  return `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`;
 }
