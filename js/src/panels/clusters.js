@@ -127,7 +127,7 @@ class ClustersPanel {
   }
 
   axisTitle(key) {
-    return key === SIZE_KEY ? `${this.ctx.noun} size (n)` : `BLUP: ${key}`;
+    return key === SIZE_KEY ? `observations per ${this.state.group}` : `BLUP: ${key}`;
   }
 
   colorEncoding() {
@@ -592,7 +592,10 @@ function extent(rows, field) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  return Number.isFinite(lo) ? [lo, hi] : [0, 1];
+  if (!Number.isFinite(lo)) return [0, 1];
+  // A constant (e.g. balanced cluster sizes) still needs an axis with some width.
+  if (hi === lo) return [lo - Math.max(Math.abs(lo) * 0.1, 0.5), hi + Math.max(Math.abs(hi) * 0.1, 0.5)];
+  return [lo, hi];
 }
 
 /** Give every layer the shared encoding except veils and layers marked `shared: false`. */
