@@ -234,10 +234,11 @@ def _reliability(res: Any, group: str, tau: np.ndarray, terms: list[str]) -> dic
     when the effects module provides it.
     """
     table = _optional(res, "reliability", group)
-    if isinstance(table, pd.DataFrame) and len(table):
-        for col in ("reliability", "mean", "value"):
-            if col in table.columns:
-                return {str(k): float(v) for k, v in table[col].items() if str(k) in terms}
+    if isinstance(table, pd.DataFrame) and "(mean)" in table.index:
+        row = table.loc["(mean)"]
+        found = {t: float(row[t]) for t in terms if t in row.index and math.isfinite(row[t])}
+        if found:
+            return found
     if isinstance(table, pd.Series) and len(table):
         return {str(k): float(v) for k, v in table.items() if str(k) in terms}
     ks = _term_index(res, group)
@@ -271,6 +272,7 @@ def _slope_ranges(res: Any) -> list[dict]:
                 "estimate": float(r.get("estimate", r.get("fixed", np.nan))),
                 "sd": float(r.get("sd", np.nan)),
                 "lower": float(r["lower"]), "upper": float(r["upper"]),
+                "share_opposite_sign": _finite_or_none(r.get("share_opposite_sign")),
             })
         return rows
     z = 1.959963984540054
@@ -282,8 +284,22 @@ def _slope_ranges(res: Any) -> list[dict]:
             sd = math.sqrt(max(float(tau.loc[term, term]), 0.0))
             est = float(res.fixef[term])
             rows.append({"group": group, "term": term, "estimate": est, "sd": sd,
-                         "lower": est - z * sd, "upper": est + z * sd})
+                         "lower": est - z * sd, "upper": est + z * sd,
+                         # P(cluster coefficient has the other sign) under normal effects
+                         "share_opposite_sign": _norm_cdf(-abs(est) / sd) if sd > 0 else 0.0})
     return rows
+
+
+def _norm_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def _finite_or_none(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def _series(obj: Any, keys: tuple[str, ...]) -> dict | None:

@@ -78,12 +78,14 @@ def python_slopes(res, of: str, ats: list[dict]) -> list[dict] | None:
 
 
 def python_jn(res, of: str, moderator: str) -> list | None:
+    """Finite Johnson-Neyman boundaries (other moderators held at 0, as effects does)."""
     try:
         table = res.johnson_neyman(of, moderator)
     except Exception as exc:  # noqa: BLE001
         print(f"  no res.johnson_neyman ({type(exc).__name__}: {exc})")
         return None
-    return json.loads(table.to_json(orient="records"))
+    edges = set(table["from"].tolist()) | set(table["to"].tolist())
+    return sorted(float(e) for e in edges if np.isfinite(e))
 
 
 def numpy_checks(res, state: dict, of: str) -> dict:
