@@ -29,9 +29,10 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,11 +73,22 @@ def reference_cases(reps: int) -> list[Case]:
     for cid in case_ids():
         ref = reference_case(cid)
         ds = ref["dataset"]
-        csv = next(root / "data" / f"{ds}.csv" for root in ROOTS if (root / "data" / f"{ds}.csv").exists())
-        cases.append(Case(
-            cid, ref["formula"], ref["reml"], lambda ds=ds: reference_data(ds).copy(),
-            grouping_columns(ds), "reference", reps=reps, r_reps=max(3, reps - 2), csv=csv,
-        ))
+        csv = next(
+            root / "data" / f"{ds}.csv" for root in ROOTS if (root / "data" / f"{ds}.csv").exists()
+        )
+        cases.append(
+            Case(
+                cid,
+                ref["formula"],
+                ref["reml"],
+                lambda ds=ds: reference_data(ds).copy(),
+                grouping_columns(ds),
+                "reference",
+                reps=reps,
+                r_reps=max(3, reps - 2),
+                csv=csv,
+            )
+        )
     return cases
 
 
@@ -99,18 +111,28 @@ def simulated_cases(quick: bool) -> list[Case]:
         if quick and cid != "growth_3level":
             continue
         big = cid != "growth_3level"
-        cases.append(Case(
-            cid, formula, True, gen, factors, "simulated",
-            reps=3 if big else 5, r_reps=2 if big else 3,
-            statsmodels=False,
-            note="statsmodels not run: " + (
-                "crossed factors need one all-rows group with variance components "
-                "(dense 73k x 73k marginal covariance)" if "crossed" in cid else
-                "its MixedLM cannot express correlated slopes at two nested levels"
-                if cid == "growth_3level" else
-                "10,000 groups x 100 rows: MixedLM's per-group Python loop takes minutes per fit"
-            ),
-        ))
+        cases.append(
+            Case(
+                cid,
+                formula,
+                True,
+                gen,
+                factors,
+                "simulated",
+                reps=3 if big else 5,
+                r_reps=2 if big else 3,
+                statsmodels=False,
+                note="statsmodels not run: "
+                + (
+                    "crossed factors need one all-rows group with variance components "
+                    "(dense 73k x 73k marginal covariance)"
+                    if "crossed" in cid
+                    else "its MixedLM cannot express correlated slopes at two nested levels"
+                    if cid == "growth_3level"
+                    else "kept out of the suite's time budget (10,000 groups x 100 rows)"
+                ),
+            )
+        )
     return cases
 
 
@@ -147,7 +169,10 @@ def time_statsmodels(case: Case, data: pd.DataFrame, reps: int) -> tuple[float |
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = smf.mixedlm(
-                spec["fixed"], data, groups=data[spec["groups"]], re_formula="~" + spec["re"],
+                spec["fixed"],
+                data,
+                groups=data[spec["groups"]],
+                re_formula="~" + spec["re"],
                 vc_formula=spec["vc"],
             )
             model.fit(reml=case.reml)
@@ -169,9 +194,16 @@ def time_ours(case: Case, data: pd.DataFrame) -> None:
         t0 = time.perf_counter()
         res = fit_once(case, data)
         times.append(time.perf_counter() - t0)
-    case.out.update(ours=statistics.median(times), ours_times=times, evals=res.optimization.n_evals,
-                    objective=res.objective, n=res.nobs, n_theta=int(res.theta.size),
-                    optimizer=res.optimization.optimizer, converged=res.converged)
+    case.out.update(
+        ours=statistics.median(times),
+        ours_times=times,
+        evals=res.optimization.n_evals,
+        objective=res.objective,
+        n=res.nobs,
+        n_theta=int(res.theta.size),
+        optimizer=res.optimization.optimizer,
+        converged=res.converged,
+    )
     case.out["profile"] = profile(case, data)
     case.out["result"] = res
 
@@ -197,8 +229,13 @@ def profile(case: Case, data: pd.DataFrame) -> dict[str, float]:
         assemble(design, obj, record, None)
         t4 = time.perf_counter()
         ms_eval = _per_eval(obj, record.theta)
-    return {"design": t1 - t0, "crossprod": t2 - t1, "optimize": t3 - t2, "assemble": t4 - t3,
-            "per_eval": ms_eval}
+    return {
+        "design": t1 - t0,
+        "crossprod": t2 - t1,
+        "optimize": t3 - t2,
+        "assemble": t4 - t3,
+        "per_eval": ms_eval,
+    }
 
 
 def _per_eval(obj, theta: np.ndarray) -> float:
@@ -237,8 +274,11 @@ def measure_memory(case: Case, quick: bool) -> None:
 def run_lme4(jobs: list[dict], workdir: Path) -> dict:
     jobs_path, out_path = workdir / "jobs.json", workdir / "lme4.json"
     jobs_path.write_text(json.dumps(jobs))
-    subprocess.run([RSCRIPT, str(HERE / "lme4_timing.R"), str(jobs_path), str(out_path)],
-                   check=True, timeout=5400)
+    subprocess.run(
+        [RSCRIPT, str(HERE / "lme4_timing.R"), str(jobs_path), str(out_path)],
+        check=True,
+        timeout=5400,
+    )
     return json.loads(out_path.read_text())
 
 
@@ -270,8 +310,12 @@ def extras(cases: list[Case], nsim: int) -> dict[str, Any]:
     out["satterthwaite"] = sat
 
     hsb = reference_data("hsb").copy()
-    slope = fit_once(Case("b", "mathach ~ cses + (1 + cses | school)", True, lambda: hsb, (), ""), hsb)
-    seconds, err = time_call(lambda: slope.confint(method="boot", nsim=nsim, seed=1, progress=False))
+    slope = fit_once(
+        Case("b", "mathach ~ cses + (1 + cses | school)", True, lambda: hsb, (), ""), hsb
+    )
+    seconds, err = time_call(
+        lambda: slope.confint(method="boot", nsim=nsim, seed=1, progress=False)
+    )
     how = f"res.confint(method='boot', nsim={nsim}) (refits warm-started from θ̂)"
     if seconds is None:
         rng = np.random.default_rng(1)
@@ -292,7 +336,9 @@ def all_cases(quick: bool) -> list[Case]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--memory-case")
@@ -308,6 +354,13 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mlm_bench_"))
     jobs = []
     for case in cases:
+        if case.id == "crossed_73k_slope":
+            # Measured once (2026-11-23): lme4 had not finished warm-up + 2 timed fits of
+            # this model after 16 minutes, so the suite does not wait for it.
+            case.note += (
+                " lme4 not timed: in a first full run its warm-up and 2 timed fits "
+                "had not finished after 16 min (> 5 min per fit)."
+            )
         data = case.data()
         case.out["data"] = data
         if case.csv is None:
@@ -322,9 +375,20 @@ def main() -> None:
             if why:
                 case.note = why
         measure_memory(case, args.quick)
-        jobs.append({"id": case.id, "csv": str(case.csv), "formula": case.formula,
-                     "reml": case.reml, "factors": list(case.factors), "reps": case.r_reps,
-                     "kind": "fit"})
+        if case.id == "crossed_73k_slope":
+            continue
+        jobs.append(
+            {
+                "id": case.id,
+                "csv": str(case.csv),
+                "formula": case.formula,
+                "reml": case.reml,
+                "factors": list(case.factors),
+                "reps": case.r_reps,
+                "kind": "fit",
+                "warmup": case.r_reps > 2,
+            }
+        )
     nsim = 100 if args.quick else 1000
     extra = extras(cases, nsim)
 
@@ -335,9 +399,18 @@ def main() -> None:
     else:
         hsb_csv = next(c.csv for c in cases if c.id == "hsb_crosslevel")
         if not args.quick:
-            jobs.append({"id": "influence_hsb_crosslevel", "csv": str(hsb_csv),
-                         "formula": reference_case("hsb_crosslevel")["formula"], "reml": True,
-                         "factors": ["school"], "reps": 1, "kind": "influence", "group": "school"})
+            jobs.append(
+                {
+                    "id": "influence_hsb_crosslevel",
+                    "csv": str(hsb_csv),
+                    "formula": reference_case("hsb_crosslevel")["formula"],
+                    "reml": True,
+                    "factors": ["school"],
+                    "reps": 1,
+                    "kind": "influence",
+                    "group": "school",
+                }
+            )
         lme4 = run_lme4(jobs, workdir)
     for case in cases:
         if case.id in lme4:
@@ -381,20 +454,25 @@ def render(cases, extra, r_note, started, load0, load1, quick) -> str:
     if r_note:
         lines += [f"**{r_note}.**", ""]
     lines += targets(ref, sim, extra) + [""]
-    lines += ["## Every case", "",
-              "Times in ms (median). `ours/lme4` < 1 means faster than lme4; `sm/ours` is how "
-              "many times slower statsmodels is. Evaluations: objective evaluations (ours "
-              "counts a value+gradient call as one) vs lme4's `optinfo$feval`.", "",
-              "| case | n | θ | ours | lme4 | ours/lme4 | statsmodels | sm/ours | evals ours | "
-              "evals lme4 | Δ objective | peak RSS MB | fit increment MB |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Every case",
+        "",
+        "Times in ms (median). `ours/lme4` < 1 means faster than lme4; `sm/ours` is how "
+        "many times slower statsmodels is. Evaluations: objective evaluations (ours "
+        "counts a value+gradient call as one) vs lme4's `optinfo$feval`.",
+        "",
+        "| case | n | θ | ours | lme4 | ours/lme4 | statsmodels | sm/ours | evals ours | "
+        "evals lme4 | Δ objective | peak RSS MB | fit increment MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in ref + sim:
         o = c.out
         dobj = "n/a" if "lme4_objective" not in o else f"{o['objective'] - o['lme4_objective']:.1e}"
         lines.append(
             f"| {c.id} | {o['n']:,} | {o['n_theta']} | {_ms(o['ours'])} | {_ms(o.get('lme4'))} | "
             f"{_ratio(o['ours'], o.get('lme4'))} | {_ms(o.get('statsmodels'))} | "
-            f"{_ratio(o.get('statsmodels'), o['ours'])} | {o['evals']} | {o.get('lme4_feval', 'n/a')} | "
+            f"{_ratio(o.get('statsmodels'), o['ours'])} | {o['evals']} | "
+            f"{o.get('lme4_feval', 'n/a')} | "
             f"{dobj} | {o.get('peak_mb', float('nan')):.0f} | "
             f"{o.get('peak_mb', float('nan')) - o.get('before_mb', float('nan')):.0f} |"
         )
@@ -402,13 +480,22 @@ def render(cases, extra, r_note, started, load0, load1, quick) -> str:
     notes += sorted({f"- statsmodels n/a on {c.id}: {c.note}" for c in ref if c.note})
     if notes:
         lines += ["", *notes]
-    lines += ["", "## Where the time goes (one profiled fit, seconds)", "",
-              "| case | formula + design | cross-products | optimisation | post-processing | "
-              "ms per evaluation | optimizer |", "|---|---|---|---|---|---|---|"]
-    for c in sim + [c for c in ref if c.id in ("hsb_crosslevel", "penicillin_crossed", "egsingle_3level")]:
+    lines += [
+        "",
+        "## Where the time goes (one profiled fit, seconds)",
+        "",
+        "| case | formula + design | cross-products | optimisation | post-processing | "
+        "ms per evaluation | optimizer |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in sim + [
+        c for c in ref if c.id in ("hsb_crosslevel", "penicillin_crossed", "egsingle_3level")
+    ]:
         p = c.out["profile"]
-        lines.append(f"| {c.id} | {p['design']:.3f} | {p['crossprod']:.3f} | {p['optimize']:.3f} | "
-                     f"{p['assemble']:.3f} | {p['per_eval'] * 1000:.1f} | {c.out['optimizer']} |")
+        lines.append(
+            f"| {c.id} | {p['design']:.3f} | {p['crossprod']:.3f} | {p['optimize']:.3f} | "
+            f"{p['assemble']:.3f} | {p['per_eval'] * 1000:.1f} | {c.out['optimizer']} |"
+        )
     lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
@@ -421,47 +508,83 @@ def targets(ref, sim, extra) -> list[str]:
     ratios = [c.out["ours"] / c.out["lme4"] for c in ref if c.out.get("lme4")]
     if ratios:
         med, worst = statistics.median(ratios), max(ratios)
-        worst_id = max((c for c in ref if c.out.get("lme4")), key=lambda c: c.out["ours"] / c.out["lme4"]).id
+        worst_id = max(
+            (c for c in ref if c.out.get("lme4")), key=lambda c: c.out["ours"] / c.out["lme4"]
+        ).id
         rows.append(("reference cases: median ours/lme4 ≤ 0.33", f"{med:.2f}", ok(med <= 1 / 3)))
-        rows.append(("reference cases: none slower than lme4", f"worst {worst:.2f} ({worst_id})",
-                     ok(worst <= 1)))
+        rows.append(
+            (
+                "reference cases: none slower than lme4",
+                f"worst {worst:.2f} ({worst_id})",
+                ok(worst <= 1),
+            )
+        )
     else:
         rows.append(("reference cases vs lme4", "lme4 not run", "n/a"))
     sm = [c.out["statsmodels"] / c.out["ours"] for c in ref if c.out.get("statsmodels")]
     if sm:
-        rows.append(("≥ 10x faster than statsmodels (each expressible case)",
-                     f"min {min(sm):.1f}x, median {statistics.median(sm):.1f}x over {len(sm)} cases",
-                     ok(min(sm) >= 10)))
+        rows.append(
+            (
+                "≥ 10x faster than statsmodels (each expressible case)",
+                f"min {min(sm):.1f}x, median {statistics.median(sm):.1f}x over {len(sm)} cases",
+                ok(min(sm) >= 10),
+            )
+        )
     by = {c.id: c for c in sim}
     for cid in ("crossed_73k", "crossed_73k_slope"):
         if cid in by:
             o = by[cid].out
             r = None if not o.get("lme4") else o["ours"] / o["lme4"]
-            rows.append((f"{cid}: ≤ 1/2 of lme4", f"{o['ours']:.1f} s vs lme4 "
-                         f"{o.get('lme4', float('nan')):.1f} s ({_ratio(o['ours'], o.get('lme4'))})",
-                         ok(None if r is None else r <= 0.5)))
+            rows.append(
+                (
+                    f"{cid}: ≤ 1/2 of lme4",
+                    f"{o['ours']:.1f} s vs lme4 "
+                    f"{o.get('lme4', float('nan')):.1f} s ({_ratio(o['ours'], o.get('lme4'))})",
+                    ok(None if r is None else r <= 0.5),
+                )
+            )
     if "nested_1m" in by:
         o = by["nested_1m"].out
         rows.append(("1M-row nested: ≤ 3 s wall", f"{o['ours']:.2f} s", ok(o["ours"] <= 3)))
-        rows.append(("1M-row nested: ≤ 1 GB peak", f"{o.get('peak_mb', float('nan')):.0f} MB peak RSS "
-                     f"({o.get('peak_mb', 0) - o.get('before_mb', 0):.0f} MB for the fit)",
-                     ok(o.get("peak_mb", 1e9) <= 1024)))
+        rows.append(
+            (
+                "1M-row nested: ≤ 1 GB peak",
+                f"{o.get('peak_mb', float('nan')):.0f} MB peak RSS "
+                f"({o.get('peak_mb', 0) - o.get('before_mb', 0):.0f} MB for the fit)",
+                ok(o.get("peak_mb", 1e9) <= 1024),
+            )
+        )
     for cid, s in extra["satterthwaite"].items():
         if s["seconds"] is None:
             rows.append((f"Satterthwaite df ({cid}) ≤ fit", s["error"], "n/a"))
         else:
-            rows.append((f"Satterthwaite df, all fixed effects ({cid}) ≤ fit time",
-                         f"{s['seconds'] * 1000:.0f} ms vs fit {s['fit'] * 1000:.0f} ms",
-                         ok(s["seconds"] <= s["fit"])))
+            rows.append(
+                (
+                    f"Satterthwaite df, all fixed effects ({cid}) ≤ fit time",
+                    f"{s['seconds'] * 1000:.0f} ms vs fit {s['fit'] * 1000:.0f} ms",
+                    ok(s["seconds"] <= s["fit"]),
+                )
+            )
     b = extra["bootstrap"]
-    rows.append((f"{b['nsim']} bootstrap refits of hsb slope model ≤ 30 s",
-                  "failed: " + b["error"] if b["seconds"] is None else f"{b['seconds']:.1f} s via {b['how']}",
-                  ok(None if b["seconds"] is None else b["seconds"] <= 30 * b["nsim"] / 1000)))
+    rows.append(
+        (
+            f"{b['nsim']} bootstrap refits of hsb slope model ≤ 30 s",
+            "failed: " + b["error"]
+            if b["seconds"] is None
+            else f"{b['seconds']:.1f} s via {b['how']}",
+            ok(None if b["seconds"] is None else b["seconds"] <= 30 * b["nsim"] / 1000),
+        )
+    )
     inf = extra["influence"]
-    rows.append(("exact influence, hsb cross-level (160 schools) vs lme4's 160 refits",
-                 inf["error"] if inf["seconds"] is None else
-                 f"{inf['seconds']:.2f} s vs lme4 {inf.get('lme4', float('nan')):.1f} s",
-                 "info"))
+    rows.append(
+        (
+            "exact influence, hsb cross-level (160 schools) vs lme4's 160 refits",
+            inf["error"]
+            if inf["seconds"] is None
+            else f"{inf['seconds']:.2f} s vs lme4 {inf.get('lme4', float('nan')):.1f} s",
+            "info",
+        )
+    )
     out = ["## Targets (issue 8)", "", "| target | measured | status |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return out

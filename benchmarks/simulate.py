@@ -44,14 +44,25 @@ def crossed_courses(seed: int = 20261123) -> pd.DataFrame:
     cov = np.array([[0.08**2, -0.3 * 0.08 * 0.10], [-0.3 * 0.08 * 0.10, 0.10**2]])
     w = rng.multivariate_normal([0, 0], cov, n_dept)
     y = (
-        3.2 + 0.15 * service + 0.05 * lectage + u_s[s] + v_d[d]
-        + w[dept, 0] + w[dept, 1] * service + rng.normal(0, 1.18, n)
+        3.2
+        + 0.15 * service
+        + 0.05 * lectage
+        + u_s[s]
+        + v_d[d]
+        + w[dept, 0]
+        + w[dept, 1] * service
+        + rng.normal(0, 1.18, n)
     )
-    return pd.DataFrame({
-        "y": y, "service": service, "lectage": lectage,
-        "s": "s" + pd.Series(s).astype(str), "d": "d" + pd.Series(d).astype(str),
-        "dept": "dept" + pd.Series(dept).astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "y": y,
+            "service": service,
+            "lectage": lectage,
+            "s": "s" + pd.Series(s).astype(str),
+            "d": "d" + pd.Series(d).astype(str),
+            "dept": "dept" + pd.Series(dept).astype(str),
+        }
+    )
 
 
 def nested_large(seed: int = 20261124, n: int = 1_000_000, clusters: int = 10_000) -> pd.DataFrame:
@@ -89,11 +100,19 @@ def growth_three_level(
     r = rng.multivariate_normal([0, 0], [[0.64, 0.04], [0.04, 0.04]], n_child)
     sch = school_of[child]
     math = (
-        0.5 + 0.9 * year + u[sch, 0] + u[sch, 1] * year + r[child, 0] + r[child, 1] * year
+        0.5
+        + 0.9 * year
+        + u[sch, 0]
+        + u[sch, 1] * year
+        + r[child, 0]
+        + r[child, 1] * year
         + rng.normal(0, 0.3, child.size)
     )
-    return pd.DataFrame({
-        "math": math, "year": year,
-        "school": "sch" + pd.Series(sch).astype(str),
-        "child": "c" + pd.Series(child_in[child]).astype(str),
-    })
+    return pd.DataFrame(
+        {
+            "math": math,
+            "year": year,
+            "school": "sch" + pd.Series(sch).astype(str),
+            "child": "c" + pd.Series(child_in[child]).astype(str),
+        }
+    )
