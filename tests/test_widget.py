@@ -63,8 +63,11 @@ def test_split_column_ignores_colons_inside_calls():
 def test_state_is_strict_json(hsb_state):
     text = json.dumps(hsb_state, allow_nan=False)
     assert json.loads(text)["version"] == 1
-    # 160 schools: the state stays small (it grows with clusters, not with 7,185 rows).
-    assert len(text) < 60_000
+    # 160 schools: the state stays small (it grows with clusters, not with 7,185 rows); the
+    # diagnostics block is bounded by its 2,000-point residual sample.
+    rest = {k: v for k, v in hsb_state.items() if k != "diagnostics"}
+    assert len(json.dumps(rest)) < 60_000
+    assert len(json.dumps(hsb_state["diagnostics"])) < 70_000
 
 
 def test_state_fixed_part_is_exact(hsb_state, hsb_res):
@@ -227,3 +230,90 @@ def test_user_data_is_not_modified(hsb):
     before = hsb.copy()
     ModelExplorer(mlm.fit(HSB_FORMULA, hsb))
     pd.testing.assert_frame_equal(hsb, before)
+
+
+# -- state.diagnostics (the explorer's Diagnostics panel) --------------------------------------
+def _lme4_diagnostics() -> dict:
+    return json.loads((REF / "diagnostics.json").read_text())["hsb_crosslevel"]
+
+
+def test_diagnostics_influence_matches_lme4(hsb_state, hsb_res):
+    """Exact refits (160 clusters, one grouping factor): Cook's distance, covratio and
+    leverage of every school within 1% of lme4's influence() (diagnostics_reference.R)."""
+    inf = hsb_state["diagnostics"]["influence"]
+    ref = _lme4_diagnostics()["deletion"]
+    assert inf["exact"] is True and "exact" in inf["method"]
+    assert inf["cutoff"] == pytest.approx(4 / 160) and inf["error"] is None
+    assert inf["ids"] == [str(v) for v in ref["level"]]
+    for ours, theirs in [("cooks", "cooks"), ("covratio", "covratio"), ("leverage", "leverage")]:
+        np.testing.assert_allclose(inf[ours], ref[theirs], rtol=1e-2, err_msg=ours)
+    cooks = np.asarray(ref["cooks"])
+    assert inf["flag"] == list(cooks > 4 / 160)
+    assert sum(inf["flag"]) == 5
+    # and the same numbers as res.influence (8 significant digits)
+    table = hsb_res.influence("school", exact=True, progress=False)
+    np.testing.assert_allclose(inf["cooks"], table["cooks"], rtol=1e-7)
+    assert inf["n"] == table["n_obs"].tolist()
+
+
+def test_diagnostics_residual_sample_is_seeded_and_matches_lme4(hsb_state, hsb):
+    r = hsb_state["diagnostics"]["residuals"]
+    ref = _lme4_diagnostics()["residuals"]
+    N = len(hsb)
+    assert r["sampled"] and r["total"] == N and r["max_points"] == 2000 and r["seed"] == 0
+    keep = np.sort(np.random.default_rng(0).choice(N, size=2000, replace=False))
+    np.testing.assert_allclose(r["residual"], np.asarray(ref["conditional"])[keep],
+                               rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(r["fitted"], np.asarray(ref["fitted"])[keep], rtol=1e-3)
+    ids = hsb_state["diagnostics"]["influence"]["ids"]
+    assert [ids[c] for c in r["cluster"]] == hsb["school"].astype(str).to_numpy()[keep].tolist()
+    assert r["sigma"] == pytest.approx(hsb_state["sigma"])
+
+
+def test_diagnostics_qq_are_sorted_standardized_blups(hsb_state, hsb_res):
+    from scipy import stats
+
+    qq = hsb_state["diagnostics"]["qq"]
+    assert qq["level"] == 0.95 and list(qq["terms"]) == ["(Intercept)", "cses"]
+    for term, block in qq["terms"].items():
+        blup = hsb_res.ranef["school"][term]
+        z = (blup - blup.mean()) / blup.std(ddof=1)
+        order = np.argsort(z.to_numpy(), kind="stable")
+        assert block["ids"] == [str(i) for i in z.index[order]]
+        np.testing.assert_allclose(block["sample"], z.to_numpy()[order], rtol=1e-3, atol=1e-4)
+        G = len(z)
+        i = np.arange(1, G + 1)
+        np.testing.assert_allclose(block["theoretical"], stats.norm.ppf((i - 0.5) / G), rtol=1e-3)
+        # pointwise 95% envelope of the i-th normal order statistic
+        lower = stats.norm.ppf(stats.beta.ppf(0.025, i, G - i + 1))
+        np.testing.assert_allclose(block["lower"], lower, rtol=1e-3, atol=1e-4)
+        assert all(lo < hi for lo, hi in zip(block["lower"], block["upper"], strict=True))
+
+
+def test_diagnostics_checks_are_res_check(hsb_state, hsb_res):
+    found = hsb_state["diagnostics"]["checks"]
+    assert [(c["check"], c["finding"], c["look_at"], c["severity"]) for c in found] == [
+        (f.check, f.finding, f.look_at, f.severity) for f in hsb_res.check()]
+    assert any(c["check"].startswith("influential") for c in found)
+
+
+def test_diagnostics_one_step_for_crossed_or_many_clusters(hsb_res, monkeypatch):
+    from conftest import fitted_case
+
+    from mlm_jupyter.display import explorer_diagnostics
+
+    crossed = build_state(fitted_case("penicillin_crossed"), group="plate")
+    inf = crossed["diagnostics"]["influence"]
+    assert inf["exact"] is False and "one-step" in inf["method"]
+    table = fitted_case("penicillin_crossed").influence("plate", exact=False, progress=False)
+    np.testing.assert_allclose(inf["cooks"], table["cooks"], rtol=1e-7)
+    assert len(inf["ids"]) == 24 and crossed["diagnostics"]["residuals"]["sampled"] is False
+    monkeypatch.setattr(explorer_diagnostics, "EXACT_MAX_CLUSTERS", 100)
+    many = build_state(hsb_res)["diagnostics"]["influence"]
+    assert many["exact"] is False
+    one_step = hsb_res.influence("school", exact=False, progress=False)
+    np.testing.assert_allclose(many["cooks"], one_step["cooks"], rtol=1e-7)
+
+
+def test_state_without_diagnostics(hsb_res):
+    assert "diagnostics" not in build_state(hsb_res, diagnostics=False)

@@ -10,17 +10,27 @@ cluster views get a seeded random sample.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .explorer_diagnostics import (
+    _compact,
+    _full,
+    _optional,
+    _reliability,
+    _satterthwaite,
+    _series,
+    _slope_ranges,
+    _term_index,
+    diagnostics_block,
+)
+
 STATE_VERSION = 1
 MAX_CLUSTERS = 3000
 SAMPLE_SEED = 0
-_SIG_DIGITS = 8  # per-cluster arrays: plenty for plotting, keeps 1,000-cluster states small
 _POWER = re.compile(r"^I\(\s*([A-Za-z_.][\w.]*)\s*\^\s*(\d+)\s*\)$")
 
 
@@ -63,25 +73,6 @@ def monomial(name: str, known: set[str]) -> dict[str, int] | None:
 
 # ---------------------------------------------------------------------------------------
 # helpers
-def _compact(values: Any, digits: int = _SIG_DIGITS) -> list:
-    """Floats rounded to `digits` significant digits; NaN/inf become None (valid JSON)."""
-    out = []
-    for v in np.asarray(values, dtype=float).ravel():
-        out.append(float(f"{v:.{digits}g}") if math.isfinite(v) else None)
-    return out
-
-
-def _full(values: Any) -> Any:
-    """Full-precision nested lists (fixed effects and covariances must match Python exactly);
-    NaN/inf become None so the state is strict JSON."""
-    arr = np.asarray(values, dtype=float)
-    if np.isfinite(arr).all():
-        return arr.tolist()
-    obj = arr.astype(object)
-    obj[~np.isfinite(arr)] = None
-    return obj.tolist()
-
-
 def _corr(cov: np.ndarray) -> np.ndarray:
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -89,10 +80,6 @@ def _corr(cov: np.ndarray) -> np.ndarray:
     corr[~np.isfinite(corr)] = 0.0
     np.fill_diagonal(corr, 1.0)
     return corr
-
-
-def _term_index(res: Any, group: str) -> list[int]:
-    return [k for k, term in enumerate(res.design.terms) if term.group == group]
 
 
 def choose_group(res: Any, group: str | None = None) -> str:
@@ -203,112 +190,6 @@ def _describe(values: np.ndarray, codes: np.ndarray, n_levels: int, in_fixed: bo
 
 
 # ---------------------------------------------------------------------------------------
-def _satterthwaite(res: Any) -> dict | None:
-    try:
-        from ..inference import satterthwaite_parts
-    except ImportError:
-        return None
-    try:
-        grad, cov = satterthwaite_parts(res)
-    except Exception:  # noqa: BLE001 - the explorer falls back to residual df, says so in STATE
-        return None
-    return {"vcov_grad": _full(grad), "varpar_cov": _full(cov)}
-
-
-def _optional(res: Any, method: str, *args: Any) -> Any:
-    """Call an interpretation helper if it exists and works; None otherwise."""
-    fn = getattr(res, method, None)
-    if fn is None:
-        return None
-    try:
-        return fn(*args)
-    except Exception:  # noqa: BLE001 - optional summary; the panel hides what is missing
-        return None
-
-
-def _reliability(res: Any, group: str, tau: np.ndarray, terms: list[str]) -> dict | None:
-    """Mean reliability of each term's OLS estimate (Raudenbush & Bryk).
-
-    λ_qj = τ_qq / (τ_qq + Δ_j,qq) with Δ_j = σ² (Z_j' Z_j)^{-1}; clusters whose Z_j' Z_j is
-    singular (too few observations for the term) are left out. Uses ``res.reliability``
-    when the effects module provides it.
-    """
-    table = _optional(res, "reliability", group)
-    if isinstance(table, pd.DataFrame) and "(mean)" in table.index:
-        row = table.loc["(mean)"]
-        found = {t: float(row[t]) for t in terms if t in row.index and math.isfinite(row[t])}
-        if found:
-            return found
-    if isinstance(table, pd.Series) and len(table):
-        return {str(k): float(v) for k, v in table.items() if str(k) in terms}
-    ks = _term_index(res, group)
-    Z = np.hstack([res.design.terms[k].Z for k in ks])
-    codes = res.design.terms[ks[0]].codes
-    G = res.ngroups[group]
-    ZtZ = np.zeros((G, Z.shape[1], Z.shape[1]))
-    np.add.at(ZtZ, codes, Z[:, :, None] * Z[:, None, :])
-    s2 = res.sigma**2
-    rel = np.full((G, len(terms)), np.nan)
-    for j in range(G):
-        if np.linalg.matrix_rank(ZtZ[j]) < len(terms):
-            continue
-        delta = s2 * np.diag(np.linalg.inv(ZtZ[j]))
-        rel[j] = np.diag(tau) / (np.diag(tau) + delta)
-    with np.errstate(invalid="ignore"):
-        means = np.nanmean(rel, axis=0) if np.isfinite(rel).any() else None
-    if means is None:
-        return None
-    return {t: float(v) for t, v in zip(terms, means, strict=True) if math.isfinite(v)}
-
-
-def _slope_ranges(res: Any) -> list[dict]:
-    """Fixed effect ± 1.96 SD for every random term with a matching fixed effect."""
-    table = _optional(res, "random_slope_ranges")
-    rows = []
-    if isinstance(table, pd.DataFrame) and {"lower", "upper"} <= set(table.columns):
-        for _, r in table.reset_index().iterrows():
-            rows.append({
-                "group": str(r.get("group", "")), "term": str(r.get("term", r.iloc[0])),
-                "estimate": float(r.get("estimate", r.get("fixed", np.nan))),
-                "sd": float(r.get("sd", np.nan)),
-                "lower": float(r["lower"]), "upper": float(r["upper"]),
-                "share_opposite_sign": _finite_or_none(r.get("share_opposite_sign")),
-            })
-        return rows
-    z = 1.959963984540054
-    for group in res.ngroups:
-        tau = res.tau(group)
-        for term in tau.index:
-            if term not in res.fixef.index:
-                continue
-            sd = math.sqrt(max(float(tau.loc[term, term]), 0.0))
-            est = float(res.fixef[term])
-            rows.append({"group": group, "term": term, "estimate": est, "sd": sd,
-                         "lower": est - z * sd, "upper": est + z * sd,
-                         # P(cluster coefficient has the other sign) under normal effects
-                         "share_opposite_sign": _norm_cdf(-abs(est) / sd) if sd > 0 else 0.0})
-    return rows
-
-
-def _norm_cdf(z: float) -> float:
-    return 0.5 * math.erfc(-z / math.sqrt(2))
-
-
-def _finite_or_none(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _series(obj: Any, keys: tuple[str, ...]) -> dict | None:
-    if isinstance(obj, pd.Series) and all(k in obj.index for k in keys):
-        return {k: float(obj[k]) for k in keys}
-    return None
-
-
-# ---------------------------------------------------------------------------------------
 def build_state(
     res: Any,
     group: str | None = None,
@@ -317,6 +198,7 @@ def build_state(
     seed: int = SAMPLE_SEED,
     selected: list[str] | tuple[str, ...] = (),
     initial: dict | None = None,
+    diagnostics: bool = True,
 ) -> dict:
     """The explorer state of a fitted model (schema version 1, see ``js/STATE.md``).
 
@@ -333,6 +215,9 @@ def build_state(
         Cluster ids to keep in a sample.
     initial : dict, optional
         ``{"tab", "predictor", "at"}``: what the explorer shows first.
+    diagnostics : bool
+        Add ``state.diagnostics`` (influence, residuals, QQ data, checks; see
+        ``explorer_diagnostics.diagnostics_block``) for the Diagnostics panel.
     """
     group = choose_group(res, group)
     ks = _term_index(res, group)
@@ -496,4 +381,6 @@ def build_state(
         },
         "initial": dict(initial or {}),
     }
+    if diagnostics:
+        state["diagnostics"] = diagnostics_block(res, group, seed=seed)
     return state

@@ -7,8 +7,9 @@
 import { interactionPanel } from "./interaction.js";
 import { clustersPanel } from "./clusters.js";
 import { variancePanel } from "./variance.js";
+import { diagnosticsPanel } from "./diagnostics.js";
 
-export const PANELS = [interactionPanel, clustersPanel, variancePanel];
+export const PANELS = [interactionPanel, clustersPanel, variancePanel, diagnosticsPanel];
 
 /** Add a panel at run time (e.g. from a report page); `before` is an existing panel id. */
 export function registerPanel(panel, before = null) {
