@@ -170,11 +170,15 @@ class DiagnosticsPanel {
     this.resBox = h("div", { class: "mlm-chart", dataset: { chart: "residuals" } });
     this.qqBox = h("div", { class: "mlm-chart", dataset: { chart: "qq" } });
     const r = diag.residuals;
-    const resTitle = `Conditional residuals vs fitted ${this.state.response}` +
-      (r.sampled ? ` (${fmtInt(r.max_points)} of ${fmtInt(r.total)} rows, seed ${r.seed})` : "");
+    const resTitle = `Residuals vs fitted ${this.state.response}`;
+    this.resNote = h("p", {
+      class: "mlm-caption",
+      text: (r.sampled ? `A random sample of ${fmtInt(r.max_points)} of ${fmtInt(r.total)} rows (seed ${r.seed}). ` : "") +
+        "Conditional residuals y − ŷ (fixed and random parts); dashed lines at 0 and ±3σ.",
+    });
     const terms = Object.keys(diag.qq?.terms || {});
     const qqHead = h("div", { class: "mlm-subhead" }, [
-      h("span", { class: "mlm-subtitle", text: `Normal QQ plot of the ${diag.group} random effects` }),
+      h("span", { class: "mlm-subtitle", text: `Normal QQ plot: ${diag.group} random effect` }),
       terms.length > 1 ? selectField("effect", terms.map((t) => [t, t]), this.qqTerm, (v) => {
         this.qqTerm = v;
         this.prepareQQ();
@@ -182,33 +186,52 @@ class DiagnosticsPanel {
       }) : null,
     ]);
     parts.push(h("div", { class: "mlm-two" }, [
-      h("div", {}, [h("div", { class: "mlm-subtitle", text: resTitle }), this.resBox]),
-      h("div", {}, [qqHead, this.qqBox]),
+      h("div", {}, [h("div", { class: "mlm-subhead" }, [h("span", { class: "mlm-subtitle", text: resTitle })]), this.resBox, this.resNote]),
+      h("div", {}, [qqHead, this.qqBox, h("p", {
+        class: "mlm-caption",
+        text: `Standardized BLUPs against normal quantiles; shaded: pointwise ${Math.round(100 * (diag.qq?.level || 0.95))}% envelope, points outside it in orange.`,
+      })]),
     ]));
     parts.push(this.topTable());
     this.section.append(...parts);
     this.renderSummary();
   }
 
+  /** res.check() findings: problems and notes in a table, the passed checks folded away. */
   checksTable() {
     const checks = this.diag.checks || [];
     if (!checks.length) return h("p", { class: "mlm-hint", text: "No model checks available." });
-    // Problems first, then notes, then the checks that passed.
     const rank = { error: 0, warning: 1, note: 2, ok: 3 };
     const sorted = [...checks].sort((a, b) => (rank[a.severity] ?? 2) - (rank[b.severity] ?? 2));
-    return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "checks" } }, [
-      h("caption", { text: "Model checks (res.check())" }),
+    const issues = sorted.filter((c) => c.severity !== "ok");
+    const passed = sorted.filter((c) => c.severity === "ok");
+    const prose = { whiteSpace: "normal", fontFamily: "inherit" };
+    const table = (rows, caption) => h("table", { class: "mlm-table", dataset: { table: "checks" }, style: { width: "100%" } }, [
+      caption ? h("caption", { text: caption }) : null,
       h("thead", {}, h("tr", {}, ["", "Check", "Finding", "Look at"].map((t) => h("th", { scope: "col", text: t })))),
-      h("tbody", {}, sorted.map((c) => h("tr", { dataset: { severity: c.severity } }, [
-        h("td", {}, [h("span", {
+      h("tbody", {}, rows.map((c) => h("tr", { dataset: { severity: c.severity } }, [
+        h("td", { style: { width: "1%" } }, [h("span", {
           class: "mlm-chip", text: SEVERITY[c.severity] || c.severity,
-          style: { color: this.severityColor(c.severity), borderColor: this.severityColor(c.severity) },
+          style: { color: this.severityColor(c.severity), borderColor: this.severityColor(c.severity), cursor: "default" },
         })]),
-        h("th", { scope: "row", text: c.check }),
-        h("td", { text: c.finding }),
-        h("td", { text: c.look_at }),
+        h("th", { scope: "row", text: c.check, style: { ...prose, fontWeight: 600, width: "24%" } }),
+        h("td", { text: c.finding, style: prose }),
+        h("td", { text: c.look_at, style: { ...prose, width: "28%" } }),
       ]))),
-    ])]);
+    ]);
+    const parts = [];
+    const title = issues.length
+      ? `Model checks (res.check()): ${issues.length} to look at, ${passed.length} passed`
+      : `Model checks (res.check()): all ${passed.length} passed`;
+    parts.push(h("div", { class: "mlm-subtitle", text: title }));
+    if (issues.length) parts.push(table(issues));
+    if (passed.length) {
+      parts.push(h("details", { class: "mlm-checks-passed" }, [
+        h("summary", { class: "mlm-hint", text: `Show the ${passed.length} passed checks`, style: { cursor: "pointer" } }),
+        table(passed),
+      ]));
+    }
+    return h("div", { class: "mlm-table-wrap mlm-checks" }, parts);
   }
 
   severityColor(sev) {
@@ -370,7 +393,7 @@ class DiagnosticsPanel {
         {
           name: "passive_hl_labels",
           data: { name: "hl" },
-          mark: { type: "text", align: "left", dx: 6, dy: -6, fontSize: 11, fontWeight: 600, color: t.select },
+          mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 11, fontWeight: 600, color: t.select },
           encoding: { x, y, text: { field: "id" } },
         },
       ],
@@ -442,7 +465,9 @@ class DiagnosticsPanel {
     const rows = this.qqData;
     const lo = Math.min(...rows.map((r) => Math.min(r.lower, r.sample, r.theo)));
     const hi = Math.max(...rows.map((r) => Math.max(r.upper, r.sample, r.theo)));
-    const x = { field: "theo", type: "quantitative", title: "normal quantile", scale: { nice: true, zero: false } };
+    const tlo = rows.length ? rows[0].theo : -1;
+    const thi = rows.length ? rows[rows.length - 1].theo : 1;
+    const x = { field: "theo", type: "quantitative", title: "normal quantile", scale: { domain: [tlo, thi], nice: true, zero: false } };
     const y = { field: "sample", type: "quantitative", title: `BLUP: ${term} (standardized)`, scale: { domain: [lo, hi], nice: true, zero: false } };
     const tooltip = [
       { field: "id", type: "nominal", title: g },
@@ -453,7 +478,7 @@ class DiagnosticsPanel {
     const spec = {
       width: containerWidth(this.qqBox, 200),
       height: 250,
-      datasets: { qq: rows, hl: this.highlightRows("qq"), diag: [{ v: lo }, { v: hi }] },
+      datasets: { qq: rows, hl: this.highlightRows("qq"), diag: [{ v: tlo }, { v: thi }] },
       params: this.selParams(),
       layer: [
         {
@@ -465,7 +490,7 @@ class DiagnosticsPanel {
         {
           data: { name: "diag" },
           mark: { type: "line", color: t.fg3, strokeDash: [4, 3] },
-          encoding: { x: { field: "v", type: "quantitative" }, y: { field: "v", type: "quantitative", scale: y.scale } },
+          encoding: { x: { field: "v", type: "quantitative", scale: x.scale }, y: { field: "v", type: "quantitative", scale: y.scale } },
         },
         {
           data: { name: "qq" },
@@ -560,7 +585,14 @@ class DiagnosticsPanel {
     this.summary.textContent = sel.length ? describeSelection(sel, this.ctx.noun) : "";
     this.summary.dataset.selected = JSON.stringify(sel);
     this.clearButton.disabled = !sel.length;
-    for (const [id, b] of this.topButtons || []) b.setAttribute("aria-pressed", String(this.ctx.selection.has(id)));
+    const t = this.ctx.theme;
+    for (const [id, b] of this.topButtons || []) {
+      const on = this.ctx.selection.has(id);
+      b.setAttribute("aria-pressed", String(on));
+      b.style.borderColor = on ? t.select : "";
+      b.style.color = on ? t.select : "";
+      b.style.fontWeight = on ? "600" : "";
+    }
   }
 
   destroyViews() {
@@ -573,7 +605,7 @@ class DiagnosticsPanel {
 
   retheme() {
     // Severity chips carry theme colours too.
-    const old = this.section.querySelector("[data-table='checks']")?.closest(".mlm-table-wrap");
+    const old = this.section.querySelector(".mlm-checks");
     if (old) old.replaceWith(this.checksTable());
     return this.rebuild();
   }
