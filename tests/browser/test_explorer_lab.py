@@ -134,6 +134,41 @@ def test_hsb_explorer_in_jupyterlab(notebook, screens):
     assert page.locator(".mlm-explorer [data-table=tau]").is_visible()
     shoot(page, screens, "variance-light")
 
+    # Diagnostics: click the most influential flagged school in the influence index plot;
+    # the selection reaches Python and the Clusters views (BLUP scatter, caterpillar).
+    open_tab(page, "Diagnostics")
+    page.wait_for_selector(".mlm-explorer [data-chart=influence] canvas")
+    target = page.evaluate(
+        f"""() => {{ const v = {HOOK}.ctx.views.influence;
+             const top = v.data('inf').filter(r => r.flag).sort((a, b) => b.cooks - a.cooks)[0];
+             const [ox, oy] = v.origin(); const pad = v.padding();
+             return {{ id: top.id, x: pad.left + ox + v.scale('x')(top.index),
+                       y: pad.top + oy + v.scale('y')(top.cooks) }}; }}"""
+    )
+    flagged = notebook.kernel_json(
+        "res.influence('school', exact=True, progress=False)"
+        ".query('flag').sort_values('cooks').index[-1]"
+    )
+    assert target["id"] == flagged  # the chart's top point is res.influence's top cluster
+    box = page.locator(".mlm-explorer [data-chart=influence] canvas").bounding_box()
+    page.mouse.click(box["x"] + target["x"], box["y"] + target["y"])
+    page.wait_for_function(
+        f"{HOOK}.ctx.selection.list().join() === {json.dumps(target['id'])}", timeout=10_000
+    )
+    page.wait_for_timeout(500)
+    assert notebook.kernel_json("explorer.selected") == [flagged]
+    linked = page.evaluate(
+        f"""() => {{ const v = {HOOK}.ctx.views;
+             return [v.blup.data('hl').map(d => d.id), v.caterpillar.data('hl').map(d => d.id),
+                     v.residuals.data('hl').length, v.qq.data('hl').map(d => d.id)]; }}"""
+    )
+    assert linked[0] == [flagged] and linked[1] == [flagged] and linked[3] == [flagged]
+    assert linked[2] > 0  # its rows in the residual sample are highlighted
+    method = page.locator(".mlm-explorer [data-influence-method]").get_attribute(
+        "data-influence-method")
+    assert method == "exact"  # 160 clusters, one grouping factor
+    shoot(page, screens, "diagnostics-light")
+
     # Dark theme: switched live in JupyterLab; the explorer re-themes its charts.
     notebook.set_theme("dark")
     assert page.evaluate(
@@ -142,6 +177,8 @@ def test_hsb_explorer_in_jupyterlab(notebook, screens):
     shoot(page, screens, "variance-dark")
     open_tab(page, "Clusters")
     shoot(page, screens, "clusters-dark")
+    open_tab(page, "Diagnostics")
+    shoot(page, screens, "diagnostics-dark")
     open_tab(page, "Interaction")
     shoot(page, screens, "interaction-dark")
     notebook.set_theme("light")
