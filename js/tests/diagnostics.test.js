@@ -27,6 +27,10 @@ describe("influence rows", () => {
     expect(rows[1]).toMatchObject({ id: "b", cooks: 2.0, flag: true, n: 12 });
     expect(rows[2].note).toMatch(/one level/);
   });
+  it("labels only the largest flagged Cook's distances", () => {
+    expect(influenceRows(inf).filter((r) => r.label).map((r) => r.id)).toEqual(["b", "d"]);
+    expect(influenceRows(inf, 1).filter((r) => r.label).map((r) => r.id)).toEqual(["b"]);
+  });
   it("lists flagged clusters by decreasing Cook's distance", () => {
     expect(flaggedIds(inf)).toEqual(["b", "d"]);
   });

@@ -24,15 +24,21 @@ export const diagnosticsPanel = {
 // ---------------------------------------------------------------------------------------
 // Pure data helpers (unit-tested in js/tests/diagnostics.test.js)
 
-/** Influence rows: one per cluster in state order, `index` 1-based. */
-export function influenceRows(inf) {
+/**
+ * Influence rows: one per cluster in state order, `index` 1-based. `label` marks the flagged
+ * clusters that get a text label: the `maxLabels` largest Cook's distances (more would overlap).
+ */
+export function influenceRows(inf, maxLabels = 12) {
   const rows = new Array(inf.ids.length);
   for (let i = 0; i < inf.ids.length; i++) {
     rows[i] = {
       id: inf.ids[i], index: i + 1, cooks: inf.cooks[i], covratio: inf.covratio[i],
       leverage: inf.leverage[i], n: inf.n[i], flag: !!inf.flag[i], note: inf.note?.[i] || "",
+      label: false,
     };
   }
+  const ranked = rows.filter((r) => r.flag).sort((a, b) => b.cooks - a.cooks);
+  for (const r of ranked.slice(0, maxLabels)) r.label = true;
   return rows;
 }
 
@@ -178,13 +184,18 @@ class DiagnosticsPanel {
     });
     const terms = Object.keys(diag.qq?.terms || {});
     const qqHead = h("div", { class: "mlm-subhead" }, [
-      h("span", { class: "mlm-subtitle", text: `Normal QQ plot: ${diag.group} random effect` }),
-      terms.length > 1 ? selectField("effect", terms.map((t) => [t, t]), this.qqTerm, (v) => {
-        this.qqTerm = v;
-        this.prepareQQ();
-        this.rebuildView("qq");
-      }) : null,
+      h("span", { class: "mlm-subtitle", text: `Normal QQ plot of the ${diag.group} BLUPs` }),
     ]);
+    // The effect chooser sits above both charts so their titles and plots stay aligned.
+    if (terms.length > 1) {
+      parts.push(h("div", { class: "mlm-toolbar", role: "group", "aria-label": "QQ plot settings" }, [
+        selectField("QQ plot of the random effect", terms.map((t) => [t, t]), this.qqTerm, (v) => {
+          this.qqTerm = v;
+          this.prepareQQ();
+          this.rebuildView("qq");
+        }),
+      ]));
+    }
     parts.push(h("div", { class: "mlm-two" }, [
       h("div", {}, [h("div", { class: "mlm-subhead" }, [h("span", { class: "mlm-subtitle", text: resTitle })]), this.resBox, this.resNote]),
       h("div", {}, [qqHead, this.qqBox, h("p", {
@@ -341,10 +352,11 @@ class DiagnosticsPanel {
     ];
     const many = this.infRows.length > 300;
     const flagColor = t.select;
+    const hlInf = this.highlightRows("influence");
     const spec = {
       width: containerWidth(this.infBox),
       height: 220,
-      datasets: { inf: this.infRows, hl: this.highlightRows("influence"), cut: [{ y: inf.cutoff }] },
+      datasets: { inf: this.infRows, hl: hlInf, hlLab: labelRows(hlInf), cut: [{ y: inf.cutoff }] },
       params: this.selParams(),
       layer: [
         {
@@ -380,7 +392,7 @@ class DiagnosticsPanel {
         {
           name: "passive_labels",
           data: { name: "inf" },
-          transform: [{ filter: "datum.flag" }],
+          transform: [{ filter: "datum.label" }],
           mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 11, color: t.fg },
           encoding: { x, y, text: { field: "id" } },
         },
@@ -392,7 +404,7 @@ class DiagnosticsPanel {
         },
         {
           name: "passive_hl_labels",
-          data: { name: "hl" },
+          data: { name: "hlLab" },
           mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 11, fontWeight: 600, color: t.select },
           encoding: { x, y, text: { field: "id" } },
         },
@@ -560,7 +572,9 @@ class DiagnosticsPanel {
     const any = ids.length > 0;
     const jobs = [];
     for (const [name, view] of Object.entries(this.views)) {
-      view.data("hl", this.highlightRows(name, ids));
+      const rows = this.highlightRows(name, ids);
+      view.data("hl", rows);
+      if (name === "influence") view.data("hlLab", labelRows(rows));
       if (view.signal("anysel") !== any) view.signal("anysel", any);
       jobs.push(view.runAsync());
     }
@@ -614,6 +628,11 @@ class DiagnosticsPanel {
     this.destroyViews();
     this.disposers.forEach((d) => d());
   }
+}
+
+/** Selected clusters named on the influence plot: a few labels help, hundreds only cost time. */
+export function labelRows(rows, max = 20) {
+  return rows.length <= max ? rows : [];
 }
 
 /** [min, max] of a field, widened to include ±`pad` around 0 when given. */
