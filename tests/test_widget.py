@@ -290,6 +290,17 @@ def test_diagnostics_qq_are_sorted_standardized_blups(hsb_state, hsb_res):
         assert all(lo < hi for lo, hi in zip(block["lower"], block["upper"], strict=True))
 
 
+def test_qq_envelope_equals_the_chart_helper(hsb_res):
+    from mlm_jupyter.display.diagnostic_charts import qq_frame
+    from mlm_jupyter.display.explorer_diagnostics import qq_envelope
+
+    values = hsb_res.ranef["school"]["cses"].to_numpy()
+    ours = qq_envelope(values)
+    chart = qq_frame(values, max_points=len(values))
+    for key in ("theoretical", "sample", "lower", "upper"):
+        np.testing.assert_allclose(ours[key], chart[key], rtol=1e-12, err_msg=key)
+
+
 def test_diagnostics_checks_are_res_check(hsb_state, hsb_res):
     found = hsb_state["diagnostics"]["checks"]
     assert [(c["check"], c["finding"], c["look_at"], c["severity"]) for c in found] == [

@@ -229,12 +229,33 @@ def _qq_rows(n: int, max_points: int) -> np.ndarray:
     return np.unique(np.concatenate([np.arange(tail), middle, np.arange(n - tail, n)]))
 
 
-def _qq(res: Any, group: str, max_points: int, level: float = 0.95) -> dict:
-    """Normal QQ data of each random effect of ``group``: standardized BLUPs (mean 0, SD 1)
-    sorted, theoretical quantiles Φ⁻¹((i − ½)/G) and the pointwise Beta-order-statistic
-    envelope of ``diagnostic_charts.qq_frame``."""
-    from .diagnostic_charts import qq_frame
+def qq_envelope(values: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
+    """Normal QQ data of ``values``: standardized (mean 0, SD 1) and sorted, with theoretical
+    quantiles Φ⁻¹((i − ½)/n) and the pointwise ``level`` envelope Φ⁻¹(Beta(i, n − i + 1)
+    quantiles), the exact limit of a simulation envelope.
 
+    The same numbers as ``diagnostic_charts.qq_frame`` (tested), computed here because that
+    module imports Altair, which would add about a second to opening the explorer.
+    """
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    sd = v.std(ddof=1) if n > 1 else 1.0
+    z = np.sort((v - v.mean()) / (sd if sd > 0 else 1.0))
+    i = np.arange(1, n + 1)
+    a = (1 - level) / 2
+    return {
+        "theoretical": stats.norm.ppf((i - 0.5) / n), "sample": z,
+        "lower": stats.norm.ppf(stats.beta.ppf(a, i, n - i + 1)),
+        "upper": stats.norm.ppf(stats.beta.ppf(1 - a, i, n - i + 1)),
+    }
+
+
+def _qq(res: Any, group: str, max_points: int, level: float = 0.95) -> dict:
+    """QQ data (``qq_envelope``) of each random effect (BLUP column) of ``group``, with the
+    level ids in the sorted order."""
     table = res.ranef[group]
     ids = np.asarray([str(i) for i in table.index])
     out = {}
@@ -242,15 +263,11 @@ def _qq(res: Any, group: str, max_points: int, level: float = 0.95) -> dict:
         values = table[col].to_numpy(dtype=float)
         ok = np.isfinite(values)
         order = np.argsort(values[ok], kind="stable")
-        frame = qq_frame(values[ok], level, max_points=max(int(ok.sum()), 1))
-        rows = _qq_rows(len(frame), max_points)
-        out[str(col)] = {
-            "ids": ids[ok][order][rows].tolist(),
-            "theoretical": _compact(frame["theoretical"].to_numpy()[rows], _PLOT_DIGITS),
-            "sample": _compact(frame["sample"].to_numpy()[rows], _PLOT_DIGITS),
-            "lower": _compact(frame["lower"].to_numpy()[rows], _PLOT_DIGITS),
-            "upper": _compact(frame["upper"].to_numpy()[rows], _PLOT_DIGITS),
-        }
+        frame = qq_envelope(values[ok], level)
+        rows = _qq_rows(int(ok.sum()), max_points)
+        out[str(col)] = {"ids": ids[ok][order][rows].tolist()}
+        for key in ("theoretical", "sample", "lower", "upper"):
+            out[str(col)][key] = _compact(frame[key][rows], _PLOT_DIGITS)
     return {"level": level, "terms": out}
 
 
