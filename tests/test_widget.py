@@ -319,6 +319,11 @@ def test_diagnostics_one_step_for_crossed_or_many_clusters(hsb_res, monkeypatch)
     table = fitted_case("penicillin_crossed").influence("plate", exact=False, progress=False)
     np.testing.assert_allclose(inf["cooks"], table["cooks"], rtol=1e-7)
     assert len(inf["ids"]) == 24 and crossed["diagnostics"]["residuals"]["sampled"] is False
+    monkeypatch.setattr(explorer_diagnostics, "ONE_STEP_MAX_CLUSTERS_MULTI", 10)
+    skipped = build_state(fitted_case("penicillin_crossed"), group="plate")["diagnostics"]
+    assert "res.influence('plate'" in skipped["influence"]["error"]
+    assert len(skipped["influence"]["ids"]) == 24 and skipped["influence"]["cooks"] == [None] * 24
+    assert skipped["qq"]["terms"] and skipped["checks"]  # the rest of the block is still there
     monkeypatch.setattr(explorer_diagnostics, "EXACT_MAX_CLUSTERS", 100)
     many = build_state(hsb_res)["diagnostics"]["influence"]
     assert many["exact"] is False

@@ -22,6 +22,9 @@ MAX_RESIDUAL_POINTS = 2000  # residual-vs-fitted points shipped to the browser
 MAX_QQ_POINTS = 2000  # QQ points per random effect (both tails kept whole)
 _PLOT_DIGITS = 4  # residual and QQ points only feed scatter plots: 4 significant digits
 EXACT_MAX_CLUSTERS = 300  # exact refits (θ re-estimated) up to this many clusters
+# With several random-effect terms the one-step update is a refactorization per cluster (no
+# vectorized path), so the explorer computes it only up to this many clusters.
+ONE_STEP_MAX_CLUSTERS_MULTI = 1000
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,7 +170,15 @@ def _influence(res: Any, group: str) -> dict:
     a single grouping factor and at most ``EXACT_MAX_CLUSTERS`` clusters; otherwise the
     one-step approximation with θ held at θ̂ (``exact=False``).
     """
-    G = int(res.ngroups[group])
+    from ..diagnostics.influence import group_codes
+
+    codes, levels = group_codes(res, group)
+    G = len(levels)
+    # ids and n are always filled: residual points refer to clusters by position in ids.
+    empty = {"ids": [str(v) for v in levels],
+             "n": [int(c) for c in np.bincount(codes, minlength=G)],
+             "cooks": [None] * G, "covratio": [None] * G, "leverage": [None] * G,
+             "flag": [False] * G, "note": [""] * G}
     exact = len(res.ngroups) == 1 and G <= EXACT_MAX_CLUSTERS
     out: dict[str, Any] = {
         "exact": exact,
@@ -176,11 +187,15 @@ def _influence(res: Any, group: str) -> dict:
         "cutoff": 4.0 / max(G, 1),
         "cutoff_rule": "4/G",
     }
+    if not exact and len(res.design.terms) > 1 and G > ONE_STEP_MAX_CLUSTERS_MULTI:
+        out.update(empty, error=(f"influence not computed for the explorer: {G} clusters and "
+                                 f"several random-effect terms (one refactorization each); run "
+                                 f"res.influence({group!r}, exact=False) to get it"))
+        return out
     try:
         table = res.influence(group, exact=exact, progress=False)
     except Exception as exc:  # noqa: BLE001 - the panel says why instead of failing the explorer
-        out.update(error=f"influence could not be computed: {exc}", ids=[], n=[], cooks=[],
-                   covratio=[], leverage=[], flag=[], note=[])
+        out.update(empty, error=f"influence could not be computed: {exc}")
         return out
     out.update(
         error=None,

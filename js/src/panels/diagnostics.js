@@ -332,7 +332,7 @@ class DiagnosticsPanel {
   async buildInfluence() {
     const t = this.ctx.theme;
     const inf = this.diag.influence;
-    if (!this.infRows.length) {
+    if (inf.error || !this.infRows.length) {
       this.infBox.replaceChildren(h("p", { class: "mlm-empty", text: inf.error || "No influence values." }));
       return;
     }
