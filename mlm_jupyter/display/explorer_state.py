@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..naming import split_interaction
 from .explorer_diagnostics import (
     _compact,
     _full,
@@ -38,19 +39,7 @@ _POWER = re.compile(r"^I\(\s*([A-Za-z_.][\w.]*)\s*\^\s*(\d+)\s*\)$")
 # column names -> monomials
 def split_column(name: str) -> list[str]:
     """Split an R model-matrix column name on ``:`` outside brackets and parentheses."""
-    parts, depth, current = [], 0, []
-    for char in name:
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        if char == ":" and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
+    return split_interaction(name)
 
 
 def monomial(name: str, known: set[str]) -> dict[str, int] | None:
