@@ -110,21 +110,40 @@ def classify_coefficients(res: MixedModelResult, group: str | None = None) -> li
     return out
 
 
-def _sub(text: str, index: str) -> tuple[str, str]:
+#: One piece of an equation as (plain text, HTML); both renderings are built side by side.
+Piece = tuple[str, str]
+
+
+def _sub(text: str, index: str) -> Piece:
     return f"{text}_{index}", f"{html.escape(text)}<sub>{html.escape(index)}</sub>"
 
 
-def _var(name: str, index: str) -> tuple[str, str]:
-    """A variable with its subscript, factors of an interaction each subscripted."""
+def _var(name: str, index: str) -> Piece | None:
+    """A variable with its subscript (factors of an interaction each subscripted); None for
+    the intercept, which multiplies nothing."""
+    if name == INTERCEPT:
+        return None
     parts = split_interaction(name)
     plain = "·".join(f"{p}_{index}" for p in parts)
     markup = "·".join(f"{html.escape(p)}<sub>{index}</sub>" for p in parts)
     return plain, markup
 
 
+def _times(coefficient: Piece, variable: Piece | None) -> Piece:
+    if variable is None:
+        return coefficient
+    return f"{coefficient[0]}·{variable[0]}", f"{coefficient[1]}·{variable[1]}"
+
+
+def _equation(lhs: Piece, terms: list[Piece]) -> Piece:
+    return (
+        f"{lhs[0]} = " + " + ".join(t[0] for t in terms),
+        f"{lhs[1]} = " + " + ".join(t[1] for t in terms),
+    )
+
+
 def model_equations(res: MixedModelResult) -> ModelEquations:
     """Level-1/level-2 equations (single grouping factor) and the combined equation."""
-    response = res.spec.response.strip().strip("`")
     design = res.design
     if len({t.group for t in design.terms}) > 1:
         return _combined_only(res)
@@ -134,91 +153,48 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
     slots = [INTERCEPT] + [c.slot for c in coefs if c.slot != INTERCEPT]
     slots = list(dict.fromkeys(slots + [c for c in random_cols if c not in slots]))
     slot_index = {s: i for i, s in enumerate(slots)}
+    y = _sub(res.spec.response.strip().strip("`"), "ij")
+    residual = ("r_ij", "r<sub>ij</sub>")
 
-    l1_plain, l1_html = [], []
-    for s in slots:
-        b_plain, b_html = _sub("β", f"{slot_index[s]}j")
-        if s == INTERCEPT:
-            l1_plain.append(b_plain)
-            l1_html.append(b_html)
-        else:
-            v_plain, v_html = _var(s, "ij")
-            l1_plain.append(f"{b_plain}·{v_plain}")
-            l1_html.append(f"{b_html}·{v_html}")
-    y_plain, y_html = _sub(response, "ij")
-    level1 = f"{y_plain} = " + " + ".join(l1_plain) + " + r_ij"
-    level1_html = f"{y_html} = " + " + ".join(l1_html) + " + r<sub>ij</sub>"
-
-    level2, level2_html, comb_plain, comb_html = [], [], [], []
+    level1 = _equation(
+        y, [_times(_sub("β", f"{slot_index[s]}j"), _var(s, "ij")) for s in slots] + [residual]
+    )
+    level2: list[Piece] = []
+    combined: list[Piece] = []
     for s in slots:
         k = slot_index[s]
-        terms_plain, terms_html = [], []
-        w = 0
-        for c in coefs:
-            if c.slot != s:
-                continue
-            g_plain, g_html = _sub("γ", f"{k}{w}")
-            w += 1
-            if c.level2:
-                v_plain, v_html = _var(c.level2, "j")
-                terms_plain.append(f"{g_plain}·{v_plain}")
-                terms_html.append(f"{g_html}·{v_html}")
-            else:
-                terms_plain.append(g_plain)
-                terms_html.append(g_html)
-            x_plain, x_html = ("", "") if s == INTERCEPT else _var(s, "ij")
-            comb_plain.append(terms_plain[-1] + (f"·{x_plain}" if x_plain else ""))
-            comb_html.append(terms_html[-1] + (f"·{x_html}" if x_html else ""))
-        if s in random_cols:
-            u_plain, u_html = _sub("u", f"{k}j")
-            terms_plain.append(u_plain)
-            terms_html.append(u_html)
-        if not terms_plain:
-            terms_plain, terms_html = ["0"], ["0"]
-        b_plain, b_html = _sub("β", f"{k}j")
-        level2.append(f"{b_plain} = " + " + ".join(terms_plain))
-        level2_html.append(f"{b_html} = " + " + ".join(terms_html))
-    for s in random_cols:
-        u_plain, u_html = _sub("u", f"{slot_index[s]}j")
-        if s == INTERCEPT:
-            comb_plain.append(u_plain)
-            comb_html.append(u_html)
-        else:
-            x_plain, x_html = _var(s, "ij")
-            comb_plain.append(f"{u_plain}·{x_plain}")
-            comb_html.append(f"{u_html}·{x_html}")
-    combined = f"{y_plain} = " + " + ".join(comb_plain) + " + r_ij"
-    combined_html = f"{y_html} = " + " + ".join(comb_html) + " + r<sub>ij</sub>"
+        own = [c for c in coefs if c.slot == s]
+        gammas = [
+            _times(_sub("γ", f"{k}{w}"), _var(c.level2, "j") if c.level2 else None)
+            for w, c in enumerate(own)
+        ]
+        combined += [_times(g, _var(s, "ij")) for g in gammas]
+        terms = gammas + ([_sub("u", f"{k}j")] if s in random_cols else [])
+        level2.append(_equation(_sub("β", f"{k}j"), terms or [("0", "0")]))
+    combined += [_times(_sub("u", f"{slot_index[s]}j"), _var(s, "ij")) for s in random_cols]
+    combined_eq = _equation(y, combined + [residual])
     return ModelEquations(
-        level1, tuple(level2), combined, level1_html, tuple(level2_html), combined_html
+        level1[0],
+        tuple(e[0] for e in level2),
+        combined_eq[0],
+        level1[1],
+        tuple(e[1] for e in level2),
+        combined_eq[1],
     )
 
 
 def _combined_only(res: MixedModelResult) -> ModelEquations:
     """lme4-style combined equation for models with several grouping factors."""
-    response = res.spec.response.strip().strip("`")
-    parts_plain, parts_html = [], []
-    for k, name in enumerate(res.design.fixed_names):
-        g_plain, g_html = _sub("γ", str(k))
-        if name == INTERCEPT:
-            parts_plain.append(g_plain)
-            parts_html.append(g_html)
-        else:
-            v_plain, v_html = _var(name, "i")
-            parts_plain.append(f"{g_plain}·{v_plain}")
-            parts_html.append(f"{g_html}·{v_html}")
+    terms = [
+        _times(_sub("γ", str(k)), _var(name, "i")) for k, name in enumerate(res.design.fixed_names)
+    ]
     for term in res.design.terms:
         for col in term.columns:
-            u_plain = f"u[{col}]_{term.group}[i]"
-            u_html = f"u<sub>{html.escape(term.group)}[i]</sub><sup>({html.escape(col)})</sup>"
-            if col == INTERCEPT:
-                parts_plain.append(u_plain)
-                parts_html.append(u_html)
-            else:
-                v_plain, v_html = _var(col, "i")
-                parts_plain.append(f"{u_plain}·{v_plain}")
-                parts_html.append(f"{u_html}·{v_html}")
-    y_plain, y_html = _sub(response, "i")
-    combined = f"{y_plain} = " + " + ".join(parts_plain) + " + r_i"
-    combined_html = f"{y_html} = " + " + ".join(parts_html) + " + r<sub>i</sub>"
-    return ModelEquations("", (), combined, "", (), combined_html)
+            u = (
+                f"u[{col}]_{term.group}[i]",
+                f"u<sub>{html.escape(term.group)}[i]</sub><sup>({html.escape(col)})</sup>",
+            )
+            terms.append(_times(u, _var(col, "i")))
+    y = _sub(res.spec.response.strip().strip("`"), "i")
+    combined = _equation(y, terms + [("r_i", "r<sub>i</sub>")])
+    return ModelEquations("", (), combined[0], "", (), combined[1])
