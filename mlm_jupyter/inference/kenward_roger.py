@@ -19,13 +19,13 @@ three-level egsingle model), never O(n²).
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..caching import cache_per_result
 from ..engine.blocks import term_sparse
 from ..engine.objective import lower_tri_index, split_theta
 
@@ -176,15 +176,5 @@ def compute_kr(res: Any) -> KenwardRogerParts:
     return KenwardRogerParts(Phi, (Phi_A + Phi_A.T) / 2, P, W)
 
 
-_CACHE: dict[int, KenwardRogerParts] = {}
-
-
-def cached_kr(res: Any) -> KenwardRogerParts:
-    """``compute_kr(res)``, once per result object."""
-    key = id(res)
-    parts = _CACHE.get(key)
-    if parts is None:
-        parts = compute_kr(res)
-        _CACHE[key] = parts
-        weakref.finalize(res, _CACHE.pop, key, None)
-    return parts
+#: ``compute_kr(res)``, computed once per result object.
+cached_kr = cache_per_result(compute_kr)

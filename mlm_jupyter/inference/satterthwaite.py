@@ -21,12 +21,12 @@ evaluations for k = dim θ (lmerTest uses numDeriv's Richardson scheme too).
 from __future__ import annotations
 
 import warnings
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..caching import cache_per_result
 from ..engine.objective import unscaled_vcov
 
 EIGEN_TOL = 1e-8  # lmerTest's tolerance for zero / negative Hessian eigenvalues
@@ -159,19 +159,8 @@ def compute_parts(res: Any) -> SatterthwaiteParts:
     return SatterthwaiteParts(s2 * U, jac, 2.0 * h_inv, evals)
 
 
-# Results are frozen (and unhashable) dataclasses: cache by id, dropped when the result dies.
-_CACHE: dict[int, SatterthwaiteParts] = {}
-
-
-def cached_parts(res: Any) -> SatterthwaiteParts:
-    """``compute_parts(res)``, computed once per result object."""
-    key = id(res)
-    parts = _CACHE.get(key)
-    if parts is None:
-        parts = compute_parts(res)
-        _CACHE[key] = parts
-        weakref.finalize(res, _CACHE.pop, key, None)
-    return parts
+#: ``compute_parts(res)``, computed once per result object.
+cached_parts = cache_per_result(compute_parts)
 
 
 def satterthwaite_parts(res: Any) -> tuple[np.ndarray, np.ndarray]:
