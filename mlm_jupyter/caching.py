@@ -1,4 +1,4 @@
-"""Per-result caches for costly derived quantities (Satterthwaite and Kenward-Roger parts).
+"""Per-result caches for costly derived quantities (df parts, cluster influence).
 
 Results are frozen, unhashable dataclasses, so a cache is keyed by ``id(result)`` and the
 entry is dropped when the result is garbage-collected (before its id can be reused).
@@ -27,3 +27,15 @@ def cache_per_result(compute: Callable[[Any], T]) -> Callable[[Any], T]:
         return store[key]
 
     return cached
+
+
+_MEMOS: dict[int, dict[Any, Any]] = {}
+
+
+def result_memo(res: Any) -> dict[Any, Any]:
+    """A dict that lives as long as ``res``, for results that depend on arguments."""
+    key = id(res)
+    if key not in _MEMOS:
+        _MEMOS[key] = {}
+        weakref.finalize(res, _MEMOS.pop, key, None)
+    return _MEMOS[key]

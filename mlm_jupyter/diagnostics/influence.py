@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..caching import result_memo
 from ..engine.blocks import cross_products
 from ..engine.objective import ProfiledDeviance, solve, unscaled_vcov
 from .onestep import one_step_all, per_level_xy_gram
@@ -161,9 +162,20 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
         ``rvc:school|(Intercept)|cses``, ``rvc:Residual``), ``flag`` (Cook's distance >
         4/G) and ``note`` (why a row is empty, or a convergence warning; '' otherwise).
     """
+    group = resolve_group(res, group)
+    # check() and the explorer's Diagnostics panel ask for the same table as the user: the
+    # refits run once per result; callers get a copy so they cannot alter the stored one.
+    memo = result_memo(res)
+    if (group, exact) not in memo:
+        memo[(group, exact)] = _influence_table(res, group, exact, progress)
+    return memo[(group, exact)].copy()
+
+
+def _influence_table(
+    res: MixedModelResult, group: str, exact: bool, progress: bool | None
+) -> pd.DataFrame:
     from ..progress import Progress
 
-    group = resolve_group(res, group)
     codes, levels = group_codes(res, group)
     design, full = res.design, res.engine
     cp = full.cp
