@@ -119,17 +119,21 @@ def _stencil(obj: ProfiledDeviance, theta: np.ndarray, idx: np.ndarray, value: f
 
 
 def _gradient_hessian(obj: ProfiledDeviance, theta: np.ndarray, idx: np.ndarray,
-                      step: float = 1e-5) -> np.ndarray:
-    """Hessian over ``idx`` by central differences of the analytic gradient (2k gradients)."""
+                      step: float = 1e-6) -> np.ndarray:
+    """Hessian over ``idx`` by forward differences of the analytic gradient (k gradients).
+
+    The gradient is exact, so a forward difference is accurate to O(h) ≈ 1e-6 relative:
+    ample for Newton steps and lme4's scaled-gradient check, at half the cost of central
+    differences.
+    """
     k = idx.size
     H = np.empty((k, k))
+    g0 = obj.value_and_gradient(theta)[1][idx]
     for i, col in enumerate(idx):
         h = step * max(1.0, abs(theta[col]))
-        up, down = theta.copy(), theta.copy()
+        up = theta.copy()
         up[col] += h
-        down[col] -= h
-        g_up = obj.value_and_gradient(up)[1][idx]
-        H[:, i] = (g_up - obj.value_and_gradient(down)[1][idx]) / (2 * h)
+        H[:, i] = (obj.value_and_gradient(up)[1][idx] - g0) / h
     return 0.5 * (H + H.T)
 
 
@@ -230,7 +234,10 @@ def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool):
 
     res = minimize(
         fun_and_grad, start, jac=True, method="L-BFGS-B", bounds=bounds,
-        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-7, "maxls": 40},
+        # Stop once the criterion changes by < 1e-12 relative: the last L-BFGS-B
+        # iterations at machine precision only fail line searches, and the Newton polish
+        # that follows converges quadratically from here.
+        options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7, "maxls": 40},
     )
     return np.asarray(res.x, dtype=float), float(res.fun)
 

@@ -130,6 +130,11 @@ class ProfiledDeviance:
                 )
         self._eye_rest = np.zeros(cp.A22.shape[0])
         self._eye_rest[: cp.m_rest] = 1.0
+        # Small models: one dense Cholesky beats the blocked scheme's call overhead.
+        from .dense import DenseKernel, prefers_dense
+
+        self._dense = DenseKernel.build(cp) if prefers_dense(cp) else None
+        self._last_gradient: tuple[np.ndarray, float, np.ndarray] | None = None
 
     # -- factorisation ---------------------------------------------------------------
     def _lambda_t_rest(self, T: list[np.ndarray]) -> sp.csr_matrix:
@@ -221,17 +226,58 @@ class ProfiledDeviance:
 
     def __call__(self, theta: np.ndarray) -> float:
         self.n_evals += 1
+        if self._dense is not None:
+            return self._dense.evaluate(np.asarray(theta, dtype=float), self.reml, self.cp.n,
+                                        gradient=False)[0]
         f = self.factor(theta)
         return np.inf if f is None else self.from_factor(f)
 
-    # -- analytic gradient (one grouping factor) -----------------------------------------
+    # -- analytic gradient ---------------------------------------------------------------
     @property
     def has_gradient(self) -> bool:
-        """True when :meth:`value_and_gradient` is analytic (a single random term)."""
-        return not self._has_rest
+        """True when :meth:`value_and_gradient` is available (exact, not differenced).
+
+        Always, except for several random terms whose coupling pattern is too dense
+        for :class:`.gradient.GradientPlan` (then derivative-free BOBYQA is used).
+        """
+        if self._dense is not None or not self._has_rest:
+            return True
+        from .gradient import plan_for
+
+        return plan_for(self) is not None
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Criterion and its exact gradient at θ (single random term only).
+        """Criterion and its exact gradient at θ.
+
+        Small models use the dense kernel (:mod:`.dense`), several random terms the
+        blocked inverse of :mod:`.gradient`, one random term the batched formula below.
+        """
+        theta = np.asarray(theta, dtype=float)
+        # The optimiser's last point is where the polish starts: remember one result.
+        last = self._last_gradient
+        if last is not None and np.array_equal(last[0], theta):
+            return last[1], last[2].copy()
+        value, grad = self._value_and_gradient(theta)
+        self._last_gradient = (theta.copy(), value, grad.copy())
+        return value, grad
+
+    def _value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if self._dense is not None:
+            self.n_evals += 1
+            value, grad = self._dense.evaluate(theta, self.reml, self.cp.n, gradient=True)
+            return value, grad
+        if self._has_rest:
+            from .gradient import criterion_parts
+
+            self.n_evals += 1
+            parts = criterion_parts(self, theta)
+            if parts is None:
+                return np.inf, np.zeros_like(theta)
+            return parts.value, parts.gradient
+        return self._single_term_value_and_gradient(theta)
+
+    def _single_term_value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Criterion and its exact gradient at θ for a single random term (batched blocks).
 
         With A = Λ̃'ΩΛ̃ + diag(I, 0) for Ω = [Z X]'[Z X] and r² the penalised RSS,
 
@@ -244,10 +290,7 @@ class ProfiledDeviance:
         term is H_j + G_j V (C_j'H_j - X'Z_j) with H_j = M_j⁻¹T'Z_j'Z_j (ML: H_j alone).
         One factorisation plus O(levels·q²·p²) work: the cost of one evaluation.
         """
-        if self._has_rest:
-            raise NotImplementedError("the analytic gradient covers one random term")
         self.n_evals += 1
-        theta = np.asarray(theta, dtype=float)
         f = self.factor(theta)
         if f is None:
             return np.inf, np.zeros_like(theta)
@@ -303,6 +346,11 @@ def solve(obj: ProfiledDeviance, theta: np.ndarray) -> Solution:
     f = obj.factor(theta)
     if f is None:
         raise np.linalg.LinAlgError("the model matrices are not positive definite at this θ")
+    return solve_factor(obj, f)
+
+
+def solve_factor(obj: ProfiledDeviance, f: Factor) -> Solution:
+    """:func:`solve` from an existing factor (no new factorisation)."""
     cp = obj.cp
     m_r, p = cp.m_rest, cp.p
     L22 = f.L22
