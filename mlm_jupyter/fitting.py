@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .design import Design, build_design
+from .design import Design, build_design, used_frame
 from .engine.blocks import CrossProducts, cross_products
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, conditional_variances, solve, unscaled_vcov
@@ -65,7 +65,7 @@ def fit(
             f"{design.n} observations cannot estimate {design.p} fixed effects; "
             "simplify the fixed part."
         )
-    used = data.loc[design.row_index, list(design.variables)].copy()
+    used = used_frame(data, design)
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
