@@ -15,7 +15,7 @@ from conftest import case_ids, fitted_case
 
 from mlm_jupyter.engine.dense import DenseKernel
 from mlm_jupyter.engine.gradient import criterion_parts
-from mlm_jupyter.engine.objective import ProfiledDeviance
+from mlm_jupyter.engine.objective import ProfiledDeviance, unscaled_vcov
 
 MULTI = ["sleep_uncorr_reml", "pastes_nested", "penicillin_crossed", "hsb_uncorr_female",
          "egsingle_3level", "egsingle_3level_int", "crossed_slope", "crossed_int"]
@@ -75,14 +75,16 @@ def test_dense_kernel_matches_blocked_paths(case: str) -> None:
     obj = res.engine
     kernel = DenseKernel.build(obj.cp)
     for theta in points(res):
-        value, grad = kernel.evaluate(theta, obj.reml, obj.cp.n, gradient=True)
-        blocked_value = obj.from_factor(obj.factor(theta))
-        assert value == pytest.approx(blocked_value, abs=1e-8)
-        if obj.cp.m_rest:
-            reference = criterion_parts(obj, theta).gradient
-        else:
-            reference = obj._single_term_value_and_gradient(theta)[1]
-        np.testing.assert_allclose(grad, reference, rtol=1e-7, atol=1e-7)
+        dense = kernel.parts(theta, obj.reml, obj.cp.n)
+        f = obj.factor(theta)
+        assert dense.value == pytest.approx(obj.from_factor(f), abs=1e-8)
+        assert kernel.value(theta, obj.reml, obj.cp.n) == pytest.approx(dense.value, abs=1e-10)
+        blocked = criterion_parts(obj, theta) if obj.cp.m_rest else obj._single_term_parts(theta)
+        for name in ("logdet", "r2", "grad_logdet", "grad_r2", "vcov_unscaled"):
+            np.testing.assert_allclose(getattr(dense, name), getattr(blocked, name),
+                                       rtol=1e-7, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(dense.vcov_unscaled,
+                                   unscaled_vcov(f, obj.cp.m_rest, obj.cp.p), rtol=1e-9)
 
 
 @pytest.mark.parametrize("case", SINGLE)
@@ -90,8 +92,8 @@ def test_single_term_gradient_matches_differences(case: str) -> None:
     res = fitted_case(case)
     obj = res.engine
     for theta in points(res):
-        value, grad = obj._single_term_value_and_gradient(theta)
-        assert_close_gradient(grad, central_difference(obj, theta))
+        assert_close_gradient(obj._single_term_parts(theta).gradient,
+                              central_difference(obj, theta))
 
 
 def test_every_reference_model_has_an_exact_gradient() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .blocks import CrossProducts
-from .objective import LOG_2PI, lower_tri_index
+from .objective import LOG_2PI, GradientParts, lower_tri_index
 
 # q + p + 1 up to which the dense kernel beats the blocked one (one / several terms)
 DENSE_MAX_ONE = 60
@@ -100,11 +100,9 @@ class DenseKernel:
         out[self.fixed_ones] = 1.0
         return out.reshape(m, m)
 
-    def evaluate(
-        self, theta: np.ndarray, reml: bool, n: int, gradient: bool
-    ) -> tuple[float, np.ndarray | None]:
-        """Criterion (and its exact gradient) at θ; (inf, zeros) when A is not PD."""
-        q, p = self.q, self.p
+    def _factor(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(Λ̃, G = Λ̃'Ω, L) at θ, or None when A is not positive definite."""
+        q = self.q
         lam = self.lam(theta)
         G = lam.T @ self.omega
         A = G @ lam
@@ -112,28 +110,50 @@ class DenseKernel:
         try:
             L = np.linalg.cholesky(A)
         except np.linalg.LinAlgError:
-            return np.inf, (np.zeros(self.n_theta) if gradient else None)
+            return None
         d = np.diag(L)
-        r2 = d[-1] ** 2
-        s = q + p if reml else q
-        dof = n - p if reml else n
-        if not (r2 > 0 and dof > 0 and np.all(d > 0)):
-            return np.inf, (np.zeros(self.n_theta) if gradient else None)
-        value = float(2.0 * np.log(d[:s]).sum() + dof * (1.0 + LOG_2PI + np.log(r2 / dof)))
-        if not gradient:
-            return value, None
+        if not (d[-1] > 0 and np.all(d > 0)):
+            return None
+        return lam, G, L
+
+    def value(self, theta: np.ndarray, reml: bool, n: int) -> float:
+        """The criterion at θ (inf where A is not positive definite)."""
+        fac = self._factor(theta)
+        if fac is None:
+            return np.inf
+        return self._value(np.diag(fac[2]), reml, n)[0]
+
+    def _value(self, d: np.ndarray, reml: bool, n: int) -> tuple[float, float, float, int]:
+        s = self.q + self.p if reml else self.q
+        dof = n - self.p if reml else n
+        r2 = float(d[-1] ** 2)
+        logdet = float(2.0 * np.log(d[:s]).sum())
+        if dof <= 0:
+            return np.inf, logdet, r2, dof
+        return float(logdet + dof * (1.0 + LOG_2PI + np.log(r2 / dof))), logdet, r2, dof
+
+    def parts(self, theta: np.ndarray, reml: bool, n: int) -> GradientParts | None:
+        """Criterion pieces and exact gradients at θ (None where A is not PD)."""
+        fac = self._factor(theta)
+        if fac is None:
+            return None
+        lam, G, L = fac
+        q, p = self.q, self.p
+        value, logdet, r2, dof = self._value(np.diag(L), reml, n)
         # u and β: L[:-1,:-1]' w = L[-1, :-1]  (w = [u; β]).
         w = sla.solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T")
         u, beta = w[:q], w[q:]
         om = self.omega
-        b = lam[:q, :q] @ u
-        zr = om[:q, -1] - om[:q, q : q + p] @ beta - om[:q, :q] @ b
-        Linv = sla.solve_triangular(L[:s, :s], np.eye(s), lower=True)
-        R = (Linv.T @ Linv) @ G[:s, :s]
+        zr = om[:q, -1] - om[:q, q : q + p] @ beta - om[:q, :q] @ (lam[:q, :q] @ u)
+        s = q + p if reml else q
+        Linv = sla.solve_triangular(L[: q + p, : q + p], np.eye(q + p), lower=True)
+        Ainv = Linv[:s, :s].T @ Linv[:s, :s]
+        R = Ainv @ G[:s, :s]
         pr, pc, pt = self.pair_r, self.pair_c, self.pair_theta
         g_logdet = 2.0 * np.bincount(pt, weights=R[pc, pr], minlength=self.n_theta)
         g_r2 = -2.0 * np.bincount(pt, weights=zr[pr] * u[pc], minlength=self.n_theta)
-        return value, g_logdet + dof * g_r2 / r2
+        Lx_inv = Linv[q:, q:]  # inverse of RX' (the X block of L)
+        return GradientParts(value, logdet, r2, dof, g_logdet, g_r2, Lx_inv.T @ Lx_inv)
 
 
 def prefers_dense(cp: CrossProducts) -> bool:

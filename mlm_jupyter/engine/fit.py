@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
 
 from .objective import ProfiledDeviance, theta_start
-
-try:  # optional: caps BLAS threads for small dense blocks
-    import threadpoolctl
-except ImportError:  # pragma: no cover
-    threadpoolctl = None
-_CONTROLLER = None
+from .threads import blas_limit
 
 try:  # optional: lme4's own derivative-free optimizer for multi-term models
     import nlopt
@@ -282,27 +276,9 @@ def _leave_boundary(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> n
     return best
 
 
-_BLAS_ONE_THREAD_MAX = 4000  # dense block size up to which one BLAS thread is faster
-
-
-def _blas_limit(obj: ProfiledDeviance) -> AbstractContextManager:
-    """One BLAS thread while optimising moderate problems.
-
-    Each evaluation works on blocks of at most a few thousand rows; waking OpenBLAS
-    threads costs more than it saves, and on a busy 2-core machine it is ruinous
-    (measured 60 ms vs 400 ms per evaluation for the 73k crossed design).
-    """
-    global _CONTROLLER
-    if threadpoolctl is None or obj.cp.A22.shape[0] > _BLAS_ONE_THREAD_MAX:
-        return nullcontext()
-    if _CONTROLLER is None:
-        _CONTROLLER = threadpoolctl.ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
 def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> OptimizationRecord:
     """Minimise ``obj`` over θ subject to lme4's bounds (see :func:`_optimize`)."""
-    with _blas_limit(obj):
+    with blas_limit(obj):
         return _optimize(obj, theta0)
 
 

@@ -37,27 +37,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from .blocks import CrossProducts
-from .objective import Factor, lower_tri_index, solve_factor
+from .objective import GradientParts, lower_tri_index, solve_factor, unscaled_vcov
 
 if TYPE_CHECKING:  # pragma: no cover
     from .objective import ProfiledDeviance
-
-
-@dataclass(frozen=True)
-class CriterionParts:
-    """The criterion's two θ-dependent pieces and their exact gradients at one θ.
-
-    ``value = logdet + dof * (1 + log(2π) + log(r2 / dof))``; ``gradient`` is that
-    combination of ``grad_logdet`` and ``grad_r2``.
-    """
-
-    value: float
-    logdet: float
-    r2: float
-    grad_logdet: np.ndarray
-    grad_r2: np.ndarray
-    gradient: np.ndarray
-    factor: Factor
 
 
 MAX_TRIPLES = 30_000_000  # pattern products above this: the plan would need > ~1 GB
@@ -181,7 +164,7 @@ def plan_for(obj: ProfiledDeviance) -> GradientPlan | None:
     return plan
 
 
-def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> CriterionParts | None:
+def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts | None:
     """Criterion, log|A|, r² and their exact θ-gradients (None where A is not PD).
 
     For models with several random terms (see :func:`plan_for`; raises ValueError when
@@ -279,6 +262,5 @@ def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> CriterionParts 
         g_r2.append(dr2[rows, cols])
     grad_logdet = np.concatenate(g_logdet)
     grad_r2 = np.concatenate(g_r2)
-    value = obj.from_factor(f)
-    gradient = grad_logdet + dof * grad_r2 / r2
-    return CriterionParts(value, logdet, r2, grad_logdet, grad_r2, gradient, f)
+    return GradientParts(obj.from_factor(f), logdet, r2, dof, grad_logdet, grad_r2,
+                         unscaled_vcov(f, m_r, p))

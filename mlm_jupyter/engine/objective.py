@@ -88,6 +88,29 @@ class Factor:
         return 2.0 * float(np.log(d11).sum() + np.log(np.diag(self.L22)[:m_rest]).sum())
 
 
+@dataclass(frozen=True)
+class GradientParts:
+    """The criterion's θ-dependent pieces at one θ, with their exact θ-gradients.
+
+    ``value = logdet + dof (1 + log 2π + log(r2 / dof))`` with ``logdet`` = log|A_Z|
+    (ML) or log|A_Z| + log|RX|² (REML) and ``r2`` the penalised RSS; ``vcov_unscaled``
+    is (RX'RX)⁻¹ = vcov(β̂)/σ².  Satterthwaite's df difference these gradients.
+    """
+
+    value: float
+    logdet: float
+    r2: float
+    dof: int
+    grad_logdet: np.ndarray
+    grad_r2: np.ndarray
+    vcov_unscaled: np.ndarray
+
+    @property
+    def gradient(self) -> np.ndarray:
+        """∂d/∂θ = ∂logdet/∂θ + dof ∂r²/∂θ / r²."""
+        return self.grad_logdet + self.dof * self.grad_r2 / self.r2
+
+
 class ProfiledDeviance:
     """Callable objective θ -> REML criterion or ML deviance, for one set of cross-products."""
 
@@ -227,8 +250,7 @@ class ProfiledDeviance:
     def __call__(self, theta: np.ndarray) -> float:
         self.n_evals += 1
         if self._dense is not None:
-            return self._dense.evaluate(np.asarray(theta, dtype=float), self.reml, self.cp.n,
-                                        gradient=False)[0]
+            return self._dense.value(np.asarray(theta, dtype=float), self.reml, self.cp.n)
         f = self.factor(theta)
         return np.inf if f is None else self.from_factor(f)
 
@@ -262,22 +284,30 @@ class ProfiledDeviance:
         return value, grad
 
     def _value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        parts = self.gradient_parts(theta)
+        if parts is None:
+            return np.inf, np.zeros_like(theta)
+        return parts.value, parts.gradient
+
+    def gradient_parts(self, theta: np.ndarray) -> GradientParts | None:
+        """log|A|, r², (RX'RX)⁻¹ and the exact gradients at θ (None: not positive definite).
+
+        Small models use the dense kernel (:mod:`.dense`), several random terms the
+        blocked plan of :mod:`.gradient`, one random term the batched formula of
+        :meth:`_single_term_parts`.  Counts as one evaluation.
+        """
+        theta = np.asarray(theta, dtype=float)
+        self.n_evals += 1
         if self._dense is not None:
-            self.n_evals += 1
-            value, grad = self._dense.evaluate(theta, self.reml, self.cp.n, gradient=True)
-            return value, grad
+            return self._dense.parts(theta, self.reml, self.cp.n)
         if self._has_rest:
             from .gradient import criterion_parts
 
-            self.n_evals += 1
-            parts = criterion_parts(self, theta)
-            if parts is None:
-                return np.inf, np.zeros_like(theta)
-            return parts.value, parts.gradient
-        return self._single_term_value_and_gradient(theta)
+            return criterion_parts(self, theta)
+        return self._single_term_parts(theta)
 
-    def _single_term_value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Criterion and its exact gradient at θ for a single random term (batched blocks).
+    def _single_term_parts(self, theta: np.ndarray) -> GradientParts | None:
+        """:class:`GradientParts` for a single random term (batched level blocks).
 
         With A = Λ̃'ΩΛ̃ + diag(I, 0) for Ω = [Z X]'[Z X] and r² the penalised RSS,
 
@@ -290,10 +320,9 @@ class ProfiledDeviance:
         term is H_j + G_j V (C_j'H_j - X'Z_j) with H_j = M_j⁻¹T'Z_j'Z_j (ML: H_j alone).
         One factorisation plus O(levels·q²·p²) work: the cost of one evaluation.
         """
-        self.n_evals += 1
         f = self.factor(theta)
         if f is None:
-            return np.inf, np.zeros_like(theta)
+            return None
         value = self.from_factor(f)
         cp = self.cp
         p, n = cp.p, cp.n
@@ -325,8 +354,11 @@ class ProfiledDeviance:
             dof = n if not self.reml else n - p
         Hsum = H.sum(axis=0)
         rows, cols = lower_tri_index(T.shape[0])
-        grad = 2.0 * Hsum[cols, rows] + dof * dr2[rows, cols] / r2
-        return value, grad
+        logdet = f.logdet_Z(0) + (2.0 * float(np.log(np.diag(Lxx)).sum()) if self.reml else 0.0)
+        return GradientParts(
+            value, logdet, r2, dof, 2.0 * Hsum[cols, rows], dr2[rows, cols],
+            unscaled_vcov(f, 0, p),
+        )
 
 
 @dataclass(frozen=True)
