@@ -11,6 +11,7 @@ from .design import Design, build_design, used_frame
 from .engine.blocks import CrossProducts, cross_products
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, conditional_variances, solve, unscaled_vcov
+from .engine.threads import blas_limit
 from .formula import parse
 from .results import MixedModelResult
 from .spec import ModelSpec
@@ -84,7 +85,8 @@ def fit_design(
     cp = cross_products(design) if cp is None else cp
     objective = ProfiledDeviance(cp, reml=reml)
     record = optimize(objective, start)
-    return assemble(design, objective, record, data)
+    with blas_limit(objective):
+        return assemble(design, objective, record, data)
 
 
 def assemble(

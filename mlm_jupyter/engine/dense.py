@@ -22,7 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .blocks import CrossProducts
-from .objective import LOG_2PI, GradientParts, lower_tri_index
+from .objective import LOG_2PI, GradientParts, lower_tri_index, tri_inv
 
 # q + p + 1 up to which the dense kernel beats the blocked one (one / several terms)
 DENSE_MAX_ONE = 60
@@ -141,12 +141,13 @@ class DenseKernel:
         q, p = self.q, self.p
         value, logdet, r2, dof = self._value(np.diag(L), reml, n)
         # u and β: L[:-1,:-1]' w = L[-1, :-1]  (w = [u; β]).
-        w = sla.solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T")
+        w = sla.solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T",
+                                 check_finite=False)
         u, beta = w[:q], w[q:]
         om = self.omega
         zr = om[:q, -1] - om[:q, q : q + p] @ beta - om[:q, :q] @ (lam[:q, :q] @ u)
         s = q + p if reml else q
-        Linv = sla.solve_triangular(L[: q + p, : q + p], np.eye(q + p), lower=True)
+        Linv = tri_inv(L[: q + p, : q + p])
         Ainv = Linv[:s, :s].T @ Linv[:s, :s]
         R = Ainv @ G[:s, :s]
         pr, pc, pt = self.pair_r, self.pair_c, self.pair_theta
