@@ -1,24 +1,26 @@
 """ModelSpec + DataFrame -> Design: validated arrays for the engine.
 
 Everything that can be wrong with the user's data is caught here, with a message that
-names the column, so the engine only ever sees finite, well-formed arrays.
+names the column, so the engine only ever sees finite, well-formed arrays.  The model
+matrices come from NumPy for plain numeric formulas (:mod:`.plain_terms`, fast) and from
+formulaic otherwise (:mod:`.formulaic_terms`); both give identical matrices and every
+check below is shared.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
 
-from .formula import FormulaError, unknown_column_error
-from .naming import r_column_name, split_interaction, to_formulaic
-from .plain_terms import Matrices, plain_model
+from .formulaic_terms import check_columns, formulaic_matrices, r_style_names
+from .plain_terms import plain_model
 from .spec import ModelSpec, RandomTerm
 from .transforms import formula_context
+
+__all__ = ["Design", "RandomBlock", "build_design", "r_style_names", "used_frame"]
 
 
 @dataclass(frozen=True)
@@ -109,67 +111,6 @@ class Design:
         return int(self.X.shape[1])
 
 
-def _required_variables(text: str, context: dict[str, Any]) -> set[str]:
-    # Factor by factor: formulaic's Formula.required_variables reads a column named ``x.1``
-    # as Python attribute access and reports ``x``; a lookup factor's name is the column.
-    names: set[str] = set()
-    for term in Formula(to_formulaic(text)):
-        for factor in term.factors:
-            if factor.eval_method.value == "lookup":
-                names.add(str(factor.expr))
-            elif factor.token is not None:
-                names |= {str(n) for n in factor.token.required_variables}
-    names |= _transform_arguments(to_formulaic(text), context)
-    return {n for n in names if n not in context}
-
-
-def _transform_arguments(text: str, context: dict[str, Any]) -> set[str]:
-    """Variables in the first argument of stateful transforms (``center(x, 1)``, ``scale(x)``).
-
-    formulaic reports no required variables inside its own transforms, so a column used only
-    there would not be selected from the data; read them from the call's first argument.
-    """
-    import ast
-
-    from formulaic.transforms import TRANSFORMS
-
-    known = set(context) | set(TRANSFORMS)
-    try:
-        tree = ast.parse(text.replace(":", "*").replace("~", "+"), mode="eval")
-    except SyntaxError:
-        return set()
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
-            if node.func.id in known:
-                out |= {n.id for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
-    return out
-
-
-def _check_columns(spec: ModelSpec, data: pd.DataFrame, context: dict[str, Any]) -> list[str]:
-    """Every variable the formula uses, in a stable order; unknown ones raise FormulaError."""
-    try:
-        wanted = [*sorted(_required_variables(spec.response, context))]
-        wanted += sorted(_required_variables(spec.fixed, context) - set(wanted))
-        for term in spec.random:
-            wanted += sorted(_required_variables(term.expr, context) - set(wanted))
-            wanted += [g for g in term.group_columns if g not in wanted]
-    except FormulaError:
-        raise
-    except Exception as exc:  # formulaic's own parse errors
-        raise FormulaError(
-            f"formulaic could not read part of the formula: {exc}",
-            spec.formula,
-            None,
-            "Check the fixed part and the left sides of the bar terms.",
-        ) from exc
-    columns = [str(c) for c in data.columns]
-    for name in wanted:
-        if name not in columns:
-            raise unknown_column_error(spec.formula, name, columns)
-    return wanted
-
-
 def _missing_mask(data: pd.DataFrame, used: list[str]) -> np.ndarray:
     """Rows with a missing value in any used column (column by column: no frame copy)."""
     mask = np.zeros(len(data), dtype=bool)
@@ -216,49 +157,6 @@ def _grouping_factor(data: Any, term: RandomTerm) -> tuple[np.ndarray, tuple[str
     return codes.astype(np.int64), tuple(names)
 
 
-def _matrix(text: str, data: pd.DataFrame, context: dict[str, Any], where: str, formula: str):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mm = model_matrix(to_formulaic(text), data, context=context, na_action="ignore")
-    except FormulaError:
-        raise
-    except Exception as exc:
-        raise FormulaError(
-            f"could not build the {where} from '{text}': {exc}",
-            formula,
-            formula.find(text),
-            "Check the variables and functions used in that part of the formula.",
-        ) from exc
-    values = np.asarray(mm.to_numpy() if hasattr(mm, "to_numpy") else mm, dtype=float)
-    return values, r_style_names(mm.model_spec), mm.model_spec
-
-
-def r_style_names(model_spec: Any) -> tuple[str, ...]:
-    """R's column names for a formulaic model matrix.
-
-    R orders the variables inside an interaction by their first appearance in the formula
-    (``a*x + b*x`` labels the second interaction ``x:b``), formulaic by the term as written;
-    reorder each column's parts by first appearance, then translate them.
-    """
-    order: dict[str, int] = {}
-    for structure in model_spec.structure:
-        for factor in structure.term.factors:
-            order.setdefault(str(factor), len(order))
-    names = []
-    for structure in model_spec.structure:
-        factors = [str(f) for f in structure.term.factors]
-        for column in structure.columns:
-            parts = split_interaction(str(column))
-            if len(parts) == len(factors) > 1:
-                ranked = sorted(
-                    zip(factors, parts, strict=True), key=lambda fp: order.get(fp[0], 0)
-                )
-                column = ":".join(part for _, part in ranked)
-            names.append(r_column_name(column))
-    return tuple(names)
-
-
 def _drop_aliased(
     X: np.ndarray, names: tuple[str, ...]
 ) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
@@ -284,16 +182,6 @@ def _lme4_term_order(levels_per_term: list[int]) -> list[int]:
         return list(range(len(levels_per_term)))
     ascending = sorted(range(len(levels_per_term)), key=lambda i: levels_per_term[i])
     return ascending[::-1]
-
-
-def _formulaic_matrices(spec: ModelSpec, frame: pd.DataFrame, context: dict[str, Any]) -> Matrices:
-    y, y_names, _ = _matrix(f"0 + {spec.response}", frame, context, "response", spec.formula)
-    X, x_names, x_spec = _matrix(spec.fixed, frame, context, "fixed effects", spec.formula)
-    random = [
-        _matrix(term.expr, frame, context, "random-effects term", spec.formula)
-        for term in spec.random
-    ]
-    return Matrices(y, y_names, X, x_names, x_spec, random)
 
 
 def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> Design:
@@ -327,7 +215,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
         raise ValueError("The data frame is empty: there are no rows to fit the model to.")
     context = formula_context()
     model = plain_model(spec, data, context) if plain else None
-    used = list(model.used) if model is not None else _check_columns(spec, data, context)
+    used = list(model.used) if model is not None else check_columns(spec, data, context)
     missing = _missing_mask(data, used)
     n_dropped = int(missing.sum())
     n_used = len(data) - n_dropped
@@ -349,7 +237,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
     groups: Any
     if model is None:
         frame = data[used] if keep is None else data[used].loc[keep]
-        mats = _formulaic_matrices(spec, frame, context)
+        mats = formulaic_matrices(spec, frame, context)
         groups, row_index = frame, frame.index
     else:
         mats = model.matrices(spec, data, keep)

@@ -96,7 +96,7 @@ class PlainFormula:
         return {name for term in self.terms for name in term}
 
     def column_names(self) -> tuple[str, ...]:
-        """R's ``model.matrix`` names, as :func:`mlm_jupyter.design.r_style_names` gives them.
+        """R's ``model.matrix`` names, as ``formulaic_terms.r_style_names`` gives them.
 
         Inside an interaction the variables are ordered by their first appearance in the
         expanded terms (R's rule, which ``r_style_names`` applies to formulaic's names).
@@ -225,7 +225,7 @@ class PlainModel:
     random : tuple of PlainFormula
         Left sides of the random terms, in ``spec.random`` order.
     used : tuple of str
-        Every column the model reads, in :func:`mlm_jupyter.design._check_columns`' order.
+        Every column the model reads, in :func:`mlm_jupyter.formulaic_terms.check_columns`' order.
     """
 
     response: str
