@@ -111,9 +111,12 @@ class Design:
         return int(self.X.shape[1])
 
 
-def _missing_mask(data: pd.DataFrame, used: list[str]) -> np.ndarray:
-    """Rows with a missing value in any used column (column by column: no frame copy)."""
-    mask = np.zeros(len(data), dtype=bool)
+def _missing_mask(data: Any, used: list[str], n: int) -> np.ndarray:
+    """Rows with a missing value in any used column (column by column: no frame copy).
+
+    ``data`` is the user's frame or a mapping of its used columns; ``n`` its number of rows.
+    """
+    mask = np.zeros(n, dtype=bool)
     for name in used:
         column = data[name]
         dtype = getattr(column, "dtype", None)  # a DataFrame if the name is duplicated
@@ -216,7 +219,8 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
     context = formula_context()
     model = plain_model(spec, data, context) if plain else None
     used = list(model.used) if model is not None else check_columns(spec, data, context)
-    missing = _missing_mask(data, used)
+    source: Any = data if model is None else model.columns  # columns looked up once
+    missing = _missing_mask(source, used, len(data))
     n_dropped = int(missing.sum())
     n_used = len(data) - n_dropped
     if n_used == 0:
@@ -228,9 +232,9 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
         messages.append(f"{n_dropped} row(s) with missing values dropped ({n_used} used).")
 
     response_col = spec.response.strip().strip("`")
-    if response_col in used and not pd.api.types.is_numeric_dtype(data[response_col]):
+    if response_col in used and not pd.api.types.is_numeric_dtype(source[response_col]):
         raise ValueError(
-            f"The response '{response_col}' is not numeric (dtype {data[response_col].dtype}); "
+            f"The response '{response_col}' is not numeric (dtype {source[response_col].dtype}); "
             "a linear mixed model needs a numeric outcome. Convert it, e.g. with pd.to_numeric."
         )
     keep = ~missing if n_dropped else None
@@ -240,10 +244,10 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
         mats = formulaic_matrices(spec, frame, context)
         groups, row_index = frame, frame.index
     else:
-        mats = model.matrices(spec, data, keep)
+        mats = model.matrices(spec, keep)
         row_index = data.index if keep is None else data.index[keep]
         names = {g for term in spec.random for g in term.group_columns}
-        groups = {g: data[g] if keep is None else data[g][keep] for g in names}
+        groups = {g: source[g] if keep is None else source[g][keep] for g in names}
 
     if mats.y.shape[1] != 1:
         raise ValueError(
@@ -331,6 +335,6 @@ def used_frame(data: pd.DataFrame, design: Design) -> pd.DataFrame:
         return pd.DataFrame(
             {c: data[c].array.copy() for c in columns}, index=data.index, copy=False
         )
-    keep = ~_missing_mask(data, columns)  # the rows build_design kept
+    keep = ~_missing_mask(data, columns, len(data))  # the rows build_design kept
     frame = {c: data[c].array[keep] for c in columns}  # boolean indexing copies
     return pd.DataFrame(frame, index=data.index[keep], copy=False)

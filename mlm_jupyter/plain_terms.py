@@ -18,7 +18,7 @@ import functools
 import keyword
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -124,6 +124,7 @@ class PlainFormula:
         return out
 
 
+@functools.lru_cache(maxsize=512)
 def parse_plain(text: str) -> PlainFormula | None:
     """Expand a plain formula part, or return ``None`` if it is not plain.
 
@@ -226,12 +227,15 @@ class PlainModel:
         Left sides of the random terms, in ``spec.random`` order.
     used : tuple of str
         Every column the model reads, in :func:`mlm_jupyter.formulaic_terms.check_columns`' order.
+    columns : dict of str to pandas.Series
+        The user's columns named in ``used`` (looked up once; never modified).
     """
 
     response: str
     fixed: PlainFormula
     random: tuple[PlainFormula, ...]
     used: tuple[str, ...]
+    columns: Mapping[str, pd.Series] = field(repr=False, compare=False)
 
     @property
     def numeric(self) -> tuple[str, ...]:
@@ -241,14 +245,14 @@ class PlainModel:
             names |= part.variables
         return tuple(n for n in self.used if n in names)
 
-    def matrices(self, spec: ModelSpec, data: pd.DataFrame, keep: np.ndarray | None) -> Matrices:
+    def matrices(self, spec: ModelSpec, keep: np.ndarray | None) -> Matrices:
         """y, X and every Z on the rows ``keep`` (all rows if None), as formulaic builds them.
 
         The model specs are :class:`LazyModelSpec` stand-ins holding two used rows.
         """
         arrays = {}
         for name in self.numeric:
-            values = data[name].to_numpy()
+            values = self.columns[name].to_numpy()
             arrays[name] = values if keep is None else values[keep]
         n = len(arrays[self.response])
 
@@ -293,16 +297,13 @@ def plain_model(
     for term, part in zip(spec.random, random, strict=True):
         used += sorted(part.variables - set(used))  # type: ignore[union-attr]
         used += [g for g in term.group_columns if g not in used]
-    columns = set(data.columns)
-    groups = {g for term in spec.random for g in term.group_columns}
-    for name in used:
-        if name not in columns or name in context:
-            return None
-        if name not in groups and not _numeric(data[name]):
-            return None
-    model = PlainModel(response, fixed, tuple(random), tuple(used))  # type: ignore[arg-type]
-    if not all(_numeric(data[name]) for name in model.numeric):
-        return None  # a grouping column also used as a numeric variable
+    present = set(data.columns)
+    if any(name not in present or name in context for name in used):
+        return None
+    columns = {name: data[name] for name in used}
+    model = PlainModel(response, fixed, tuple(random), tuple(used), columns)  # type: ignore[arg-type]
+    if not all(_numeric(columns[name]) for name in model.numeric):
+        return None
     return model
 
 
