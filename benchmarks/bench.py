@@ -308,9 +308,8 @@ def extras(cases: list[Case], nsim: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     by_id = {c.id: c for c in cases}
     sat = {}
-    # Not the crossed 73k designs: Satterthwaite's Jacobian of vcov(β) over θ refactors the
-    # 1,150-row dense block many times (minutes); see RESULTS.md.
-    for cid in ("hsb_crosslevel", "egsingle_3level", "growth_3level", "nested_1m"):
+    for cid in ("hsb_crosslevel", "egsingle_3level", "growth_3level", "nested_1m",
+                "crossed_73k"):
         case = by_id.get(cid)
         if case is None or "result" not in case.out:
             continue
