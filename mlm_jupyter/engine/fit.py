@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from .objective import ProfiledDeviance, theta_start
+from .objective import ProfiledDeviance, canonical_theta, theta_start
 from .threads import blas_limit
 
 try:  # optional: lme4's own derivative-free optimizer for multi-term models
@@ -212,9 +212,29 @@ def scaled_gradient(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> f
     return float(np.max(np.abs(g if scaled is None else scaled)))
 
 
-def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool):
+def _scalar_term_mask(obj: ProfiledDeviance) -> np.ndarray:
+    """True for the θ of single-column terms (T_k a scalar).
+
+    Their bound at 0 stays: a scalar term's optimum path rarely overshoots 0, and
+    letting it go negative only costs iterations on the mirrored function.
+    """
+    return np.concatenate(
+        [np.full(t.n_theta, t.q == 1) for t in obj.cp.terms]
+    )
+
+
+def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool, bounded: bool = True):
+    """L-BFGS-B from ``start``; ``bounded=False`` drops lme4's 0 bounds on diagonals.
+
+    The criterion is even in the sign of each column of T, so the unbounded problem has
+    the same optima (made canonical by :func:`canonical_theta`).  Without the bounds a
+    long first step that overshoots a diagonal past 0 is not projected onto 0, where the
+    gradient along it vanishes by symmetry and a bounded method stops (hsb random-slope
+    fits wasted a third of their evaluations restarting from such points).
+    """
     lower = obj.lower
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    keep = np.isfinite(lower) if bounded else _scalar_term_mask(obj)
+    bounds = [(lo if k else None, None) for lo, k in zip(lower, keep, strict=True)]
 
     def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         if analytic:
@@ -233,7 +253,8 @@ def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool):
         # that follows converges quadratically from here.
         options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7, "maxls": 40},
     )
-    return np.asarray(res.x, dtype=float), float(res.fun)
+    theta = np.asarray(res.x, dtype=float)
+    return (theta if bounded else canonical_theta(obj.cp, theta)), float(res.fun)
 
 
 def _bobyqa(obj: ProfiledDeviance, start: np.ndarray):
@@ -299,7 +320,7 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
     start = theta_start(obj.cp) if theta0 is None else np.asarray(theta0, dtype=float).copy()
     evals0 = obj.n_evals
     if obj.has_gradient:
-        theta, value = _lbfgsb(obj, start, analytic=True)
+        theta, value = _lbfgsb(obj, start, analytic=True, bounded=False)
         for _ in range(3):
             restart = _leave_boundary(obj, theta, value)
             if restart is None:

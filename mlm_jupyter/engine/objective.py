@@ -69,6 +69,25 @@ def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
     return np.concatenate(bounds)
 
 
+def canonical_theta(cp: CrossProducts, theta: np.ndarray) -> np.ndarray:
+    """θ with each column of every T_k sign-flipped so that its diagonal is ≥ 0.
+
+    The criterion depends on T_k only through T_k T_k' (Λ enters as ΛΛ'), so flipping a
+    column changes nothing but the sign convention; lme4 reports T with a non-negative
+    diagonal.
+    """
+    out = np.array(theta, dtype=float)
+    start = 0
+    for term in cp.terms:
+        rows, cols = lower_tri_index(term.q)
+        seg = out[start : start + term.n_theta]
+        for c in range(term.q):
+            if seg[(rows == c) & (cols == c)][0] < 0:
+                seg[cols == c] *= -1.0
+        start += term.n_theta
+    return out
+
+
 def theta_start(cp: CrossProducts) -> np.ndarray:
     """lme4's default start: identity T_k (1 on diagonals, 0 elsewhere)."""
     return np.where(np.isfinite(theta_lower_bounds(cp)), 1.0, 0.0)
