@@ -352,9 +352,25 @@ def main() -> None:
     ap.add_argument("--no-r", action="store_true")
     ap.add_argument("--memory-case")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    ap.add_argument(
+        "--render-only", action="store_true",
+        help="re-write RESULTS.md from the figures of the last run (results.json)",
+    )
     args = ap.parse_args()
     if args.memory_case:
         memory_child(args.memory_case, args.quick)
+        return
+    if args.render_only:
+        saved = json.loads(RAW.read_text())
+        cases = [
+            Case(c["id"], c["formula"], True, lambda: None, (), c["kind"],
+                 statsmodels=c["statsmodels"], note=c["note"], out=c["out"])
+            for c in saved["cases"]
+        ]
+        text = render(cases, saved["extra"], saved["r_note"], saved["started"],
+                      saved["load0"], saved["load1"], saved["quick"])
+        Path(args.out).write_text(text)
+        print(text)
         return
 
     load0 = os.getloadavg()
@@ -429,10 +445,28 @@ def main() -> None:
     if "influence_hsb_crosslevel" in lme4:
         extra["influence"]["lme4"] = lme4["influence_hsb_crosslevel"]["median"]
     load1 = os.getloadavg()
+    save_raw(cases, extra, r_note, started, load0, load1, args.quick)
     text = render(cases, extra, r_note, started, load0, load1, args.quick)
     Path(args.out).write_text(text)
     print(text)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+RAW = HERE / "results.json"
+
+
+def save_raw(cases, extra, r_note, started, load0, load1, quick) -> None:
+    """The run's figures (no data or fitted objects), so the report can be re-rendered."""
+
+    def plain(out: dict) -> dict:
+        return {k: v for k, v in out.items() if k not in ("data", "result")}
+
+    RAW.write_text(json.dumps({
+        "started": started, "load0": list(load0), "load1": list(load1), "quick": quick,
+        "r_note": r_note, "extra": extra,
+        "cases": [{"id": c.id, "formula": c.formula, "kind": c.kind, "note": c.note,
+                   "statsmodels": c.statsmodels, "out": plain(c.out)} for c in cases],
+    }, indent=1, default=float))
 
 
 # -- report --------------------------------------------------------------------------------------
