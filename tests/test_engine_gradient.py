@@ -114,3 +114,23 @@ def test_gradient_is_zero_at_lme4_optimum_in_scaled_terms() -> None:
     for case in MULTI:
         res = fitted_case(case)
         assert res.optimization.max_scaled_gradient < 2e-3, case
+
+
+@pytest.mark.parametrize("case", ["hsb_crosslevel", "egsingle_3level", "noint_slope_two"])
+def test_column_sign_flips_leave_the_criterion_unchanged(case: str) -> None:
+    # The optimiser drops the 0 bound on the diagonals of multi-column terms because the
+    # criterion depends on T only through TT'; canonical_theta restores lme4's convention.
+    from mlm_jupyter.engine.objective import canonical_theta, lower_tri_index
+
+    res = fitted_case(case)
+    obj = res.engine
+    theta = np.asarray(res.theta, dtype=float)
+    flipped = theta.copy()
+    start = 0
+    for term in obj.cp.terms:
+        rows, cols = lower_tri_index(term.q)
+        seg = flipped[start : start + term.n_theta]
+        seg[cols == 0] *= -1.0  # flip the first column of every T_k
+        start += term.n_theta
+    assert obj(flipped) == pytest.approx(obj(theta), abs=1e-9)
+    np.testing.assert_allclose(canonical_theta(obj.cp, flipped), theta, rtol=0, atol=0)
