@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .engine.objective import ProfiledDeviance
 from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses, single_threaded
 from .progress import Progress
 
@@ -135,8 +134,8 @@ def _bootstrap(
     stats_, failed = [], 0
     with Progress(nsim, "bootstrap LRT", progress) as bar, single_threaded():
         for y in ys:
-            f0 = quick_refit(ProfiledDeviance(up_s.cross_products(y), reml=small.reml), small.theta)
-            f1 = quick_refit(ProfiledDeviance(up_l.cross_products(y), reml=large.reml), large.theta)
+            f0 = quick_refit(up_s.objective(y, small.reml), small.theta)
+            f1 = quick_refit(up_l.objective(y, large.reml), large.theta)
             if f0.converged and f1.converged:
                 stats_.append(max(f0.objective - f1.objective, 0.0))
             else:

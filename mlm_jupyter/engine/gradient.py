@@ -164,6 +164,11 @@ def plan_for(obj: ProfiledDeviance) -> GradientPlan | None:
     return plan
 
 
+def adopt_plan(obj: ProfiledDeviance, plan: GradientPlan | None) -> None:
+    """Give ``obj`` a plan built for the same design (refits that only change y)."""
+    obj.__dict__["_gradient_plan"] = plan
+
+
 def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts | None:
     """Criterion, log|A|, r² and their exact θ-gradients (None where A is not PD).
 

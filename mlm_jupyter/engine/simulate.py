@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .blocks import CrossProducts, term_sparse
+from .gradient import GradientPlan, adopt_plan, plan_for
 from .objective import ProfiledDeviance, split_theta
 
 
@@ -44,6 +45,21 @@ class ResponseUpdater:
         self.n_levels1 = first.n_levels
         rest = [term_sparse(t) for t in design.terms[1:]]
         self.R = sp.hstack(rest, format="csr") if rest else None
+        self._plans: dict[bool, GradientPlan | None] = {}
+
+    def objective(self, y: np.ndarray, reml: bool) -> ProfiledDeviance:
+        """The criterion for response ``y``, sharing one gradient plan across replicates.
+
+        The plan lists the pattern and values of Z_rest'Z1 and X'Z1, which a new
+        response does not change (building it is the costly part for crossed designs).
+        """
+        obj = ProfiledDeviance(self.cross_products(y), reml=reml)
+        if obj.cp.m_rest:
+            if reml in self._plans:
+                adopt_plan(obj, self._plans[reml])
+            else:
+                self._plans[reml] = plan_for(obj)
+        return obj
 
     def cross_products(self, y: np.ndarray) -> CrossProducts:
         cp = self.cp
@@ -94,10 +110,11 @@ class QuickFit:
 
 
 def quick_refit(obj: ProfiledDeviance, theta0: np.ndarray) -> QuickFit:
-    """Minimise the profiled objective from a warm start (L-BFGS-B, numeric gradient).
+    """Minimise the profiled objective from a warm start (L-BFGS-B, exact gradient).
 
     Lighter than ``engine.fit.optimize`` (no Newton polish or convergence report), which
     is what a parametric bootstrap needs: the warm start is already near the optimum.
+    Models without an exact gradient use forward differences.
     """
     lower = obj.lower
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
@@ -105,8 +122,12 @@ def quick_refit(obj: ProfiledDeviance, theta0: np.ndarray) -> QuickFit:
     # of 1e-7 the gradient error (~ h f'' + eps f / h) is far below what moves the optimum
     # of a deviance in the thousands by more than 1e-8 (checked against the full optimizer).
     step = 1e-7
+    exact = obj.has_gradient
 
     def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        if exact:
+            value, grad = obj.value_and_gradient(theta)
+            return (value, grad) if np.isfinite(value) else (1e300, np.zeros_like(theta))
         value = obj(theta)
         if not np.isfinite(value):
             return 1e300, np.zeros_like(theta)

@@ -266,7 +266,7 @@ def boot_confint(
     draws, failed = [], 0
     with Progress(nsim, "bootstrap", progress) as bar, single_threaded():
         for y in ys:
-            obj = ProfiledDeviance(updater.cross_products(y), reml=res.reml)
+            obj = updater.objective(y, res.reml)
             fit = quick_refit(obj, res.theta)
             if not fit.converged:
                 failed += 1
