@@ -12,6 +12,7 @@ import pandas as pd
 import scipy.linalg as sla
 
 from ..engine.objective import solve
+from ..engine.smallblocks import lower_inverse
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import MixedModelResult
@@ -86,7 +87,7 @@ def hatvalues(res: MixedModelResult) -> pd.Series:
     first = design.terms[0]
     q1, m_r, p = first.q, cp.m_rest, cp.p
     T1 = f.T[0]
-    L11inv = np.linalg.inv(f.L11)  # (l1, q1, q1)
+    L11inv = lower_inverse(f.L11)  # (l1, q1, q1)
     Lzz = f.L22[:-1, :-1]  # rest terms and X, without the y row
     S_dense = f.S.toarray().reshape(m_r, first.n_levels, q1) if m_r else None
     DX = f.D[:p]  # X rows of L21: (p, l1, q1)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.linalg as sla
 
+from . import smallblocks
 from .blocks import CrossProducts
 from .objective import GradientParts, lower_tri_index, solve_factor, unscaled_vcov
 
@@ -190,7 +191,7 @@ def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts |
     sol = solve_factor(obj, f)
 
     # -- first term: Σ_j [(M_j⁻¹ + K_j'PK_j) T1'A11_j - (PK_j)'B_j] ------------------------
-    L11inv = np.linalg.inv(f.L11)
+    L11inv = smallblocks.lower_inverse(f.L11)
     Minv = L11inv.transpose(0, 2, 1) @ L11inv  # (l1, q1, q1)
     TA = np.einsum("ba,jbc->jac", T1, cp.A11)  # T1' A11_j
     lev = plan.pair_level

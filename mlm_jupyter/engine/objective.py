@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from . import smallblocks
 from .blocks import CrossProducts
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -222,14 +223,14 @@ class ProfiledDeviance:
         q1 = T1.shape[0]
         M = T1.T @ cp.A11 @ T1
         M[:, np.arange(q1), np.arange(q1)] += 1.0
+        L11 = smallblocks.cholesky(M)
         if q1 == 1:
-            L11 = np.sqrt(M)
             F = T1[0, 0] / L11
         else:
-            L11 = np.linalg.cholesky(M)
             # F_j = T1 L11_j^{-T}: right factor that maps Z1 columns into L21's columns.
-            F = T1 @ np.linalg.inv(L11).transpose(0, 2, 1)
-        D = np.einsum("mja,jab->mjb", cp.D, F) if q1 > 1 else cp.D * F[None, :, :, 0]
+            F = T1 @ smallblocks.lower_inverse(L11).transpose(0, 2, 1)
+        # D_j = [X y]'Z_j F_j for every level: one batched matmul (einsum here was 6x slower).
+        D = (cp.D.transpose(1, 0, 2) @ F).transpose(1, 0, 2) if q1 > 1 else cp.D * F[None, :, :, 0]
         W = D.reshape(D.shape[0], -1)
         m_r = cp.m_rest
         if self._has_rest:
@@ -255,7 +256,7 @@ class ProfiledDeviance:
             S = cp.S
             omega = cp.A22.copy()
         omega[m_r:, m_r:] -= W @ W.T
-        omega[np.diag_indices_from(omega)] += self._eye_rest
+        omega.flat[:: omega.shape[0] + 1] += self._eye_rest
         try:
             L22 = np.linalg.cholesky(omega)
         except np.linalg.LinAlgError:
@@ -362,28 +363,25 @@ class ProfiledDeviance:
         T = f.T[0]
         L22 = f.L22
         Lxx = L22[:p, :p]
-        beta = (
-            sla.solve_triangular(Lxx, L22[-1, :p], lower=True, trans="T", check_finite=False)
-            if p else np.zeros(0)
-        )
+        Lx_inv = tri_inv(Lxx)
+        beta = Lx_inv.T @ L22[-1, :p]
         rhs = f.D[-1] - np.einsum("mja,m->ja", f.D[:-1], beta)
-        Linv = np.linalg.inv(f.L11)  # (l, q, q)
+        Linv = smallblocks.lower_inverse(f.L11)  # (l, q, q)
         u = np.einsum("jba,jb->ja", Linv, rhs)  # L_j' u_j = rhs_j
         ZX = cp.D[:p]  # (p, l, q): X'Z_j
         Zy = cp.D[-1]  # (l, q)
         A11 = cp.A11
-        TA = np.einsum("ba,jbc->jac", T, A11)  # T'A11_j
-        Ztr = Zy - np.einsum("mja,m->ja", ZX, beta) - np.einsum("jab,jb->ja", A11 @ T, u)
+        TA = T.T @ A11  # T'A11_j
+        Ztr = Zy - np.einsum("mja,m->ja", ZX, beta) - ((A11 @ T) @ u[:, :, None])[:, :, 0]
         r2 = float(L22[-1, -1] ** 2)
         dr2 = -2.0 * np.einsum("jr,jc->rc", Ztr, u)
         Minv = Linv.transpose(0, 2, 1) @ Linv
         H = Minv @ TA  # (l, q, q)
         if self.reml and p:
-            C = np.einsum("ba,mjb->jam", T, ZX)  # (l, q, p)
+            C = T.T @ ZX.transpose(1, 2, 0)  # (l, q, p): T'Z_j'X
             G = Minv @ C
-            Lx_inv = tri_inv(Lxx)
             V = Lx_inv.T @ Lx_inv
-            E = np.einsum("jam,jac->jmc", C, H) - ZX.transpose(1, 0, 2)  # (l, p, q)
+            E = C.transpose(0, 2, 1) @ H - ZX.transpose(1, 0, 2)  # (l, p, q)
             H = H + G @ V @ E
             dof = n - p
         else:
@@ -393,7 +391,7 @@ class ProfiledDeviance:
         logdet = f.logdet_Z(0) + (2.0 * float(np.log(np.diag(Lxx)).sum()) if self.reml else 0.0)
         return GradientParts(
             value, logdet, r2, dof, 2.0 * Hsum[cols, rows], dr2[rows, cols],
-            unscaled_vcov(f, 0, p),
+            Lx_inv.T @ Lx_inv,
         )
 
 
@@ -456,7 +454,7 @@ def conditional_variances(f: Factor, cp: CrossProducts) -> list[np.ndarray]:
     """
     m_r = cp.m_rest
     first = cp.terms[0]
-    L11inv = np.linalg.inv(f.L11)  # (l1, q1, q1)
+    L11inv = smallblocks.lower_inverse(f.L11)  # (l1, q1, q1)
     V1 = L11inv.transpose(0, 2, 1) @ L11inv
     out_u = []
     if m_r:
