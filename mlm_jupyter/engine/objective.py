@@ -294,11 +294,11 @@ class ProfiledDeviance:
         """True when :meth:`value_and_gradient` is available (exact, not differenced).
 
         Always, except for several random terms whose coupling pattern is too dense
-        for :class:`.gradient.GradientPlan` (then derivative-free BOBYQA is used).
+        for :class:`.coupling.CouplingPlan` (then derivative-free BOBYQA is used).
         """
         if self._dense is not None or not self._has_rest:
             return True
-        from .gradient import plan_for
+        from .coupling import plan_for
 
         return plan_for(self) is not None
 

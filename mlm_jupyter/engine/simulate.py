@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 
 from .blocks import CrossProducts, term_sparse
-from .gradient import GradientPlan, adopt_plan, plan_for
+from .coupling import CouplingPlan, adopt_plan, plan_for
 from .objective import ProfiledDeviance, split_theta
 
 
@@ -45,7 +45,7 @@ class ResponseUpdater:
         self.n_levels1 = first.n_levels
         rest = [term_sparse(t) for t in design.terms[1:]]
         self.R = sp.hstack(rest, format="csr") if rest else None
-        self._plans: dict[bool, GradientPlan | None] = {}
+        self._plans: dict[bool, CouplingPlan | None] = {}
 
     def objective(self, y: np.ndarray, reml: bool) -> ProfiledDeviance:
         """The criterion for response ``y``, sharing one gradient plan across replicates.
