@@ -66,7 +66,7 @@ def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts |
     # -- first term: Σ_j [(M_j⁻¹ + K_j'PK_j) T1'A11_j - (PK_j)'B_j] ------------------------
     L11inv = smallblocks.lower_inverse(f.L11)
     Minv = L11inv.transpose(0, 2, 1) @ L11inv  # (l1, q1, q1)
-    TA = np.einsum("ba,jbc->jac", T1, cp.A11)  # T1' A11_j
+    TA = T1.T @ cp.A11  # T1' A11_j
     lev = plan.pair_level
     B = plan.mixed_rows(f.T)  # Λ̃₂'A21 on the pattern
     V = plan.values
