@@ -69,6 +69,37 @@ export function veilLayer(theme, signal = "anysel", strength = 0.72) {
   };
 }
 
+/**
+ * The `anysel` signal that veilLayer reads: true while any cluster is selected. Views of
+ * linked panels start with the current selection and are then updated by signal.
+ * @param {boolean} any
+ */
+export function selectionParams(any) {
+  return [{ name: "anysel", value: any }];
+}
+
+/**
+ * Explicit [min, max] of `rows[i][field]` for a scale domain. Linked views set their domains
+ * from the full data because the highlight layer (often empty) must not drive the scales.
+ * @param {object[]} rows
+ * @param {string} field
+ * @param {{pad?: number, flat?: (v: number) => number}} opts `pad`: widen to include ±pad
+ *   (e.g. ±3σ around 0); `flat(v)`: half-width given to a constant field so its axis has width
+ * @returns {[number, number]} [0, 1] when no value is finite
+ */
+export function extent(rows, field, { pad = 0, flat = () => 0.5 } = {}) {
+  let lo = pad ? -pad : Infinity;
+  let hi = pad ? pad : -Infinity;
+  for (const r of rows) {
+    const v = r[field];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!Number.isFinite(lo)) return [0, 1];
+  if (hi === lo) return [lo - flat(lo), hi + flat(hi)];
+  return [lo, hi];
+}
+
 /** Replace a named data set's values. */
 export function setData(view, name, values) {
   view.data(name, values);

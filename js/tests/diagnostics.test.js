@@ -1,9 +1,9 @@
-// Client-side helpers of the Diagnostics panel (js/src/panels/diagnostics.js): rows built from
+// Client-side helpers of the Diagnostics panel (js/src/panels/diagnostic_rows.js): rows built from
 // state.diagnostics, flagged clusters, highlight subsets for a selection, brush -> ids.
 import { describe, expect, it } from "vitest";
 import {
   flaggedIds, highlight, idsInBrush, influenceRows, qqRows, residualRows, rowsById, topInfluential,
-} from "../src/panels/diagnostics.js";
+} from "../src/panels/diagnostic_rows.js";
 
 const inf = {
   ids: ["a", "b", "c", "d"],

@@ -4,13 +4,21 @@
 // brushing here selects clusters (the BLUP scatter and caterpillar follow), and clusters
 // selected elsewhere are highlighted here.
 //
-// Everything is precomputed in Python (state.diagnostics); the browser only builds rows and
-// highlight subsets, so a selection update touches O(selected) rows.
+// Everything is precomputed in Python (state.diagnostics). This module owns the DOM (check
+// table, influence table, controls) and the selection wiring; rows come from
+// diagnostic_rows.js, the Vega-Lite specs from diagnostic_specs.js.
 
 import { h, fmt, fmtInt } from "../dom.js";
 import { describeSelection } from "../selection.js";
-import { clearBrush, containerWidth, embedChart, fitWidth, veilLayer } from "../charts.js";
+import { containerWidth } from "../charts.js";
+import { ChartViews } from "../views.js";
+import { SelectionLink } from "../linking.js";
 import { selectField } from "./controls.js";
+import {
+  flaggedIds, highlight, idsInBrush, influenceRows, labelRows, qqRows, residualRows, rowsById,
+  topInfluential,
+} from "./diagnostic_rows.js";
+import { influenceSpec, qqSpec, residualSpec } from "./diagnostic_specs.js";
 
 export const diagnosticsPanel = {
   id: "diagnostics",
@@ -21,99 +29,6 @@ export const diagnosticsPanel = {
   },
 };
 
-// ---------------------------------------------------------------------------------------
-// Pure data helpers (unit-tested in js/tests/diagnostics.test.js)
-
-/**
- * Influence rows: one per cluster in state order, `index` 1-based. `label` marks the flagged
- * clusters that get a text label: the `maxLabels` largest Cook's distances (more would overlap).
- */
-export function influenceRows(inf, maxLabels = 12) {
-  const rows = new Array(inf.ids.length);
-  for (let i = 0; i < inf.ids.length; i++) {
-    rows[i] = {
-      id: inf.ids[i], index: i + 1, cooks: inf.cooks[i], covratio: inf.covratio[i],
-      leverage: inf.leverage[i], n: inf.n[i], flag: !!inf.flag[i], note: inf.note?.[i] || "",
-      label: false,
-    };
-  }
-  const ranked = rows.filter((r) => r.flag).sort((a, b) => b.cooks - a.cooks);
-  for (const r of ranked.slice(0, maxLabels)) r.label = true;
-  return rows;
-}
-
-/** Ids of flagged clusters, largest Cook's distance first. */
-export function flaggedIds(inf) {
-  const out = [];
-  for (let i = 0; i < inf.ids.length; i++) if (inf.flag[i]) out.push(i);
-  out.sort((a, b) => (inf.cooks[b] ?? -Infinity) - (inf.cooks[a] ?? -Infinity));
-  return out.map((i) => inf.ids[i]);
-}
-
-/** The `k` most influential clusters (largest Cook's distance; missing values last). */
-export function topInfluential(inf, k = 8) {
-  const idx = inf.ids.map((_, i) => i).filter((i) => Number.isFinite(inf.cooks[i]));
-  idx.sort((a, b) => inf.cooks[b] - inf.cooks[a]);
-  return idx.slice(0, k);
-}
-
-/** Residual rows; `id` is the cluster id (residuals.cluster indexes influence.ids). */
-export function residualRows(diag) {
-  const r = diag.residuals;
-  const ids = diag.influence.ids;
-  const rows = new Array(r.fitted.length);
-  for (let i = 0; i < rows.length; i++) {
-    rows[i] = { id: ids[r.cluster[i]], fitted: r.fitted[i], resid: r.residual[i] };
-  }
-  return rows;
-}
-
-/** Map id -> array of row positions (to highlight a cluster's rows in O(its rows)). */
-export function rowsById(rows) {
-  const map = new Map();
-  rows.forEach((row, i) => {
-    const list = map.get(row.id);
-    if (list) list.push(i);
-    else map.set(row.id, [i]);
-  });
-  return map;
-}
-
-/** QQ rows of one random effect; `out` marks points outside the pointwise envelope. */
-export function qqRows(qq) {
-  const rows = new Array(qq.ids.length);
-  for (let i = 0; i < rows.length; i++) {
-    const s = qq.sample[i];
-    rows[i] = {
-      id: qq.ids[i], theo: qq.theoretical[i], sample: s, lower: qq.lower[i], upper: qq.upper[i],
-      out: s < qq.lower[i] || s > qq.upper[i],
-    };
-  }
-  return rows;
-}
-
-/** Rows of `rows` (via `index` from rowsById) belonging to the selected ids. */
-export function highlight(rows, index, selectedIds) {
-  const out = [];
-  for (const id of selectedIds) {
-    const list = index.get(id);
-    if (list) for (const i of list) out.push(rows[i]);
-  }
-  return out;
-}
-
-/** Unique ids of rows whose x (and y) lie in a brush interval (either order; null = any). */
-export function idsInBrush(rows, xField, yField, xr, yr) {
-  const inside = (v, r) => !r || (v >= Math.min(r[0], r[1]) && v <= Math.max(r[0], r[1]));
-  const seen = new Set();
-  for (const row of rows) {
-    if (inside(row[xField], xr) && (!yField || inside(row[yField], yr))) seen.add(row.id);
-  }
-  return [...seen];
-}
-
-// ---------------------------------------------------------------------------------------
-
 const SEVERITY = { ok: "OK", note: "Note", warning: "Warning", error: "Problem" };
 
 class DiagnosticsPanel {
@@ -122,9 +37,14 @@ class DiagnosticsPanel {
     this.ctx = ctx;
     this.state = ctx.state;
     this.diag = ctx.state.diagnostics;
-    this.views = {};
-    this.fits = {};
-    this.brushes = {};
+    this.views = new ChartViews(ctx, {
+      builders: {
+        influence: () => this.buildInfluence(),
+        residuals: () => this.buildResiduals(),
+        qq: () => this.buildQQ(),
+      },
+    });
+    this.link = new SelectionLink(ctx, this.views, { brushPrefix: "diagnostics:", clickSource: "diagnostics" });
     this.disposers = [];
     const terms = Object.keys(this.diag.qq?.terms || {});
     this.qqTerm = terms[0] || null;
@@ -134,7 +54,7 @@ class DiagnosticsPanel {
     this.resIndex = rowsById(this.resRows);
     this.prepareQQ();
     this.layout();
-    this.ready = this.build().then(() => this);
+    this.ready = this.views.build().then(() => this);
     this.disposers.push(ctx.selection.subscribe((sel, source) => this.onSelection(source)));
   }
 
@@ -158,7 +78,7 @@ class DiagnosticsPanel {
     parts.push(method);
     this.flagButton = h("button", {
       type: "button", class: "mlm-button", text: `Select flagged (${flagged.length})`, disabled: !flagged.length,
-      onClick: () => { this.pendingT0 = performance.now(); ctx.selection.set(flagged, "diagnostics"); },
+      onClick: () => { this.link.mark(); ctx.selection.set(flagged, "diagnostics"); },
     });
     this.clearButton = h("button", {
       type: "button", class: "mlm-button mlm-button-quiet", text: "Clear selection",
@@ -192,7 +112,7 @@ class DiagnosticsPanel {
         selectField("QQ plot of the random effect", terms.map((t) => [t, t]), this.qqTerm, (v) => {
           this.qqTerm = v;
           this.prepareQQ();
-          this.rebuildView("qq");
+          this.views.rebuildView("qq");
         }),
       ]));
     }
@@ -264,13 +184,7 @@ class DiagnosticsPanel {
       const button = h("button", {
         type: "button", class: "mlm-chip", text: id, "aria-pressed": "false",
         "aria-label": `Select ${one} ${id}`,
-        onClick: (ev) => {
-          this.pendingT0 = performance.now();
-          const sel = this.ctx.selection;
-          if (ev.shiftKey || ev.metaKey || ev.ctrlKey) sel.toggle(id, "diagnostics");
-          else if (sel.size === 1 && sel.has(id)) sel.clear("diagnostics");
-          else sel.set([id], "diagnostics");
-        },
+        onClick: (ev) => this.link.pick(id, ev),
       });
       this.topButtons.set(id, button);
       return h("tr", {}, [
@@ -291,10 +205,6 @@ class DiagnosticsPanel {
     ])]);
   }
 
-  selParams() {
-    return [{ name: "anysel", value: this.ctx.selection.size > 0 }];
-  }
-
   highlightRows(name, ids = this.ctx.selection.list()) {
     if (name === "influence") return highlight(this.infRows, this.infIndex, ids);
     if (name === "residuals") return highlight(this.resRows, this.resIndex, ids);
@@ -302,294 +212,75 @@ class DiagnosticsPanel {
     return [];
   }
 
-  async build() {
-    await Promise.all([this.buildInfluence(), this.buildResiduals(), this.buildQQ()]);
-  }
-
-  async rebuild() {
-    this.destroyViews();
-    await this.build();
-  }
-
-  async rebuildView(name) {
-    this.views[name]?.finalize();
-    delete this.views[name];
-    this.fits[name]?.();
-    if (name === "influence") await this.buildInfluence();
-    else if (name === "residuals") await this.buildResiduals();
-    else await this.buildQQ();
-  }
-
-  async mountView(name, box, spec, label, fileName) {
-    const view = await embedChart(box, spec, this.ctx.theme, { label, fileName });
-    this.views[name] = view;
-    this.ctx.views[name === "qq" ? "qq" : name] = view;
-    this.fits[name] = fitWidth(box, view);
-    this.wireClick(view);
+  /** Embed a chart, make its points clickable and let brush `brush` select via `pick`. */
+  async mountView(name, box, spec, { label, fileName, brush, pick }) {
+    const view = await this.views.mount(name, box, spec, { label, fileName });
+    this.link.wireClick(view);
+    this.link.wireBrush(name, view, brush, pick);
     return view;
   }
 
+  /** Spec inputs every chart shares: its highlight rows, the dimming flag and its width. */
+  common(name, box, min) {
+    return { hl: this.highlightRows(name), any: this.ctx.selection.size > 0, width: containerWidth(box, min) };
+  }
+
   async buildInfluence() {
-    const t = this.ctx.theme;
     const inf = this.diag.influence;
     if (inf.error || !this.infRows.length) {
       this.infBox.replaceChildren(h("p", { class: "mlm-empty", text: inf.error || "No influence values." }));
       return;
     }
-    const g = this.diag.group;
-    const maxC = Math.max(inf.cutoff, ...this.infRows.map((r) => r.cooks ?? 0));
-    const x = {
-      field: "index", type: "quantitative", title: `${g} (index, in level order)`,
-      scale: { domain: [0, this.infRows.length + 1], nice: false, zero: false }, axis: { tickCount: 8 },
-    };
-    const y = { field: "cooks", type: "quantitative", title: "Cook's distance", scale: { domain: [0, maxC * 1.08], nice: true } };
-    const tooltip = [
-      { field: "id", type: "nominal", title: g },
-      { field: "n", type: "quantitative", title: "n" },
-      { field: "cooks", type: "quantitative", title: "Cook's distance", format: ".4f" },
-      { field: "covratio", type: "quantitative", title: "covratio", format: ".3f" },
-      { field: "leverage", type: "quantitative", title: "leverage", format: ".3f" },
-    ];
-    const many = this.infRows.length > 300;
-    const flagColor = t.select;
-    const hlInf = this.highlightRows("influence");
-    const spec = {
-      width: containerWidth(this.infBox),
-      height: 220,
-      datasets: { inf: this.infRows, hl: hlInf, hlLab: labelRows(hlInf), cut: [{ y: inf.cutoff }] },
-      params: this.selParams(),
-      layer: [
-        {
-          data: { name: "inf" },
-          mark: { type: "rule", strokeWidth: many ? 1 : 1.5, color: t.fg3, opacity: 0.55 },
-          encoding: { x, y, y2: { datum: 0 } },
-        },
-        {
-          data: { name: "inf" },
-          params: [{
-            name: "ibrush", select: { type: "interval", encodings: ["x"], clear: "dblclick",
-              mark: { fill: t.select, fillOpacity: 0.08, stroke: t.select } },
-          }],
-          mark: { type: "circle", size: many ? 14 : 30, opacity: 0.9 },
-          encoding: {
-            x, y, tooltip,
-            color: { condition: { test: "datum.flag", value: flagColor }, value: t.accent },
-          },
-        },
-        {
-          data: { name: "cut" },
-          mark: { type: "rule", color: flagColor, strokeDash: [5, 4], strokeWidth: 1.5 },
-          encoding: { y: { field: "y", type: "quantitative", scale: y.scale } },
-        },
-        {
-          data: { name: "cut" },
-          mark: { type: "text", align: "right", baseline: "bottom", dy: -3, x: { expr: "width" }, color: flagColor, fontSize: 11 },
-          encoding: {
-            y: { field: "y", type: "quantitative", scale: y.scale },
-            text: { value: `${inf.cutoff_rule} = ${fmt(inf.cutoff, 4)}` },
-          },
-        },
-        {
-          name: "passive_labels",
-          data: { name: "inf" },
-          transform: [{ filter: "datum.label" }],
-          mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 11, color: t.fg },
-          encoding: { x, y, text: { field: "id" } },
-        },
-        veilLayer(t),
-        {
-          data: { name: "hl" },
-          mark: { type: "circle", size: 90, stroke: t.select, strokeWidth: 2.5, fill: t.select, fillOpacity: 0.35, opacity: 1 },
-          encoding: { x, y, tooltip },
-        },
-        {
-          name: "passive_hl_labels",
-          data: { name: "hlLab" },
-          mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 11, fontWeight: 600, color: t.select },
-          encoding: { x, y, text: { field: "id" } },
-        },
-      ],
-    };
-    const view = await this.mountView("influence", this.infBox, spec,
-      `Influence index plot: Cook's distance for each ${g}; ${this.flagged.length} flagged above ${inf.cutoff_rule}`,
-      "mlm-influence");
-    this.wireBrush(view, "ibrush", (v) => idsInBrush(this.infRows, "index", null, v.index || null, null));
+    const spec = influenceSpec(this.diag, this.ctx.theme, { rows: this.infRows, ...this.common("influence", this.infBox) });
+    await this.mountView("influence", this.infBox, spec, {
+      label: `Influence index plot: Cook's distance for each ${this.diag.group}; ${this.flagged.length} flagged above ${inf.cutoff_rule}`,
+      fileName: "mlm-influence",
+      brush: "ibrush",
+      pick: (v) => idsInBrush(this.infRows, "index", null, v.index || null, null),
+    });
   }
 
   async buildResiduals() {
-    const t = this.ctx.theme;
-    const r = this.diag.residuals;
     const resp = this.state.response;
-    const g = this.diag.group;
     if (!this.resRows.length) {
       this.resBox.replaceChildren(h("p", { class: "mlm-empty", text: "No residuals." }));
       return;
     }
-    const x = { field: "fitted", type: "quantitative", title: `fitted ${resp}`, scale: { zero: false, nice: true, domain: extent(this.resRows, "fitted") } };
-    const y = { field: "resid", type: "quantitative", title: `residual (${resp})`, scale: { zero: false, nice: true, domain: extent(this.resRows, "resid", 3 * r.sigma) } };
-    const tooltip = [
-      { field: "id", type: "nominal", title: g },
-      { field: "fitted", type: "quantitative", title: "fitted", format: ".3f" },
-      { field: "resid", type: "quantitative", title: "residual", format: ".3f" },
-    ];
-    const n = this.resRows.length;
-    const spec = {
-      width: containerWidth(this.resBox, 200),
-      height: 250,
-      datasets: { pts: this.resRows, hl: this.highlightRows("residuals"), refs: [-3, 0, 3].map((k) => ({ y: k * r.sigma, k })) },
-      params: this.selParams(),
-      layer: [
-        {
-          data: { name: "refs" },
-          mark: { type: "rule", color: t.fg3, strokeDash: [4, 3] },
-          encoding: { y: { field: "y", type: "quantitative", scale: y.scale }, strokeOpacity: { condition: { test: "datum.k === 0", value: 0.9 }, value: 0.5 } },
-        },
-        {
-          data: { name: "pts" },
-          params: [{
-            name: "rbrush", select: { type: "interval", clear: "dblclick",
-              mark: { fill: t.select, fillOpacity: 0.08, stroke: t.select } },
-          }],
-          mark: { type: "circle", size: n > 1000 ? 10 : 16, opacity: n > 1000 ? 0.45 : 0.6, color: t.accent },
-          encoding: { x, y, tooltip },
-        },
-        veilLayer(t),
-        {
-          data: { name: "hl" },
-          mark: { type: "circle", size: 36, color: t.select, stroke: t.bg, strokeWidth: 0.8, opacity: 1 },
-          encoding: { x, y, tooltip },
-        },
-      ],
-    };
-    const view = await this.mountView("residuals", this.resBox, spec,
-      `Conditional residuals against fitted values of ${resp}, dashed lines at 0 and ±3σ`, "mlm-residuals");
-    this.wireBrush(view, "rbrush", (v) => idsInBrush(this.resRows, "fitted", "resid", v.fitted || null, v.resid || null));
+    const spec = residualSpec(this.diag, this.ctx.theme, {
+      rows: this.resRows, response: resp, ...this.common("residuals", this.resBox, 200),
+    });
+    await this.mountView("residuals", this.resBox, spec, {
+      label: `Conditional residuals against fitted values of ${resp}, dashed lines at 0 and ±3σ`,
+      fileName: "mlm-residuals",
+      brush: "rbrush",
+      pick: (v) => idsInBrush(this.resRows, "fitted", "resid", v.fitted || null, v.resid || null),
+    });
   }
 
   async buildQQ() {
-    const t = this.ctx.theme;
     const term = this.qqTerm;
     if (!term) {
       this.qqBox.replaceChildren(h("p", { class: "mlm-empty", text: "No random effects." }));
       return;
     }
-    const g = this.diag.group;
-    const rows = this.qqData;
-    const lo = Math.min(...rows.map((r) => Math.min(r.lower, r.sample, r.theo)));
-    const hi = Math.max(...rows.map((r) => Math.max(r.upper, r.sample, r.theo)));
-    const tlo = rows.length ? rows[0].theo : -1;
-    const thi = rows.length ? rows[rows.length - 1].theo : 1;
-    const x = { field: "theo", type: "quantitative", title: "normal quantile", scale: { domain: [tlo, thi], nice: true, zero: false } };
-    const y = { field: "sample", type: "quantitative", title: `BLUP: ${term} (standardized)`, scale: { domain: [lo, hi], nice: true, zero: false } };
-    const tooltip = [
-      { field: "id", type: "nominal", title: g },
-      { field: "sample", type: "quantitative", title: "standardized BLUP", format: ".3f" },
-      { field: "theo", type: "quantitative", title: "normal quantile", format: ".3f" },
-    ];
+    const spec = qqSpec(this.diag, this.ctx.theme, { rows: this.qqData, term, ...this.common("qq", this.qqBox, 200) });
     const level = Math.round(100 * (this.diag.qq.level || 0.95));
-    const spec = {
-      width: containerWidth(this.qqBox, 200),
-      height: 250,
-      datasets: { qq: rows, hl: this.highlightRows("qq"), diag: [{ v: tlo }, { v: thi }] },
-      params: this.selParams(),
-      layer: [
-        {
-          name: "passive_band",
-          data: { name: "qq" },
-          mark: { type: "area", color: t.fan, opacity: 0.16 },
-          encoding: { x, y: { field: "lower", type: "quantitative", scale: y.scale }, y2: { field: "upper" } },
-        },
-        {
-          data: { name: "diag" },
-          mark: { type: "line", color: t.fg3, strokeDash: [4, 3] },
-          encoding: { x: { field: "v", type: "quantitative", scale: x.scale }, y: { field: "v", type: "quantitative", scale: y.scale } },
-        },
-        {
-          data: { name: "qq" },
-          params: [{
-            name: "qbrush", select: { type: "interval", clear: "dblclick",
-              mark: { fill: t.select, fillOpacity: 0.08, stroke: t.select } },
-          }],
-          mark: { type: "circle", size: rows.length > 500 ? 14 : 26, opacity: 0.85 },
-          encoding: {
-            x, y, tooltip,
-            color: { condition: { test: "datum.out", value: t.select }, value: t.accent },
-          },
-        },
-        veilLayer(t),
-        {
-          data: { name: "hl" },
-          mark: { type: "circle", size: 80, stroke: t.select, strokeWidth: 2.5, fill: t.select, fillOpacity: 0.35, opacity: 1 },
-          encoding: { x, y, tooltip },
-        },
-      ],
-    };
-    const view = await this.mountView("qq", this.qqBox, spec,
-      `Normal QQ plot of the standardized ${term} BLUPs of ${g} with a pointwise ${level}% envelope`, "mlm-qq");
-    this.wireBrush(view, "qbrush", (v) => idsInBrush(this.qqData, "theo", "sample", v.theo || null, v.sample || null));
-  }
-
-  /** Brush -> selection (one update per animation frame). */
-  wireBrush(view, name, pick) {
-    let frame = 0;
-    view.addSignalListener(name, (_, value) => {
-      if (this.clearing) return;
-      cancelAnimationFrame(frame);
-      const t0 = performance.now();
-      frame = requestAnimationFrame(() => {
-        if (!Object.keys(value || {}).length) {
-          if (this.brushActive?.[name]) this.ctx.selection.clear(`diagnostics:${name}`);
-          this.brushActive = { ...this.brushActive, [name]: false };
-          return;
-        }
-        this.brushActive = { ...this.brushActive, [name]: true };
-        this.pendingT0 = t0;
-        this.ctx.selection.set(pick(value), `diagnostics:${name}`);
-      });
-    });
-    this.brushes[name] = view;
-  }
-
-  wireClick(view) {
-    let down = null;
-    view.container().addEventListener("pointerdown", (ev) => { down = [ev.clientX, ev.clientY]; });
-    view.addEventListener("click", (ev, item) => {
-      if (down && Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 4) return; // a drag
-      const id = item?.datum?.id;
-      if (id === undefined) return;
-      this.pendingT0 = performance.now();
-      const sel = this.ctx.selection;
-      if (ev.shiftKey || ev.metaKey || ev.ctrlKey) sel.toggle(String(id), "diagnostics");
-      else if (sel.size === 1 && sel.has(String(id))) sel.clear("diagnostics");
-      else sel.set([String(id)], "diagnostics");
+    await this.mountView("qq", this.qqBox, spec, {
+      label: `Normal QQ plot of the standardized ${term} BLUPs of ${this.diag.group} with a pointwise ${level}% envelope`,
+      fileName: "mlm-qq",
+      brush: "qbrush",
+      pick: (v) => idsInBrush(this.qqData, "theo", "sample", v.theo || null, v.sample || null),
     });
   }
 
   async onSelection(source) {
-    const t0 = this.pendingT0 ?? performance.now();
-    this.pendingT0 = undefined;
+    const t0 = this.link.takeT0();
     const ids = this.ctx.selection.list();
-    const any = ids.length > 0;
-    const jobs = [];
-    for (const [name, view] of Object.entries(this.views)) {
+    await this.link.push(source, ids.length > 0, (name, view) => {
       const rows = this.highlightRows(name, ids);
       view.data("hl", rows);
       if (name === "influence") view.data("hlLab", labelRows(rows));
-      if (view.signal("anysel") !== any) view.signal("anysel", any);
-      jobs.push(view.runAsync());
-    }
-    this.clearing = true;
-    try {
-      for (const [name, view] of Object.entries(this.brushes)) {
-        if (source !== `diagnostics:${name}` && view.data(`${name}_store`)?.length) {
-          this.brushActive = { ...this.brushActive, [name]: false };
-          jobs.push(clearBrush(view, name));
-        }
-      }
-      await Promise.all(jobs);
-    } finally {
-      this.clearing = false;
-    }
+    });
     this.renderSummary();
     this.ctx.timed(`diagnostics:selection:${source}`, t0);
   }
@@ -609,42 +300,15 @@ class DiagnosticsPanel {
     }
   }
 
-  destroyViews() {
-    for (const v of Object.values(this.views)) v.finalize();
-    for (const off of Object.values(this.fits)) off();
-    this.views = {};
-    this.fits = {};
-    this.brushes = {};
-  }
-
   retheme() {
     // Severity chips carry theme colours too.
     const old = this.section.querySelector(".mlm-checks");
     if (old) old.replaceWith(this.checksTable());
-    return this.rebuild();
+    return this.views.rebuild();
   }
 
   destroy() {
-    this.destroyViews();
+    this.views.clear();
     this.disposers.forEach((d) => d());
   }
-}
-
-/** Selected clusters named on the influence plot: a few labels help, hundreds only cost time. */
-export function labelRows(rows, max = 20) {
-  return rows.length <= max ? rows : [];
-}
-
-/** [min, max] of a field, widened to include ±`pad` around 0 when given. */
-function extent(rows, field, pad = 0) {
-  let lo = pad ? -pad : Infinity;
-  let hi = pad ? pad : -Infinity;
-  for (const r of rows) {
-    const v = r[field];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!Number.isFinite(lo)) return [0, 1];
-  if (hi === lo) return [lo - 0.5, hi + 0.5];
-  return [lo, hi];
 }
