@@ -1,4 +1,4 @@
-"""Cholesky factors and triangular inverses of many tiny blocks at once.
+"""Many tiny blocks at once: Cholesky factors, triangular inverses, sparse layouts.
 
 The first random term's cross-product is block diagonal with one q x q block per level
 (q = 1 or 2 for a random intercept, or intercept and slope).  NumPy's batched
@@ -10,6 +10,7 @@ and that difference is paid on every evaluation of the criterion.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def cholesky(M: np.ndarray) -> np.ndarray:
@@ -42,3 +43,33 @@ def lower_inverse(L: np.ndarray) -> np.ndarray:
         out[:, 1, 0] = -L[:, 1, 0] * i00 * i11
         return out
     return np.linalg.inv(L)
+
+
+def block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
+    """Sparse block-diagonal matrix of ``blocks`` (l, q, q), level-major like Z's columns."""
+    n_levels, q, _ = blocks.shape
+    if q == 1:
+        return sp.diags(blocks.ravel()).tocsr()
+    j, a, b = np.meshgrid(np.arange(n_levels), np.arange(q), np.arange(q), indexing="ij")
+    size = n_levels * q
+    return sp.csr_matrix(
+        (blocks.ravel(), ((j * q + a).ravel(), (j * q + b).ravel())), shape=(size, size)
+    )
+
+
+def level_inner(sparse: sp.spmatrix, dense_t: np.ndarray, n_levels: int, q: int) -> np.ndarray:
+    """out[j, a, b] = Σ_t sparse[t, (j, a)] dense_t[(j, b), t], along ``sparse``'s nonzeros.
+
+    ``sparse`` is (m, n_levels*q) with level-major columns and ``dense_t`` is
+    (n_levels*q, m): the per-level blocks of sparse' dense_t' without forming it.
+    """
+    coo = sparse.tocoo()
+    lev, a = np.divmod(coo.col, q)
+    slot = lev * q + a
+    out = np.empty((n_levels, q, q))
+    for b in range(q):
+        weights = coo.data * dense_t[lev * q + b, coo.row]
+        out[:, :, b] = np.bincount(slot, weights=weights, minlength=n_levels * q).reshape(
+            n_levels, q
+        )
+    return out
