@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 import pickle
 from pathlib import Path
 
@@ -418,8 +419,13 @@ def test_any_text_gives_a_spec_or_a_formula_error(text: str) -> None:
 
 
 SPACE = st.sampled_from(["", "", " ", " ", "  ", "\n  ", "\t"])
+# Column names as users write them; Python keywords (``if``, ``in``, ``or``) are not valid
+# names inside formulaic's I(...) calls, so the generator leaves them out.
 NAMES = st.lists(
-    st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True), min_size=12, max_size=12, unique=True
+    st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True).filter(
+        lambda name: not keyword.iskeyword(name)
+    ),
+    min_size=12, max_size=12, unique=True,
 )
 
 
