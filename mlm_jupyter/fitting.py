@@ -10,12 +10,12 @@ import pandas as pd
 from .design import Design, build_design, used_frame
 from .engine.blocks import CrossProducts, cross_products
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
-from .engine.objective import ProfiledDeviance, conditional_variances, solve, unscaled_vcov
+from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
 from .formula import parse
 from .results import MixedModelResult
 from .spec import ModelSpec
-from .varcorr import group_levels, ranef_tables, term_covariances, varcorr_table
+from .varcorr import group_levels
 
 
 class MixedModelWarning(UserWarning):
@@ -95,20 +95,15 @@ def assemble(
     record: OptimizationRecord,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Everything users read, at the optimum θ of ``record``."""
+    """Everything users read, at the optimum θ of ``record``.
+
+    The pandas tables (vcov, VarCorr, conditional modes and variances) are built on
+    first access from the factor kept on the result.
+    """
     cp = objective.cp
     sol = solve(objective, record.theta)
     sigma = sol.sigma
-    names = list(design.fixed_names)
-    fixef = pd.Series(sol.beta, index=names, name="estimate")
-    vcov = pd.DataFrame(
-        unscaled_vcov(sol.factor, cp.m_rest, cp.p) * sigma**2, index=names, columns=names
-    )
-    covs = term_covariances(sol.factor.T, sigma)
-    cond = conditional_variances(sol.factor, cp)
-    cond_sd = [np.sqrt(np.maximum(np.diagonal(c, axis1=1, axis2=2), 0.0)) * sigma for c in cond]
-    ranef = ranef_tables(design, sol.b)
-    ranef_se = ranef_tables(design, cond_sd)
+    fixef = pd.Series(sol.beta, index=list(design.fixed_names), name="estimate")
 
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
@@ -126,13 +121,8 @@ def assemble(
         data_used=data,
         reml=objective.reml,
         fixef=fixef,
-        vcov=vcov,
         sigma=float(sigma),
         theta=record.theta.copy(),
-        varcorr=varcorr_table(design, covs, sigma),
-        ranef=ranef,
-        ranef_se=ranef_se,
-        conditional_covariances=tuple(c * sigma**2 for c in cond),
         objective=float(dev),
         loglik=float(-dev / 2.0),
         npar=int(n_par),
@@ -147,4 +137,5 @@ def assemble(
         optimization=record,
         random_effects=tuple(sol.b),
         engine=objective,
+        factor=sol.factor,
     )

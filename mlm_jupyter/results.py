@@ -17,7 +17,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from .design import Design
     from .engine.fit import OptimizationRecord
-    from .engine.objective import ProfiledDeviance
+    from .engine.objective import Factor, ProfiledDeviance
     from .spec import ModelSpec
 
 
@@ -48,13 +48,8 @@ class MixedModelResult:
     data_used: pd.DataFrame | None = field(repr=False)
     reml: bool
     fixef: pd.Series
-    vcov: pd.DataFrame = field(repr=False)
     sigma: float
     theta: np.ndarray
-    varcorr: pd.DataFrame = field(repr=False)
-    ranef: dict[str, pd.DataFrame] = field(repr=False)
-    ranef_se: dict[str, pd.DataFrame] = field(repr=False)
-    conditional_covariances: tuple[np.ndarray, ...] = field(repr=False)
     objective: float
     loglik: float
     npar: int
@@ -69,6 +64,57 @@ class MixedModelResult:
     optimization: OptimizationRecord = field(repr=False)
     random_effects: tuple[np.ndarray, ...] = field(repr=False)
     engine: ProfiledDeviance = field(repr=False, compare=False)
+    factor: Factor = field(repr=False, compare=False)
+
+    # -- tables built on first use (a fit on a small data set is ~1 ms of arithmetic;
+    # building every pandas table eagerly cost a third of that) -------------------------
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance of the fixed effects, σ² (RX'RX)⁻¹."""
+        from .engine.objective import unscaled_vcov
+        from .engine.threads import blas_limit
+
+        names = list(self.fixef.index)
+        cp = self.engine.cp
+        with blas_limit(self.engine):
+            U = unscaled_vcov(self.factor, cp.m_rest, cp.p)
+        return pd.DataFrame(U * self.sigma**2, index=names, columns=names)
+
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        """``group, var1, var2, vcov, sdcor`` as lme4's ``as.data.frame(VarCorr(m))``."""
+        from .varcorr import term_covariances, varcorr_table
+
+        covs = term_covariances(self.factor.T, self.sigma)
+        return varcorr_table(self.design, covs, self.sigma)
+
+    @cached_property
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes (BLUPs) per grouping factor, levels x terms."""
+        from .varcorr import ranef_tables
+
+        return ranef_tables(self.design, self.random_effects)
+
+    @cached_property
+    def conditional_covariances(self) -> tuple[np.ndarray, ...]:
+        """Per term, (levels, q, q) conditional covariances of the random effects (condVar)."""
+        from .engine.objective import conditional_variances
+        from .engine.threads import blas_limit
+
+        with blas_limit(self.engine):
+            cond = conditional_variances(self.factor, self.engine.cp)
+        return tuple(c * self.sigma**2 for c in cond)
+
+    @cached_property
+    def ranef_se(self) -> dict[str, pd.DataFrame]:
+        """Conditional SDs of the random effects, levels x terms."""
+        from .varcorr import ranef_tables
+
+        sds = [
+            np.sqrt(np.maximum(np.diagonal(c, axis1=1, axis2=2), 0.0))
+            for c in self.conditional_covariances
+        ]
+        return ranef_tables(self.design, sds)
 
     # -- identity ----------------------------------------------------------------------
     @property

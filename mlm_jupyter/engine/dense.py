@@ -94,6 +94,7 @@ class DenseKernel:
         )
 
     def lam(self, theta: np.ndarray) -> np.ndarray:
+        """Λ̃ = diag(Λθ, I) as a dense matrix (a new array)."""
         m = self.omega.shape[0]
         out = np.zeros(m * m)
         out[self.lam_flat] = theta[self.lam_theta]
@@ -106,13 +107,11 @@ class DenseKernel:
         lam = self.lam(theta)
         G = lam.T @ self.omega
         A = G @ lam
-        A[np.arange(q), np.arange(q)] += 1.0
-        try:
-            L = np.linalg.cholesky(A)
-        except np.linalg.LinAlgError:
-            return None
-        d = np.diag(L)
-        if not (d[-1] > 0 and np.all(d > 0)):
+        A.flat[: q * (A.shape[0] + 1) : A.shape[0] + 1] += 1.0
+        # LAPACK directly: numpy.linalg.cholesky's checks and error machinery cost more
+        # than the factorisation of these few-dozen-column matrices.
+        L, info = sla.lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+        if info != 0 or not L[-1, -1] > 0:
             return None
         return lam, G, L
 
@@ -140,14 +139,13 @@ class DenseKernel:
         lam, G, L = fac
         q, p = self.q, self.p
         value, logdet, r2, dof = self._value(np.diag(L), reml, n)
+        Linv = tri_inv(L[: q + p, : q + p])
         # u and β: L[:-1,:-1]' w = L[-1, :-1]  (w = [u; β]).
-        w = sla.solve_triangular(L[:-1, :-1], L[-1, :-1], lower=True, trans="T",
-                                 check_finite=False)
+        w = Linv.T @ L[-1, :-1]
         u, beta = w[:q], w[q:]
         om = self.omega
         zr = om[:q, -1] - om[:q, q : q + p] @ beta - om[:q, :q] @ (lam[:q, :q] @ u)
         s = q + p if reml else q
-        Linv = tri_inv(L[: q + p, : q + p])
         Ainv = Linv[:s, :s].T @ Linv[:s, :s]
         R = Ainv @ G[:s, :s]
         pr, pc, pt = self.pair_r, self.pair_c, self.pair_theta
