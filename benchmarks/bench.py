@@ -677,12 +677,12 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
   several random terms ∂ log|A| / ∂θ needs the diagonal level blocks of A⁻¹Λ̃'Ω; in the
   blocked layout A⁻¹ = [[M⁻¹ + K'PK, -K'P], [-PK, P]] with P the inverse of the dense rest
   block and K = L21 L11⁻¹, so every block needed is a contraction along the sparsity pattern
-  of Z_rest'Z1.  A `GradientPlan` lists that pattern once per model (pairs of a rest row and
+  of Z_rest'Z1.  A `CouplingPlan` (`engine/coupling.py`) lists that pattern once per model (pairs of a rest row and
   a first-term level, and the "triples" of two pairs sharing a level); an evaluation is one
   LAPACK potri plus work proportional to that pattern, and never needs Λ⁻¹, so it is exact
   on the boundary.  ∂r²/∂θ comes from the envelope theorem.  All crossed/nested models now
   use L-BFGS-B on exact gradients instead of BOBYQA: egsingle 253 -> 40 evaluations,
-  growth_3level 468 -> 32, crossed_73k 132 -> 33, penicillin 74 -> 16.
+  growth_3level 468 -> 32, crossed_73k 132 -> 33, penicillin 74 -> 15.
 - **A dense kernel for small models** (`engine/dense.py`).  When q + p + 1 is at most
   60 (one term) or 130 (several), one dense Cholesky and about fifteen NumPy calls give value
   and gradient (sleepstudy 67 µs for value+gradient, against 114 µs before; penicillin 59 µs
@@ -693,9 +693,9 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
   both paths on every reference formula and on random formulas).  sleepstudy design
   2.4 -> 0.16 ms, hsb 4.3 -> 0.6 ms, the 1M-row design 0.47 -> ~0.1 s.  formulaic stays for
   everything else (calls, categorical columns, centring transforms).
-- **Fewer wasted evaluations.**  L-BFGS-B's relative tolerance 1e-15 -> 1e-12 (its last
-  iterations at machine precision only failed line searches; the Newton polish converges
-  quadratically from there), the polish's Hessian by forward instead of central differences
+- **Fewer wasted evaluations.**  L-BFGS-B's tolerances 1e-15 -> 1e-12 (relative change)
+  and 1e-7 -> 1e-5 (projected gradient): its last iterations at the criterion's rounding
+  only failed line searches, and the Newton polish converges quadratically from there; the polish's Hessian by forward instead of central differences
   of the exact gradient (k instead of 2k gradients), and the optimiser's last gradient reused
   by the polish.  The criterion depends on T only through TT', so it is even in the sign of
   each column and its gradient along a diagonal vanishes at 0: a long first step projected
@@ -706,23 +706,34 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
 - **One BLAS thread for small blocks everywhere.**  `solve_triangular(L, I)` and batched
   2x2 work woke every OpenBLAS thread: 0.5 ms for a 38x38 inverse (LAPACK trtri: 4.5 µs), and
   on a busy machine 244 ms to assemble one hsb result.  Optimisation, Satterthwaite and
-  result assembly now run under one BLAS thread (`engine/threads.py`).
+  result tables now run under one BLAS thread (`engine/threads.py`).
+- **Cheaper small blocks and post-processing.**  Closed-form Cholesky factors and inverses of
+  the first term's 1x1/2x2 level blocks and batched matmuls instead of einsum (hsb
+  factorisation 106 -> 67 µs); result tables (vcov, VarCorr, conditional modes and
+  variances) built on first access, as lme4 does, instead of on every fit; conditional
+  variances summed along the sparsity of Z_rest'Z1 instead of a dense product (growth_3level
+  post-processing 169 -> 16 ms).
 - **Satterthwaite from exact gradients.**  lmerTest differences the deviance in (θ, σ) with
   Richardson's scheme (~4k² factorisations); we difference the exact gradients of log|A| and
   r² and read vcov(β) off the same factorisations (2k gradient evaluations), hsb cross-level
-  300 ms -> 4 ms, with the df unchanged against lmerTest (within 9e-4).
+  300 ms -> 3 ms, with the df unchanged against lmerTest (within 9e-4).
+- **Tried and dropped:** forming the factorisation's S S' as sums over the coupling plan's
+  triples (slower than scipy.sparse: growth 6.1 -> 7.9 ms per factorisation); L-BFGS-B with
+  0 bounds on every diagonal (hsb random slopes restart from a spurious stop at 0) and with
+  none at all (scalar terms took more iterations); looser ftol (no fewer evaluations).
 
 **Left, and why.**
-- *≥ 10x faster than statsmodels on every case* is missed only on the smallest data sets:
+- *≥ 10x faster than statsmodels on every case* is missed on the smallest data sets only:
   statsmodels fits Dyestuff (30 rows, one variance) in 6 ms and sleepstudy's random
-  intercept in 11 ms; our whole fit there is 1.3-2 ms, of which ~0.4 ms is building the
-  pandas tables of the result and ~0.5 ms SciPy's optimiser wrapper and NumPy call overhead.
-  Reaching 0.6 ms would need a lazily assembled result and an optimiser loop outside SciPy;
-  the ratio is 10-200x from a few hundred rows on (median 19x).
-- Per evaluation, the single-term batched code pays NumPy's per-call overhead on 2x2 blocks
-  (a closed form for q <= 2 would halve hsb's ~0.3 ms value+gradient), and the rest block's
-  S S' is still a scipy.sparse product (crossed_73k: 23 ms of a 100 ms gradient); a sparse
-  supernodal Cholesky (CHOLMOD) would cut that further for very large crossed designs.
+  intercept in 11 ms; our whole fit there is 1.2-1.5 ms: ~0.15 ms design, 6-10 evaluations
+  at 15-25 µs, and ~0.5 ms of SciPy's L-BFGS-B wrapper and NumPy call overhead.  The last
+  factor of two would need an optimiser loop outside SciPy for one or two parameters; from a
+  few hundred rows on the ratio is 10-290x (median 31x).  sleep_quadratic (`I(Days^2)`) goes
+  through formulaic (3 ms of its 6 ms).
+- Per evaluation, the single-term batched code still pays NumPy's per-call overhead (~20
+  calls of 5-20 µs for hsb's 160 schools), and the rest block's S S' is a scipy.sparse
+  product (crossed_73k: 23 ms of a 115 ms gradient); a sparse supernodal Cholesky (CHOLMOD)
+  would cut that for very large crossed designs.
 """
 
 
