@@ -677,10 +677,10 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
   several random terms ∂ log|A| / ∂θ needs the diagonal level blocks of A⁻¹Λ̃'Ω; in the
   blocked layout A⁻¹ = [[M⁻¹ + K'PK, -K'P], [-PK, P]] with P the inverse of the dense rest
   block and K = L21 L11⁻¹, so every block needed is a contraction along the sparsity pattern
-  of Z_rest'Z1.  A `CouplingPlan` (`engine/coupling.py`) lists that pattern once per model (pairs of a rest row and
-  a first-term level, and the "triples" of two pairs sharing a level); an evaluation is one
-  LAPACK potri plus work proportional to that pattern, and never needs Λ⁻¹, so it is exact
-  on the boundary.  ∂r²/∂θ comes from the envelope theorem.  All crossed/nested models now
+  of Z_rest'Z1.  A `CouplingPlan` (`engine/coupling.py`) lists that pattern once per
+  model (pairs of a rest row and a first-term level, and the "triples" of two pairs
+  sharing a level); an evaluation is one LAPACK potri plus work proportional to that
+  pattern, and never needs Λ⁻¹, so it is exact on the boundary.  ∂r²/∂θ comes from the envelope theorem.  All crossed/nested models now
   use L-BFGS-B on exact gradients instead of BOBYQA: egsingle 253 -> 40 evaluations,
   growth_3level 468 -> 32, crossed_73k 132 -> 33, penicillin 74 -> 15.
 - **A dense kernel for small models** (`engine/dense.py`).  When q + p + 1 is at most
@@ -695,8 +695,9 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
   everything else (calls, categorical columns, centring transforms).
 - **Fewer wasted evaluations.**  L-BFGS-B's tolerances 1e-15 -> 1e-12 (relative change)
   and 1e-7 -> 1e-5 (projected gradient): its last iterations at the criterion's rounding
-  only failed line searches, and the Newton polish converges quadratically from there; the polish's Hessian by forward instead of central differences
-  of the exact gradient (k instead of 2k gradients), and the optimiser's last gradient reused
+  only failed line searches, and the Newton polish converges quadratically from there;
+  the polish's Hessian by forward instead of central differences of the exact gradient
+  (k instead of 2k gradients), and the optimiser's last gradient reused
   by the polish.  The criterion depends on T only through TT', so it is even in the sign of
   each column and its gradient along a diagonal vanishes at 0: a long first step projected
   onto that bound stopped the bounded method (a third of the hsb random-slope evaluations were
