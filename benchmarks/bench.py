@@ -680,8 +680,9 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
   of Z_rest'Z1.  A `CouplingPlan` (`engine/coupling.py`) lists that pattern once per
   model (pairs of a rest row and a first-term level, and the "triples" of two pairs
   sharing a level); an evaluation is one LAPACK potri plus work proportional to that
-  pattern, and never needs Λ⁻¹, so it is exact on the boundary.  ∂r²/∂θ comes from the envelope theorem.  All crossed/nested models now
-  use L-BFGS-B on exact gradients instead of BOBYQA: egsingle 253 -> 40 evaluations,
+  pattern, and never needs Λ⁻¹, so it is exact on the boundary.  ∂r²/∂θ comes from the
+  envelope theorem.  All crossed/nested models now use L-BFGS-B on exact gradients
+  instead of BOBYQA: egsingle 253 -> 40 evaluations,
   growth_3level 468 -> 32, crossed_73k 132 -> 33, penicillin 74 -> 15.
 - **A dense kernel for small models** (`engine/dense.py`).  When q + p + 1 is at most
   60 (one term) or 130 (several), one dense Cholesky and about fifteen NumPy calls give value
