@@ -725,13 +725,13 @@ was all evaluations (BOBYQA needing 130-470 of them).  What changed, in order of
   none at all (scalar terms took more iterations); looser ftol (no fewer evaluations).
 
 **Left, and why.**
-- *≥ 10x faster than statsmodels on every case* is missed on the smallest data sets only:
-  statsmodels fits Dyestuff (30 rows, one variance) in 6 ms and sleepstudy's random
-  intercept in 11 ms; our whole fit there is 1.2-1.5 ms: ~0.15 ms design, 6-10 evaluations
-  at 15-25 µs, and ~0.5 ms of SciPy's L-BFGS-B wrapper and NumPy call overhead.  The last
-  factor of two would need an optimiser loop outside SciPy for one or two parameters; from a
-  few hundred rows on the ratio is 10-290x (median 31x).  sleep_quadratic (`I(Days^2)`) goes
-  through formulaic (3 ms of its 6 ms).
+- *≥ 10x faster than statsmodels on every case* is missed on three of the 21 cases it can
+  fit, the smallest ones: Dyestuff (30 rows, one variance; statsmodels 6 ms, ours 1.2 ms),
+  sleepstudy's random intercept (8x) and sleep_quadratic (5x: `I(Days^2)` goes through
+  formulaic, 3 ms of its 6 ms).  A 30-row fit of ours is ~0.15 ms design, 6-10 evaluations
+  at 15-25 µs and ~0.5 ms of SciPy's L-BFGS-B wrapper and NumPy call overhead; the last
+  factor of two would need an optimiser loop outside SciPy for one or two parameters, and
+  `I(x^k)` in the NumPy formula path.  From a few hundred rows on the ratio is 10-280x.
 - Per evaluation, the single-term batched code still pays NumPy's per-call overhead (~20
   calls of 5-20 µs for hsb's 160 schools), and the rest block's S S' is a scipy.sparse
   product (crossed_73k: 23 ms of a 115 ms gradient); a sparse supernodal Cholesky (CHOLMOD)
