@@ -60,7 +60,10 @@ def ranef_tables(design: Design, values: list[np.ndarray]) -> dict[str, pd.DataF
             vals, index=pd.Index(term.levels, name=term.group), columns=list(term.columns)
         )
         if term.group in out:
-            out[term.group] = out[term.group].join(frame, rsuffix=".1")
+            left = out[term.group]
+            # A name the factor already has (``(1 | g) + (1 | g)``) gets lme4's ".1".
+            frame = frame.rename(columns={c: f"{c}.1" for c in frame.columns if c in left})
+            out[term.group] = left.join(frame)
         else:
             out[term.group] = frame
     return out
