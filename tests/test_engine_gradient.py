@@ -134,3 +134,20 @@ def test_column_sign_flips_leave_the_criterion_unchanged(case: str) -> None:
         start += term.n_theta
     assert obj(flipped) == pytest.approx(obj(theta), abs=1e-9)
     np.testing.assert_allclose(canonical_theta(obj.cp, flipped), theta, rtol=0, atol=0)
+
+
+def test_models_without_a_coupling_plan_fall_back_to_bobyqa(monkeypatch) -> None:
+    # A coupling pattern too dense to plan (> MAX_TRIPLES) leaves the model without an
+    # exact gradient; the derivative-free path must still reach lme4's optimum.
+    from conftest import reference_case, reference_data
+
+    import mlm_jupyter as mlm
+    from mlm_jupyter.engine import coupling
+
+    monkeypatch.setattr(coupling, "MAX_TRIPLES", 0)
+    ref = reference_case("egsingle_3level_int")
+    res = mlm.fit(ref["formula"], reference_data(ref["dataset"]), reml=ref["reml"], warn=False)
+    assert not res.engine.has_gradient
+    assert "BOBYQA" in res.optimization.optimizer
+    assert res.objective == pytest.approx(ref["objective"], abs=1e-3)
+    np.testing.assert_allclose(res.theta, ref["theta"], rtol=1e-3)
