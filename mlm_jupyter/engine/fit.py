@@ -307,9 +307,11 @@ def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimiz
 def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> OptimizationRecord:
     """Minimise ``obj`` over θ subject to lme4's bounds.
 
-    One random term: L-BFGS-B with the exact gradient (:meth:`ProfiledDeviance.value_and_gradient`).
-    Several terms: BOBYQA when NLopt is installed (as lme4), else L-BFGS-B with
-    central-difference gradients.  Then Newton polish and lme4's scaled-gradient check.
+    Every model with an exact gradient (:meth:`ProfiledDeviance.value_and_gradient`: all
+    but several random terms whose coupling pattern is too dense to plan): L-BFGS-B on it,
+    with the diagonals of multi-column terms unbounded (see :func:`_lbfgsb`).  Otherwise
+    BOBYQA when NLopt is installed (as lme4), else L-BFGS-B with central-difference
+    gradients.  Then Newton polish and lme4's scaled-gradient check.
 
     Parameters
     ----------
