@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import altair as alt
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..diagnostics.influence import FLAG_FACTOR, group_codes, resolve_group
 from ..diagnostics.residuals import residuals
+from .explorer_diagnostics import qq_envelope
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import MixedModelResult
@@ -56,27 +56,11 @@ def qq_frame(values: np.ndarray, level: float = 0.95, max_points: int = QQ_POINT
 
     The envelope is what a simulation envelope converges to: under normality the i-th of n
     ordered uniforms is Beta(i, n - i + 1), so the band is Φ⁻¹ of that Beta's (1 ± level)/2
-    quantiles, exact and deterministic (no simulation noise).
+    quantiles, exact and deterministic (no simulation noise).  Beyond ``max_points`` both
+    tails are kept whole and the middle is thinned (see ``explorer_diagnostics.qq_envelope``,
+    which computes it).
     """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    n = v.size
-    sd = v.std(ddof=1) if n > 1 else 1.0
-    z = np.sort((v - v.mean()) / (sd if sd > 0 else 1.0))
-    i = np.arange(1, n + 1)
-    if n > max_points:  # keep both tails whole, thin the middle
-        tail = max_points // 10
-        middle = np.linspace(tail, n - tail - 1, max_points - 2 * tail).round().astype(int)
-        idx = np.unique(np.concatenate([np.arange(tail), middle, np.arange(n - tail, n)]))
-    else:
-        idx = np.arange(n)
-    a = (1 - level) / 2
-    return pd.DataFrame({
-        "theoretical": stats.norm.ppf((i[idx] - 0.5) / n),
-        "sample": z[idx],
-        "lower": stats.norm.ppf(stats.beta.ppf(a, i[idx], n - i[idx] + 1)),
-        "upper": stats.norm.ppf(stats.beta.ppf(1 - a, i[idx], n - i[idx] + 1)),
-    })
+    return pd.DataFrame(qq_envelope(values, level, max_points))
 
 
 def _qq_layers(data: pd.DataFrame, extra_tooltip: list | None = None) -> alt.LayerChart:

@@ -234,23 +234,27 @@ def _residual_sample(res: Any, group: str, seed: int, max_points: int) -> dict:
     }
 
 
-def _qq_rows(n: int, max_points: int) -> np.ndarray:
-    """Order statistics kept: all when n ≤ max_points, else both tails whole + a thinned middle
-    (the rule of ``diagnostic_charts.qq_frame``)."""
-    if n <= max_points:
+def qq_rows(n: int, max_points: int | None) -> np.ndarray:
+    """Order statistics kept: all when n ≤ max_points (or no limit), else both tails whole
+    and a thinned middle."""
+    if max_points is None or n <= max_points:
         return np.arange(n)
     tail = max_points // 10
     middle = np.linspace(tail, n - tail - 1, max_points - 2 * tail).round().astype(int)
     return np.unique(np.concatenate([np.arange(tail), middle, np.arange(n - tail, n)]))
 
 
-def qq_envelope(values: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
+def qq_envelope(
+    values: np.ndarray, level: float = 0.95, max_points: int | None = None
+) -> dict[str, np.ndarray]:
     """Normal QQ data of ``values``: standardized (mean 0, SD 1) and sorted, with theoretical
     quantiles Φ⁻¹((i − ½)/n) and the pointwise ``level`` envelope Φ⁻¹(Beta(i, n − i + 1)
-    quantiles), the exact limit of a simulation envelope.
+    quantiles), the exact limit of a simulation envelope.  With ``max_points``, only the
+    order statistics of :func:`qq_rows` are returned (and computed).
 
-    The same numbers as ``diagnostic_charts.qq_frame`` (tested), computed here because that
-    module imports Altair, which would add about a second to opening the explorer.
+    The one implementation behind the explorer and ``diagnostic_charts.qq_frame``; it lives
+    here because that module imports Altair, which would add about a second to opening the
+    explorer.
     """
     from scipy import stats
 
@@ -259,10 +263,11 @@ def qq_envelope(values: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray
     n = v.size
     sd = v.std(ddof=1) if n > 1 else 1.0
     z = np.sort((v - v.mean()) / (sd if sd > 0 else 1.0))
-    i = np.arange(1, n + 1)
+    rows = qq_rows(n, max_points)
+    i = rows + 1
     a = (1 - level) / 2
     return {
-        "theoretical": stats.norm.ppf((i - 0.5) / n), "sample": z,
+        "theoretical": stats.norm.ppf((i - 0.5) / n), "sample": z[rows],
         "lower": stats.norm.ppf(stats.beta.ppf(a, i, n - i + 1)),
         "upper": stats.norm.ppf(stats.beta.ppf(1 - a, i, n - i + 1)),
     }
@@ -278,11 +283,11 @@ def _qq(res: Any, group: str, max_points: int, level: float = 0.95) -> dict:
         values = table[col].to_numpy(dtype=float)
         ok = np.isfinite(values)
         order = np.argsort(values[ok], kind="stable")
-        frame = qq_envelope(values[ok], level)
-        rows = _qq_rows(int(ok.sum()), max_points)
+        frame = qq_envelope(values[ok], level, max_points)
+        rows = qq_rows(int(ok.sum()), max_points)
         out[str(col)] = {"ids": ids[ok][order][rows].tolist()}
         for key in ("theoretical", "sample", "lower", "upper"):
-            out[str(col)][key] = _compact(frame[key][rows], _PLOT_DIGITS)
+            out[str(col)][key] = _compact(frame[key], _PLOT_DIGITS)
     return {"level": level, "terms": out}
 
 
