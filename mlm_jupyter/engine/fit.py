@@ -56,22 +56,36 @@ def numeric_gradient(
     return grad
 
 
-def numeric_hessian(f, theta: np.ndarray, f0: float, step: float = 1e-4) -> np.ndarray:
-    """Symmetric central-difference Hessian (the objective is smooth away from bounds)."""
+def difference_stencil(
+    f, theta: np.ndarray, f0: float, step: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and symmetric Hessian of ``f`` at θ (2k² evaluations).
+
+    The gradient reuses the Hessian's axial points, so it costs no extra evaluations.
+    The objective is smooth away from its bounds.
+    """
     k = theta.size
-    H = np.empty((k, k))
     hs = step * np.maximum(1.0, np.abs(theta))
+    H = np.empty((k, k))
+    g = np.empty(k)
     for i in range(k):
         ei = np.zeros(k)
         ei[i] = hs[i]
-        H[i, i] = (f(theta + ei) - 2 * f0 + f(theta - ei)) / hs[i] ** 2
+        up, down = f(theta + ei), f(theta - ei)
+        g[i] = (up - down) / (2 * hs[i])
+        H[i, i] = (up - 2 * f0 + down) / hs[i] ** 2
         for j in range(i):
             ej = np.zeros(k)
             ej[j] = hs[j]
             H[i, j] = H[j, i] = (
                 f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej) + f(theta - ei - ej)
             ) / (4 * hs[i] * hs[j])
-    return H
+    return g, H
+
+
+def numeric_hessian(f, theta: np.ndarray, f0: float, step: float = 1e-4) -> np.ndarray:
+    """Symmetric central-difference Hessian (:func:`difference_stencil`'s)."""
+    return difference_stencil(f, theta, f0, step)[1]
 
 
 def _free(obj: ProfiledDeviance, theta: np.ndarray, tol: float) -> np.ndarray:
@@ -81,35 +95,14 @@ def _free(obj: ProfiledDeviance, theta: np.ndarray, tol: float) -> np.ndarray:
 
 def _stencil(obj: ProfiledDeviance, theta: np.ndarray, idx: np.ndarray, value: float,
              step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
-    """Central-difference gradient and Hessian over ``idx`` from one stencil (2k² evaluations).
-
-    The gradient reuses the Hessian's axial points, so the check costs no extra
-    evaluations beyond :func:`numeric_hessian`'s.
-    """
+    """Central-difference gradient and Hessian of the criterion over the parameters ``idx``."""
 
     def sub(t: np.ndarray) -> float:
         full = theta.copy()
         full[idx] = t
         return obj(full)
 
-    t0 = theta[idx]
-    k = t0.size
-    hs = step * np.maximum(1.0, np.abs(t0))
-    H = np.empty((k, k))
-    g = np.empty(k)
-    for i in range(k):
-        ei = np.zeros(k)
-        ei[i] = hs[i]
-        up, down = sub(t0 + ei), sub(t0 - ei)
-        g[i] = (up - down) / (2 * hs[i])
-        H[i, i] = (up - 2 * value + down) / hs[i] ** 2
-        for j in range(i):
-            ej = np.zeros(k)
-            ej[j] = hs[j]
-            H[i, j] = H[j, i] = (
-                sub(t0 + ei + ej) - sub(t0 + ei - ej) - sub(t0 - ei + ej) + sub(t0 - ei - ej)
-            ) / (4 * hs[i] * hs[j])
-    return g, H
+    return difference_stencil(sub, theta[idx], value, step)
 
 
 def _gradient_hessian(obj: ProfiledDeviance, theta: np.ndarray, idx: np.ndarray,
