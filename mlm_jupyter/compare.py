@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses, single_threaded
+from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
+from .engine.threads import single_blas_thread
 from .progress import Progress
 
 
@@ -132,7 +133,7 @@ def _bootstrap(
     up_l = ResponseUpdater(large.design, large.engine.cp)
     ys = simulate_responses(small, nsim, rng)
     stats_, failed = [], 0
-    with Progress(nsim, "bootstrap LRT", progress) as bar, single_threaded():
+    with Progress(nsim, "bootstrap LRT", progress) as bar, single_blas_thread():
         for y in ys:
             f0 = quick_refit(up_s.objective(y, small.reml), small.theta)
             f1 = quick_refit(up_l.objective(y, large.reml), large.theta)

@@ -16,7 +16,6 @@ The refits subtract the cluster's cross-products and warm-start from θ̂ (see `
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ import pandas as pd
 from ..caching import result_memo
 from ..engine.blocks import cross_products
 from ..engine.objective import ProfiledDeviance, solve, unscaled_vcov
+from ..engine.threads import single_blas_thread
 from .onestep import one_step_all, per_level_xy_gram
 from .refit import refit_theta, subtract, warm_start
 from .residuals import hatvalues
@@ -126,15 +126,6 @@ def _blocker(res: MixedModelResult, rows: np.ndarray, level_counts: list[np.ndar
     return ""
 
 
-def _blas_single_thread():
-    """Tiny matrix work is slowed by BLAS threads on a busy machine; use one when possible."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def influence(res: MixedModelResult, group: str | None = None, exact: bool = True,
               progress: bool | None = None) -> pd.DataFrame:
     """Cluster-deletion influence for every level of ``group``.
@@ -232,7 +223,7 @@ def _influence_table(
     else:
         todo_loop = range(G)
     enabled = progress if progress is not None else (None if G > 500 else False)
-    with _blas_single_thread(), Progress(len(todo_loop), f"influence ({group})",
+    with single_blas_thread(), Progress(len(todo_loop), f"influence ({group})",
                                          enabled if len(todo_loop) else False) as bar:
         start = warm_start(full, res.theta) if exact else None
         for j in todo_loop:

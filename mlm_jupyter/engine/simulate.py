@@ -8,7 +8,6 @@ so a bootstrap refit never rebuilds the design or the other cross-products.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,19 +18,6 @@ from scipy.optimize import minimize
 from .blocks import CrossProducts, term_sparse
 from .coupling import CouplingPlan, adopt_plan, plan_for
 from .objective import ProfiledDeviance, split_theta
-
-
-def single_threaded() -> AbstractContextManager:
-    """Limit BLAS to one thread while refitting many small problems.
-
-    Each objective evaluation works on matrices of a few hundred elements; multi-threaded
-    BLAS spends more time waking threads than computing (measured 10x slower on 2 cores).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional dependency: run as is
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class ResponseUpdater:

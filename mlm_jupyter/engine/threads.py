@@ -14,6 +14,16 @@ _CONTROLLER = None
 ONE_THREAD_MAX = 4000  # dense block size up to which one BLAS thread is faster
 
 
+def single_blas_thread() -> AbstractContextManager:
+    """One BLAS thread for the duration of the block (no-op without threadpoolctl)."""
+    global _CONTROLLER
+    if threadpoolctl is None:
+        return nullcontext()
+    if _CONTROLLER is None:
+        _CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def blas_limit(obj: Any) -> AbstractContextManager:
     """One BLAS thread while optimising or differencing a moderate problem.
 
@@ -22,9 +32,6 @@ def blas_limit(obj: Any) -> AbstractContextManager:
     (measured 60 ms vs 400 ms per evaluation for the 73k crossed design, and 8 ms vs
     0.15 ms per factorisation of the hsb model).
     """
-    global _CONTROLLER
-    if threadpoolctl is None or obj.cp.A22.shape[0] > ONE_THREAD_MAX:
+    if obj.cp.A22.shape[0] > ONE_THREAD_MAX:
         return nullcontext()
-    if _CONTROLLER is None:
-        _CONTROLLER = threadpoolctl.ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+    return single_blas_thread()

@@ -18,7 +18,8 @@ from scipy import optimize, stats
 
 from ..engine.blocks import CrossProducts
 from ..engine.objective import LOG_2PI, ProfiledDeviance, lower_tri_index, solve, split_theta
-from ..engine.simulate import ResponseUpdater, quick_refit, simulate_responses, single_threaded
+from ..engine.simulate import ResponseUpdater, quick_refit, simulate_responses
+from ..engine.threads import single_blas_thread
 from ..progress import Progress
 
 
@@ -168,7 +169,7 @@ def profile_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
     base = obj(ml.theta)
     opt = theta_to_sdcor(obj.cp, ml.theta, ml.sigma)
     # Inner optimisations probe invalid correlations (deviance inf); scipy warns on inf - inf.
-    with single_threaded(), warnings.catch_warnings(), np.errstate(invalid="ignore"):
+    with single_blas_thread(), warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         rows = _profile_rows(obj, ml, opt, _sdcor_bounds(res), base, z, *varpar_names(res))
     return _table(rows, level)
@@ -264,7 +265,7 @@ def boot_confint(
     updater = ResponseUpdater(res.design, res.engine.cp)
     ys = simulate_responses(res, nsim, rng)
     draws, failed = [], 0
-    with Progress(nsim, "bootstrap", progress) as bar, single_threaded():
+    with Progress(nsim, "bootstrap", progress) as bar, single_blas_thread():
         for y in ys:
             obj = updater.objective(y, res.reml)
             fit = quick_refit(obj, res.theta)
