@@ -33,11 +33,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.linalg as sla
 
 from . import smallblocks
 from .coupling import plan_for
-from .objective import GradientParts, lower_tri_index, solve_factor, unscaled_vcov
+from .objective import (
+    GradientParts,
+    inverse_from_cholesky,
+    lower_tri_index,
+    solve_factor,
+    unscaled_vcov,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .objective import ProfiledDeviance
@@ -72,10 +77,7 @@ def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts |
     V = plan.values
     C = B @ T1  # Λ̃₂'A21Λ₁ on the pattern
     K = C * Minv[lev, 0, 0][:, None] if q1 == 1 else (C[:, None, :] @ Minv[lev])[:, 0]  # C M⁻¹
-    inv, info = sla.lapack.dpotri(f.L22[:m_s, :m_s], lower=1)
-    if info:
-        return None
-    P = np.tril(inv) + np.tril(inv, -1).T
+    P = inverse_from_cholesky(f.L22[:m_s, :m_s])  # L22's diagonal is positive: never singular
     w = P.ravel()[plan.trip_flat]
     PK = np.empty_like(K)
     n_pairs = lev.size

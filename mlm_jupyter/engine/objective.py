@@ -61,6 +61,14 @@ def tri_inv(L: np.ndarray) -> np.ndarray:
     return inv
 
 
+def inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
+    """(L L')⁻¹ from the lower Cholesky factor L (LAPACK potri), as a full symmetric matrix."""
+    inv, info = sla.lapack.dpotri(L, lower=1)
+    if info:
+        raise np.linalg.LinAlgError("singular Cholesky factor")
+    return np.tril(inv) + np.tril(inv, -1).T
+
+
 def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
     """0 for diagonal elements of each T_k, -inf for off-diagonal ones (lme4's lower)."""
     bounds = []
@@ -460,10 +468,7 @@ def conditional_variances(f: Factor, cp: CrossProducts) -> list[np.ndarray]:
     V1 = L11inv.transpose(0, 2, 1) @ L11inv
     out_u = []
     if m_r:
-        inv, info = sla.lapack.dpotri(f.L22[:m_r, :m_r], lower=1)
-        if info:
-            raise np.linalg.LinAlgError("the rest block of the factor is singular")
-        P = np.tril(inv) + np.tril(inv, -1).T
+        P = inverse_from_cholesky(f.L22[:m_r, :m_r])
         K = (f.S @ smallblocks.block_diagonal(L11inv)).tocsr()
         PK_t = np.asarray(K.T @ P)  # (l1*q1, m_r) = (P K)'
         V1 = V1 + smallblocks.level_inner(K, PK_t, first.n_levels, first.q)
