@@ -42,6 +42,20 @@ def open_tab(page, label: str) -> None:
     page.wait_for_timeout(300)
 
 
+def brush_blup(page, start: tuple[float, float], steps: int, step: tuple[int, int],
+               pause_ms: int, settle_ms: int) -> None:
+    """Drag a brush on the Clusters BLUP scatter from ``start`` (fractions of the canvas)."""
+    box = page.locator(".mlm-explorer [data-chart=blup] canvas").bounding_box()
+    x0, y0 = box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(1, steps + 1):
+        page.mouse.move(x0 + step[0] * k, y0 + step[1] * k)
+        page.wait_for_timeout(pause_ms)
+    page.mouse.up()
+    page.wait_for_timeout(settle_ms)
+
+
 def shoot(page, screens: Path, name: str) -> Path:
     path = screens / f"{name}.png"
     page.locator(".mlm-explorer").screenshot(path=str(path))
@@ -85,16 +99,7 @@ def test_hsb_explorer_in_jupyterlab(notebook, screens):
 
     # Clusters: brush the BLUP scatter, check the other views and Python.
     open_tab(page, "Clusters")
-    canvas = page.locator(".mlm-explorer [data-chart=blup] canvas")
-    box = canvas.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for k in range(1, 9):
-        page.mouse.move(x0 + 14 * k, y0 + 11 * k)
-        page.wait_for_timeout(25)
-    page.mouse.up()
-    page.wait_for_timeout(400)
+    brush_blup(page, start=(0.55, 0.3), steps=8, step=(14, 11), pause_ms=25, settle_ms=400)
     summary = page.locator(".mlm-explorer .mlm-selection")
     selected = json.loads(summary.get_attribute("data-selected"))
     assert 0 < len(selected) < 160
@@ -218,16 +223,7 @@ def test_keyboard_moves_the_slider_and_updates_are_fast(notebook, screens):
     shoot(page, screens, "interaction-1000-clusters")
 
     open_tab(page, "Clusters")
-    canvas = page.locator(".mlm-explorer [data-chart=blup] canvas")
-    box = canvas.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for k in range(1, 13):
-        page.mouse.move(x0 + 10 * k, y0 + 8 * k)
-        page.wait_for_timeout(30)
-    page.mouse.up()
-    page.wait_for_timeout(500)
+    brush_blup(page, start=(0.3, 0.2), steps=12, step=(10, 8), pause_ms=30, settle_ms=500)
     perf = page.evaluate(f"{HOOK}.ctx.perf")
     slider_ms = [p["ms"] for p in perf if p["what"] == "interaction"][1:]
     select_ms = [p["ms"] for p in perf if p["what"].startswith("selection:")]
