@@ -7,6 +7,7 @@ import warnings
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import settings
@@ -90,3 +91,17 @@ def hsb() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def sleepstudy() -> pd.DataFrame:
     return reference_data("sleepstudy").copy()
+
+
+def thousand_clusters(seed: int, group: str = "g") -> pd.DataFrame:
+    """1,000 clusters x 10 rows: random intercept and x slope, a cluster-level w and x:w.
+
+    The large model the report tests fit as ``y ~ x * w + (1 + x | <group>)``.
+    """
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(1000), 10)
+    x = rng.normal(size=g.size)
+    w = rng.normal(size=1000)[g]
+    u0, u1 = rng.normal(0, 1.0, 1000)[g], rng.normal(0, 0.4, 1000)[g]
+    y = 2 + 0.5 * x + 0.3 * w + 0.2 * x * w + u0 + u1 * x + rng.normal(size=g.size)
+    return pd.DataFrame({"y": y, "x": x, "w": w, group: g.astype(str)})

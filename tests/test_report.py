@@ -13,7 +13,7 @@ import pytest
 
 import mlm_jupyter as mlm
 from mlm_jupyter.display import embed, export, report
-from tests.conftest import fitted_case, reference_case
+from tests.conftest import fitted_case, reference_case, thousand_clusters
 
 XSS = "<img src=x onerror=alert(1)>"
 STATE_RE = re.compile(r'<script type="application/json" id="(mlm-x-\w+)-state">(.*?)</script>',
@@ -162,13 +162,7 @@ def test_static_explorer_html():
 
 def test_large_model_report_stays_small(tmp_path):
     """1,000 clusters x 10 observations, random slope: the file stays under 3 MB."""
-    rng = np.random.default_rng(1)
-    g = np.repeat(np.arange(1000), 10)
-    x = rng.normal(size=g.size)
-    w = rng.normal(size=1000)[g]
-    u0, u1 = rng.normal(0, 1.0, 1000)[g], rng.normal(0, 0.4, 1000)[g]
-    y = 2 + 0.5 * x + 0.3 * w + 0.2 * x * w + u0 + u1 * x + rng.normal(size=g.size)
-    data = pd.DataFrame({"y": y, "x": x, "w": w, "g": g.astype(str)})
+    data = thousand_clusters(seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mlm.fit("y ~ x * w + (1 + x | g)", data)

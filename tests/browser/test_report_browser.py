@@ -13,13 +13,11 @@ import time
 import warnings
 
 import nbformat
-import numpy as np
-import pandas as pd
 import pytest
 
 import mlm_jupyter as mlm
 from mlm_jupyter.display.export import notebook_to_html
-from tests.conftest import fitted_case
+from tests.conftest import fitted_case, thousand_clusters
 
 pytestmark = pytest.mark.browser
 
@@ -132,13 +130,7 @@ def test_hsb_report_offline_and_interactive(offline, tmp_path, screens):
 
 def test_slider_and_large_report(offline, tmp_path, screens):
     """1,000 clusters: file size, time to interactive, and a slider moving the readout."""
-    rng = np.random.default_rng(7)
-    g = np.repeat(np.arange(1000), 10)
-    x = rng.normal(size=g.size)
-    w = rng.normal(size=1000)[g]
-    y = (2 + 0.5 * x + 0.3 * w + 0.25 * x * w + rng.normal(0, 1, 1000)[g]
-         + rng.normal(0, 0.4, 1000)[g] * x + rng.normal(size=g.size))
-    data = pd.DataFrame({"y": y, "x": x, "w": w, "school": g.astype(str)})
+    data = thousand_clusters(seed=7, group="school")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mlm.fit("y ~ x * w + (1 + x | school)", data)
