@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, build_design, used_frame
-from .engine.blocks import CrossProducts, cross_products
+from .engine.blocks import cross_products
+from .engine.conditioning import Conditioning, condition
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
@@ -78,43 +79,55 @@ def fit_design(
     design: Design,
     reml: bool = True,
     start: np.ndarray | None = None,
-    cp: CrossProducts | None = None,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Optimise and assemble a result for an already validated design."""
-    cp = cross_products(design) if cp is None else cp
+    """Optimise and assemble a result for an already validated design.
+
+    The optimisation runs in the engine's units (:mod:`.engine.conditioning`); ``start``
+    is a θ in the user's units (a previous fit's ``res.theta``).
+    """
+    conditioning, engine_design = condition(design)
+    cp = cross_products(engine_design)
     objective = ProfiledDeviance(cp, reml=reml)
-    record = optimize(objective, start)
+    theta0 = None if start is None else conditioning.theta_to_engine(
+        np.asarray(start, dtype=float), cp
+    )
+    record = optimize(objective, theta0)
     with blas_limit(objective):
-        return assemble(design, objective, record, data)
+        return assemble(design, objective, record, conditioning, engine_design, data)
 
 
 def assemble(
     design: Design,
     objective: ProfiledDeviance,
     record: OptimizationRecord,
+    conditioning: Conditioning,
+    engine_design: Design,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Everything users read, at the optimum θ of ``record``.
+    """Everything users read, at the optimum θ° of ``record``, in the user's units.
 
     The pandas tables (vcov, VarCorr, conditional modes and variances) are built on
     first access from the factor kept on the result.
     """
     cp = objective.cp
     sol = solve(objective, record.theta)
-    sigma = sol.sigma
-    fixef = pd.Series(sol.beta, index=list(design.fixed_names), name="estimate")
+    sigma = conditioning.scale * sol.sigma
+    fixef = pd.Series(conditioning.beta(sol.beta), index=list(design.fixed_names),
+                      name="estimate")
+    theta = conditioning.theta(record.theta, cp)
 
+    # lme4's rule (a bounded θ below 1e-4), read in the engine's units where θ° is an
+    # SD relative to σ per unit-RMS column: a change of units cannot make a fit singular.
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
     messages = list(design.messages)
     if is_singular:
         messages.append("boundary (singular) fit: see help('isSingular')")
-    if record.message:
-        messages.append(record.message)
+    messages.extend(record.messages)
 
     n_par = cp.p + record.theta.size + 1
-    dev = record.objective
+    dev = conditioning.criterion(record.objective, objective.reml, cp.n)
     return MixedModelResult(
         spec=design.spec,
         design=design,
@@ -122,7 +135,7 @@ def assemble(
         reml=objective.reml,
         fixef=fixef,
         sigma=float(sigma),
-        theta=record.theta.copy(),
+        theta=theta,
         objective=float(dev),
         loglik=float(-dev / 2.0),
         npar=int(n_par),
@@ -135,7 +148,9 @@ def assemble(
         converged=record.converged,
         messages=tuple(messages),
         optimization=record,
-        random_effects=tuple(sol.b),
+        random_effects=tuple(conditioning.random_effects(sol.b)),
         engine=objective,
         factor=sol.factor,
+        conditioning=conditioning,
+        engine_design=engine_design,
     )
