@@ -9,7 +9,7 @@ import pandas as pd
 
 from .design import Design, build_design, used_frame
 from .engine.blocks import cross_products
-from .engine.conditioning import Conditioning, condition
+from .engine.conditioning import Conditioning, DegenerateModelError, condition
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
@@ -17,6 +17,28 @@ from .formula import parse
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
+
+
+#: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
+EXACT_FIT_SIGMA = 1e-6
+
+
+def _random_exact_fit(design: Design) -> DegenerateModelError:
+    """The error for a response the random effects reproduce exactly (σ → 0)."""
+    y = design.y
+    where = ""
+    for term in design.terms:
+        n = np.bincount(term.codes, minlength=term.n_levels)
+        mean = np.bincount(term.codes, weights=y, minlength=term.n_levels) / np.maximum(n, 1)
+        if np.allclose(y, mean[term.codes], rtol=1e-10, atol=1e-12 * max(1.0, np.abs(y).max())):
+            where = (f" '{design.spec.response}' is constant within every level of "
+                     f"'{term.group}': it is a cluster-level variable, to be modelled with one "
+                     "row per cluster or used as a predictor.")
+            break
+    return DegenerateModelError(
+        "The random effects reproduce the response exactly (the residual variance goes to 0), "
+        f"so the model has no maximum-likelihood estimate.{where or ' Check the formula.'}"
+    )
 
 
 class MixedModelWarning(UserWarning):
@@ -94,7 +116,10 @@ def fit_design(
     )
     record = optimize(objective, theta0)
     with blas_limit(objective):
-        return assemble(design, objective, record, conditioning, engine_design, data)
+        result = assemble(design, objective, record, conditioning, engine_design, data)
+    if result.sigma <= EXACT_FIT_SIGMA * conditioning.scale:
+        raise _random_exact_fit(design)
+    return result
 
 
 def assemble(

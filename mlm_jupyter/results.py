@@ -309,6 +309,12 @@ class MixedModelResult:
 
         return without(self, clusters, group=group)
 
+    def all_fit(self) -> pd.DataFrame:
+        """Refit with every available optimiser and other starts (lme4's ``allFit``)."""
+        from .diagnostics.all_fit import all_fit
+
+        return all_fit(self)
+
     def check(self) -> list:
         from .diagnostics import check
 

@@ -123,6 +123,35 @@ class Profiler:
         self.lower_found = np.inf  # lowest deviance met in any inner problem
 
     # -- generic inner minimisation --------------------------------------------------------
+    def _starts(self, warm: np.ndarray) -> list[np.ndarray]:
+        """Starting points for an inner problem over θ: the last solution and θ̂.
+
+        The criterion is even in every diagonal θ of a term (in the column's sign), so its
+        gradient there vanishes at 0 whatever the data say: a start with a zero diagonal
+        is a trap for a gradient method.  Such diagonals start slightly inside instead.
+        """
+        diag = np.zeros(warm.size, dtype=bool)
+        for k, term in enumerate(self.cp.terms):
+            rows, cols = lower_tri_index(term.q)
+            diag[self.offsets[k] : self.offsets[k + 1]] = rows == cols
+        out = []
+        for start in (warm, self.theta_hat):
+            start = np.asarray(start, dtype=float).copy()
+            small = diag & (np.abs(start) < 1e-3)
+            start[small] = 0.05
+            if not any(np.array_equal(start, o) for o in out):
+                out.append(start)
+        return out
+
+    def _minimise_theta(self, fun: Callable, warm: np.ndarray) -> tuple[float, np.ndarray]:
+        """The lower of the inner minima from :meth:`_starts`."""
+        best = (np.inf, warm)
+        for start in self._starts(warm):
+            value, x = self._minimise(fun, start, self.bounds, self.has_gradient)
+            if value < best[0]:
+                best = (value, x)
+        return best
+
     def _minimise(self, fun: Callable, x0: np.ndarray, bounds: list, exact: bool) -> tuple:
         """Minimum of ``fun`` (value, gradient) over x: scalar method in one dimension."""
         x0 = np.asarray(x0, dtype=float)
@@ -222,11 +251,7 @@ class Profiler:
             grad = g_ld - 2 * n * dt / t + (g_r2 * t**2 + 2 * r2 * t * dt) / w**2
             return value, grad
 
-        start = warm.copy()
-        Tk = unpack_theta(start, self.cp)[k]
-        if not np.linalg.norm(row @ Tk) > 0:  # an SD at 0 in the fit: start inside
-            start[o : o + rows.size] += np.where(rows == cols, 1e-3, 0.0)
-        value, x = self._minimise(self._theta_problem(vg), start, self.bounds, self.has_gradient)
+        value, x = self._minimise_theta(self._theta_problem(vg), warm)
         return self._record(value), x
 
     def sigma_deviance(self, v: float, warm: np.ndarray) -> tuple[float, Any]:
@@ -242,7 +267,7 @@ class Profiler:
             value = logdet + n * (LOG_2PI + np.log(s2)) + r2 / s2
             return value, (np.zeros_like(theta) if g_ld is None else g_ld + g_r2 / s2)
 
-        value, x = self._minimise(self._theta_problem(vg), warm, self.bounds, self.has_gradient)
+        value, x = self._minimise_theta(self._theta_problem(vg), warm)
         return self._record(value), x
 
     def cor_deviance(self, par: VarParameter, r: float, warm: Any) -> tuple[float, Any]:
@@ -274,40 +299,51 @@ class Profiler:
             theta[o:o_end] = pack_theta([Te])
             return theta
 
-        rest0, x0 = warm if isinstance(warm, tuple) else (warm, None)
-        if x0 is None:
-            M = B @ unpack_theta(rest0, self.cp)[k]
+        def x_from(theta: np.ndarray) -> np.ndarray:
+            """D and R's free rows of the term at θ, with the correlation set to r."""
+            M = B @ unpack_theta(theta, self.cp)[k]
             S = M @ M.T
             sd = np.sqrt(np.maximum(np.diag(S), 0.0))
-            sd = np.where(sd > 0, sd, np.linalg.norm(B, axis=1) * 1e-3)
+            sd = np.where(sd > 1e-8 * np.linalg.norm(B, axis=1), sd,
+                          0.05 * np.linalg.norm(B, axis=1))
             corr = S / np.outer(sd, sd)
             Rp = corr[np.ix_(order, order)]
             Rp[0, 1] = Rp[1, 0] = r
             w, V = np.linalg.eigh(Rp)
             Lfull = lower_factor(V * np.sqrt(np.maximum(w, 0.0)))
-            extra = np.concatenate([Lfull[m, : m + 1] for m in range(2, q)] or [np.zeros(0)])
-            x0 = np.concatenate([sd, extra])
-        free_rest = np.setdiff1d(np.arange(rest0.size), np.arange(o, o_end))
+            extra = [Lfull[m, : m + 1] for m in range(2, q)]
+            return np.concatenate([sd, *extra])
+
+        free_rest = np.setdiff1d(np.arange(self.theta_hat.size), np.arange(o, o_end))
         size_x = q + n_extra
-        scale = np.maximum(np.abs(x0[:q]), 1e-12)
+        warm_rest = warm[0] if isinstance(warm, tuple) else np.asarray(warm, dtype=float)
+        starts = [(w_rest, x_from(w_rest)) for w_rest in self._starts(warm_rest)]
+        if isinstance(warm, tuple):
+            starts.insert(0, warm)
+        best: tuple[float, Any] = (np.inf, starts[0])
+        for rest0, x0 in starts:
+            scale = np.maximum(np.abs(x0[:q]), 1e-12)
 
-        def f(z: np.ndarray) -> float:
-            x = z[:size_x].copy()
-            x[:q] = x[:q] * scale
-            rest = rest0.copy()
-            rest[free_rest] = z[size_x:]
-            return float(self.obj(theta_of(x, rest)))
+            def f(z: np.ndarray, rest0: np.ndarray = rest0, scale: np.ndarray = scale) -> float:
+                x = z[:size_x].copy()
+                x[:q] = x[:q] * scale
+                rest = rest0.copy()
+                rest[free_rest] = z[size_x:]
+                return float(self.obj(theta_of(x, rest)))
 
-        z0 = np.concatenate([x0[:q] / scale, x0[q:], rest0[free_rest]])
-        bounds = [(0.0, None)] * q + [(None, None)] * n_extra + [
-            self.bounds[i] for i in free_rest
-        ]
-        value, z = self._minimise(self._numeric(f), z0, bounds, False)
-        x = z[:size_x].copy()
-        x[:q] *= scale
-        rest = rest0.copy()
-        rest[free_rest] = z[size_x:]
-        return self._record(value), (rest, x)
+            z0 = np.concatenate([x0[:q] / scale, x0[q:], rest0[free_rest]])
+            bounds = [(0.0, None)] * q + [(None, None)] * n_extra + [
+                self.bounds[i] for i in free_rest
+            ]
+            value, z = self._minimise(self._numeric(f), z0, bounds, False)
+            if value < best[0]:
+                x = z[:size_x].copy()
+                x[:q] *= scale
+                rest = rest0.copy()
+                rest[free_rest] = z[size_x:]
+                best = (value, (theta_of(x, rest), x))
+        value, (theta, x) = best
+        return self._record(value), (theta, x)
 
     def fixed_deviance(self, j: int, v: float, warm: np.ndarray) -> tuple[float, Any]:
         """min d subject to β_j = v (user units), by :func:`fixed_combination`."""
