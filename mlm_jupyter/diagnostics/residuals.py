@@ -90,7 +90,7 @@ def hatvalues(res: MixedModelResult) -> pd.Series:
     T1 = f.T[0]
     L11inv = lower_inverse(f.L11)  # (l1, q1, q1)
     Lzz = f.L22[:-1, :-1]  # rest terms and X, without the y row
-    S_dense = f.S.toarray().reshape(m_r, first.n_levels, q1) if m_r else None
+    S_dense = f.S_sparse.toarray().reshape(m_r, first.n_levels, q1) if m_r else None
     DX = f.D[:p]  # X rows of L21: (p, l1, q1)
     out = np.empty(design.n)
     for start in range(0, design.n, _CHUNK):

@@ -47,6 +47,8 @@ class CouplingPlan:
     trip_left: np.ndarray  # (n_trip,) pair p1
     trip_right: np.ndarray  # (n_trip,) pair p2 (same level as p1)
     trip_flat: np.ndarray  # (n_trip,) t1 * m_s + t2, index into P.ravel()
+    seg_start: np.ndarray  # first triple of each run with the same left pair
+    seg_pair: np.ndarray  # that left pair
 
     @classmethod
     def build(cls, cp: CrossProducts, reml: bool) -> CouplingPlan | None:
@@ -120,10 +122,18 @@ class CouplingPlan:
         left = np.repeat(np.arange(n_pairs), rep)
         within = np.arange(left.size) - np.repeat(np.cumsum(rep) - rep, rep)
         right = np.repeat(starts[pair_level], rep) + within
+        # Grouped by the left pair, and the pairs by their row t: the gather P[t, t'] then
+        # reads one row of P (in cache) for consecutive pairs, and PK is a segment sum
+        # (InstEval shape: 3.4 million triples, 3x faster than a scatter by level).
+        flat = pair_row[left] * m_s + pair_row[right]
+        by_p = np.lexsort((flat, left, pair_row[left]))
+        left, right, flat = left[by_p], right[by_p], flat[by_p]
+        seg = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
         return cls(
             m_s=m_s, pair_row=pair_row, pair_level=pair_level, values=values,
             partner=partner, comp=comp, term_of_pair=term_of_pair,
-            trip_left=left, trip_right=right, trip_flat=pair_row[left] * m_s + pair_row[right],
+            trip_left=left, trip_right=right, trip_flat=flat,
+            seg_start=seg, seg_pair=left[seg],
         )
 
     def mixed_rows(self, T: list[np.ndarray]) -> np.ndarray:

@@ -15,7 +15,15 @@ try:  # optional: lme4's own derivative-free optimizer for multi-term models
 except ImportError:  # pragma: no cover - exercised only without the wheel
     nlopt = None
 
-from .verify import GRAD_TOL, SINGULAR_TOL, OptimumCheck, check_optimum, scalar_term_mask
+from .verify import (
+    GRAD_TOL,
+    SINGULAR_TOL,
+    OptimumCheck,
+    check_optimum,
+    interior_coordinates,
+    remember_hessian,
+    scalar_term_mask,
+)
 
 BOBYQA_MAXEVAL = 100_000
 MAX_RESTARTS = 8  # restarts from better points found by the optimum check
@@ -182,8 +190,15 @@ def _polish_and_check(
     analytic = obj.has_gradient
     if analytic:
         value, grad = obj.value_and_gradient(theta)
+        # The Hessian over the optimum check's coordinates (a superset of the free ones),
+        # remembered so that the check reuses it (see verify.hessian_at).
+        checked = interior_coordinates(obj, theta)
+        H_all = _gradient_hessian(obj, theta, checked)
+        remember_hessian(obj, theta, checked, H_all)
+        keep = np.isin(checked, idx)
+        idx = checked[keep]
         g = grad[idx]
-        H = _gradient_hessian(obj, theta, idx)
+        H = H_all[np.ix_(keep, keep)]
     else:
         g, H = _stencil(obj, theta, idx, value)
     for _ in range(2):

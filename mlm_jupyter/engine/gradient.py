@@ -54,56 +54,28 @@ def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts |
     For models with several random terms (raises ValueError when the model has no
     :func:`.coupling.plan_for` plan: one term, or a pattern too dense).
     """
-    plan = plan_for(obj)
-    if plan is None:
+    cp = obj.cp
+    plan = None if obj._dense_coupling else plan_for(obj)
+    if plan is None and not obj._dense_coupling:
         raise ValueError("no coupling plan for this model (one random term or too dense)")
     theta = np.asarray(theta, dtype=float)
     f = obj.factor(theta)
     if f is None:
         return None
-    cp = obj.cp
     m_r, p, n = cp.m_rest, cp.p, cp.n
-    m_s = plan.m_s
     l1, q1 = cp.terms[0].n_levels, cp.terms[0].q
-    T1 = f.T[0]
     sol = solve_factor(obj, f)
-
-    # -- first term: Σ_j [(M_j⁻¹ + K_j'PK_j) T1'A11_j - (PK_j)'B_j] ------------------------
     L11inv = smallblocks.lower_inverse(f.L11)
     Minv = L11inv.transpose(0, 2, 1) @ L11inv  # (l1, q1, q1)
-    TA = T1.T @ cp.A11  # T1' A11_j
-    lev = plan.pair_level
-    B = plan.mixed_rows(f.T)  # Λ̃₂'A21 on the pattern
-    V = plan.values
-    C = B @ T1  # Λ̃₂'A21Λ₁ on the pattern
-    K = C * Minv[lev, 0, 0][:, None] if q1 == 1 else (C[:, None, :] @ Minv[lev])[:, 0]  # C M⁻¹
+    TA = f.T[0].T @ cp.A11  # T1' A11_j
+    m_s = m_r + (p if obj.reml else 0)
     P = inverse_from_cholesky(f.L22[:m_s, :m_s])  # L22's diagonal is positive: never singular
-    w = P.ravel()[plan.trip_flat]
-    PK = np.empty_like(K)
-    n_pairs = lev.size
-    for a in range(q1):
-        PK[:, a] = np.bincount(plan.trip_left, weights=w * K[plan.trip_right, a],
-                               minlength=n_pairs)
-    Q = np.empty((l1, q1, q1))
-    for a in range(q1):
-        for b in range(q1):
-            Q[:, a, b] = np.bincount(lev, weights=K[:, a] * PK[:, b], minlength=l1)
-    sums = [np.einsum("jab,jbc->ac", Minv + Q, TA) - PK.T @ B]
+    if plan is None:
+        from .crossed import first_and_rest_sums
 
-    # -- rest terms: Σ_j R_kj with R_cc' = -Σ_t (PK)_{c,t} E_{c',t} + Σ_t P_{c,t} G2_{t,c'} ---
-    E = V @ T1  # A21 Λ₁ on the pattern
-    G2 = obj._lt_rows(f.T, cp.A22)[:m_s, :m_s]  # Λ̃₂'A22
-    for k, term in enumerate(cp.terms[1:], start=1):
-        q, lk, off = term.q, term.n_levels, term.offset
-        block = slice(off, off + lk * q)
-        Pk = P[block].reshape(lk, q, m_s)
-        Gk = np.ascontiguousarray(G2[:, block].T).reshape(lk, q, m_s)
-        R_k = np.tensordot(Pk, Gk, axes=([0, 2], [0, 2]))
-        mine = np.flatnonzero(plan.term_of_pair == k)
-        for b in range(q):
-            contrib = (PK[mine] * E[plan.partner[mine, b]]).sum(axis=1)
-            R_k[:, b] -= np.bincount(plan.comp[mine], weights=contrib, minlength=q)
-        sums.append(R_k)
+        sums = first_and_rest_sums(obj, f.T, Minv, TA, P)
+    else:
+        sums = _plan_sums(obj, plan, f.T, Minv, TA, P)
 
     # -- ∂r²: residual cross-products Z'ρ at (β̂, b̂) -------------------------------------
     beta = sol.beta
@@ -138,3 +110,64 @@ def criterion_parts(obj: ProfiledDeviance, theta: np.ndarray) -> GradientParts |
     grad_r2 = np.concatenate(g_r2)
     return GradientParts(obj.from_factor(f), logdet, r2, dof, grad_logdet, grad_r2,
                          unscaled_vcov(f, m_r, p))
+
+
+def _plan_sums(obj: ProfiledDeviance, plan, T: list[np.ndarray], Minv: np.ndarray,
+               TA: np.ndarray, P: np.ndarray) -> list[np.ndarray]:
+    """Σ_j [A⁻¹Λ̃'Ω]_jj per term, contracted along the coupling plan's pattern."""
+    cp = obj.cp
+    m_s = plan.m_s
+    l1, q1 = cp.terms[0].n_levels, cp.terms[0].q
+    T1 = T[0]
+    # -- first term: Σ_j [(M_j⁻¹ + K_j'PK_j) T1'A11_j - (PK_j)'B_j] ------------------------
+    lev = plan.pair_level
+    B = plan.mixed_rows(T)  # Λ̃₂'A21 on the pattern
+    V = plan.values
+    C = B @ T1  # Λ̃₂'A21Λ₁ on the pattern
+    K = C * Minv[lev, 0, 0][:, None] if q1 == 1 else (C[:, None, :] @ Minv[lev])[:, 0]  # C M⁻¹
+    w = P.ravel()[plan.trip_flat]
+    PK = np.empty_like(K)
+    for a in range(q1):
+        PK[plan.seg_pair, a] = np.add.reduceat(w * K[plan.trip_right, a], plan.seg_start)
+    Q = np.empty((l1, q1, q1))
+    for a in range(q1):
+        for b in range(q1):
+            Q[:, a, b] = np.bincount(lev, weights=K[:, a] * PK[:, b], minlength=l1)
+    sums = [np.einsum("jab,jbc->ac", Minv + Q, TA) - PK.T @ B]
+
+    # -- rest terms: Σ_j R_kj with R_cc' = -Σ_t (PK)_{c,t} E_{c',t} + Σ_t P_{c,t} G2_{t,c'} ---
+    E = V @ T1  # A21 Λ₁ on the pattern
+    for k, term in enumerate(cp.terms[1:], start=1):
+        q = term.q
+        R_k = rest_trace(obj, T, P, term)
+        mine = np.flatnonzero(plan.term_of_pair == k)
+        for b in range(q):
+            contrib = (PK[mine] * E[plan.partner[mine, b]]).sum(axis=1)
+            R_k[:, b] -= np.bincount(plan.comp[mine], weights=contrib, minlength=q)
+        sums.append(R_k)
+    return sums
+
+
+#: Columns of A22 processed at once in :func:`rest_trace` (bounds its temporaries).
+TRACE_CHUNK = 1024
+
+
+def rest_trace(obj: ProfiledDeviance, T: list[np.ndarray], P: np.ndarray, term) -> np.ndarray:
+    """Σ_l Σ_t P_(kl c),t (Λ̃₂'A22)_t,(kl c') for one rest term k: (q, q).
+
+    Level by level in chunks of columns, so that no copy of the whole (possibly 10,000²)
+    A22 is made: Λ̃₂'A22[:, chunk] is formed for a chunk of the term's columns only.
+    """
+    cp = obj.cp
+    m_s = P.shape[0]
+    q, lk, off = term.q, term.n_levels, term.offset
+    per = max(1, TRACE_CHUNK // q)
+    R = np.zeros((q, q))
+    for l0 in range(0, lk, per):
+        l1 = min(lk, l0 + per)
+        cols = slice(off + l0 * q, off + l1 * q)
+        G = obj._lt_rows(T, cp.A22[:, cols])[:m_s]  # (m_s, chunk)
+        Pk = P[cols].reshape(l1 - l0, q, m_s)
+        Gk = np.ascontiguousarray(G.T).reshape(l1 - l0, q, m_s)
+        R += np.tensordot(Pk, Gk, axes=([0, 2], [0, 2]))
+    return R

@@ -61,12 +61,38 @@ def tri_inv(L: np.ndarray) -> np.ndarray:
     return inv
 
 
+#: Rows mirrored at once when symmetrising a large inverse (bounds the temporaries).
+MIRROR_CHUNK = 1024
+
+
 def inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
-    """(L L')⁻¹ from the lower Cholesky factor L (LAPACK potri), as a full symmetric matrix."""
-    inv, info = sla.lapack.dpotri(L, lower=1)
+    """(L L')⁻¹ from the lower Cholesky factor L (LAPACK potri), as a full symmetric matrix.
+
+    One copy of L is made (potri works in place on L' = U, Fortran order, which is L's
+    C-order memory) and the lower triangle is mirrored in chunks: for a 10,000² rest
+    block this needs 800 MB, not the 3.2 GB of tril + tril.T.
+    """
+    U = np.array(L, order="C", copy=True).T  # Fortran-ordered upper factor, L's own copy
+    inv, info = sla.lapack.dpotri(U, lower=0, overwrite_c=1)
     if info:
         raise np.linalg.LinAlgError("singular Cholesky factor")
-    return np.tril(inv) + np.tril(inv, -1).T
+    P = inv.T  # C order; the lower triangle holds the inverse
+    m = P.shape[0]
+    for i0 in range(0, m, MIRROR_CHUNK):
+        i1 = min(m, i0 + MIRROR_CHUNK)
+        blk = P[i0:i1, i0:i1]
+        blk[...] = np.tril(blk) + np.tril(blk, -1).T
+        P[:i0, i0:i1] = P[i0:i1, :i0].T
+    return P
+
+
+def cholesky_in_place(A: np.ndarray) -> np.ndarray | None:
+    """Lower Cholesky factor of the C-ordered symmetric A, computed in A's memory (LAPACK
+    potrf on A' = U), or None when A is not positive definite."""
+    U, info = sla.lapack.dpotrf(A.T, lower=0, clean=1, overwrite_a=1)
+    if info != 0:
+        return None
+    return U.T
 
 
 def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
@@ -121,13 +147,32 @@ class Factor:
     theta: np.ndarray
     T: list[np.ndarray]
     L11: np.ndarray  # (l1, q1, q1) lower
-    S: sp.csr_matrix  # rest rows of L21 (m_r, l1*q1)
+    S: sp.csr_matrix | np.ndarray  # rest rows of L21 (m_r, l1*q1); dense for crossed designs
     D: np.ndarray  # X,y rows of L21 (p+1, l1, q1)
     L22: np.ndarray  # (m, m) lower
+
+    @property
+    def S_sparse(self) -> sp.csr_matrix:
+        """The rest rows of L21 as a sparse matrix, whichever way they are held."""
+        return self.S if sp.issparse(self.S) else sp.csr_matrix(self.S)
 
     def logdet_Z(self, m_rest: int) -> float:
         d11 = np.diagonal(self.L11, axis1=1, axis2=2)
         return 2.0 * float(np.log(d11).sum() + np.log(np.diag(self.L22)[:m_rest]).sum())
+
+    def diag22(self) -> np.ndarray:
+        """Diagonal of L22 (a component factor computes it without a dense L22)."""
+        return np.diag(self.L22)
+
+    def back_substitute(self) -> np.ndarray:
+        """w = [u_rest; β] solving L22[:-1, :-1]' w = L22[-1, :-1]."""
+        L22 = self.L22
+        return sla.solve_triangular(L22[:-1, :-1], L22[-1, :-1], lower=True, trans="T",
+                                    check_finite=False)
+
+    def x_block(self, m_rest: int, p: int) -> np.ndarray:
+        """The X rows' diagonal block of L22 (RX')."""
+        return self.L22[m_rest : m_rest + p, m_rest : m_rest + p]
 
 
 @dataclass(frozen=True)
@@ -156,7 +201,10 @@ class GradientParts:
 class ProfiledDeviance:
     """Callable objective θ -> REML criterion or ML deviance, for one set of cross-products."""
 
-    def __init__(self, cp: CrossProducts, reml: bool = True):
+    def __init__(self, cp: CrossProducts, reml: bool = True, kernel: str | None = None):
+        """``kernel`` forces one evaluation path ("blocked": the coupling plan, "crossed":
+        dense coupling, "dense": one dense matrix) where the default chooses by size and
+        density; tests use it to check that every path gives the same numbers."""
         self.cp = cp
         self.reml = reml
         self.lower = theta_lower_bounds(cp)
@@ -193,12 +241,20 @@ class ProfiledDeviance:
                 self._rest_term = np.repeat(
                     np.arange(len(cp.terms) - 1), [t.n_levels for t in cp.terms[1:]]
                 )
+        from .crossed import prefers_dense_coupling
+
+        # Fully crossed designs: Z_rest'Z1 held dense (see :mod:`.crossed`).
+        crossed = prefers_dense_coupling(cp) if kernel is None else kernel == "crossed"
+        self._dense_coupling = bool(self._has_rest and crossed)
+        self._S_dense_rest = cp.S.toarray() if self._dense_coupling else None
+        self._coupling_cache: dict[bool, np.ndarray] = {}
         self._eye_rest = np.zeros(cp.A22.shape[0])
         self._eye_rest[: cp.m_rest] = 1.0
         # Small models: one dense Cholesky beats the blocked scheme's call overhead.
         from .dense import DenseKernel, prefers_dense
 
-        self._dense = DenseKernel.build(cp) if prefers_dense(cp) else None
+        dense = prefers_dense(cp) if kernel is None else kernel == "dense"
+        self._dense = DenseKernel.build(cp) if dense else None
         self._last_gradient: tuple[np.ndarray, float, np.ndarray] | None = None
 
     # -- factorisation ---------------------------------------------------------------
@@ -220,8 +276,48 @@ class ProfiledDeviance:
                 out[o : o + n_lev] *= Tk[0, 0]
             else:
                 blk = A[o : o + n_lev * q].reshape(n_lev, q, -1)
-                out[o : o + n_lev * q] = np.einsum("ba,lbc->lac", Tk, blk).reshape(n_lev * q, -1)
+                out[o : o + n_lev * q] = np.matmul(Tk.T, blk).reshape(n_lev * q, -1)
         return out
+
+    def largest_dense_block(self) -> int:
+        """Rows of the largest block factored densely (what multi-threaded BLAS would see)."""
+        plan = self._component_plan() if self._has_rest and self._dense is None else None
+        if plan is not None:
+            return max(g.shape[1] for g in plan.groups) + self.cp.p + 1
+        return int(self.cp.A22.shape[0])
+
+    def _component_plan(self):
+        """The rest block's :class:`.components.ComponentPlan` (None: dense), built once."""
+        from .components import component_plan_for
+
+        return component_plan_for(self)
+
+    def _schur_plan(self):
+        """The model's :class:`.schur.SchurPlan` (None: too large), built on first use."""
+        if "_schur" not in self.__dict__:
+            from .schur import SchurPlan
+
+            self._schur = SchurPlan.build(self.cp)
+        return self._schur
+
+    def _coupling_dense(self, reml: bool) -> np.ndarray:
+        """[Z_rest'Z1; X'Z1 (REML)] dense, built once (fully crossed designs only)."""
+        if reml not in self._coupling_cache:
+            from .crossed import coupling_dense
+
+            self._coupling_cache[reml] = coupling_dense(self.cp, reml)
+        return self._coupling_cache[reml]
+
+    def _congruence(self, T: list[np.ndarray], A: np.ndarray) -> None:
+        """A <- Λ̃'AΛ̃ in place (Λ̃ = diag(Λ_rest, I)); scalar terms scale rows and columns."""
+        if all(t.q == 1 for t in self.cp.terms[1:]):
+            lam = np.ones(A.shape[0])
+            for Tk, term in zip(T[1:], self.cp.terms[1:], strict=True):
+                lam[term.offset : term.offset + term.n_levels] = Tk[0, 0]
+            A *= lam[:, None]
+            A *= lam[None, :]
+        else:
+            A[...] = self._lt_rows(T, self._lt_rows(T, A).T).T
 
     def factor(self, theta: np.ndarray) -> Factor | None:
         """Blocked Cholesky at θ, or None when a block is not positive definite."""
@@ -241,7 +337,16 @@ class ProfiledDeviance:
         D = (cp.D.transpose(1, 0, 2) @ F).transpose(1, 0, 2) if q1 > 1 else cp.D * F[None, :, :, 0]
         W = D.reshape(D.shape[0], -1)
         m_r = cp.m_rest
-        if self._has_rest:
+        if self._dense_coupling:
+            from .crossed import scaled_coupling
+
+            S = scaled_coupling(self, T, F)
+            omega = self._lt_rows(T, self._lt_rows(T, cp.A22).T).T
+            omega[:m_r, :m_r] -= S @ S.T
+            SW = S @ W.T
+            omega[:m_r, m_r:] -= SW
+            omega[m_r:, :m_r] -= SW.T
+        elif self._has_rest:
             if self._scalar:
                 Sc = self._S_csr
                 lam_r = np.array([Tk[0, 0] for Tk in T[1:]])[self._rest_term]
@@ -254,9 +359,18 @@ class ProfiledDeviance:
                     (F.ravel(), self._bd_indices, self._bd_indptr), shape=(size, size)
                 )
                 S = (lam_t[:m_r, :m_r] @ cp.S @ bd).tocsr()
+            blocks = self._component_plan()
+            if blocks is not None:
+                return blocks.factor(self, theta, T, L11, S, D, W, F)
             # Λ'A22Λ by scaling row blocks (A22 is symmetric): O(m² q), no sparse products.
-            omega = self._lt_rows(T, self._lt_rows(T, cp.A22).T).T
-            omega[:m_r, :m_r] -= (S @ S.T).toarray()
+            schur = self._schur_plan()
+            if schur is not None:
+                omega = cp.A22.copy()
+                schur.subtract_from(omega, F * F if q1 == 1 else F @ F.transpose(0, 2, 1))
+                self._congruence(T, omega)
+            else:
+                omega = self._lt_rows(T, self._lt_rows(T, cp.A22).T).T
+                omega[:m_r, :m_r] -= (S @ S.T).toarray()
             SW = np.asarray(S @ W.T)
             omega[:m_r, m_r:] -= SW
             omega[m_r:, :m_r] -= SW.T
@@ -265,11 +379,8 @@ class ProfiledDeviance:
             omega = cp.A22.copy()
         omega[m_r:, m_r:] -= W @ W.T
         omega.flat[:: omega.shape[0] + 1] += self._eye_rest
-        try:
-            L22 = np.linalg.cholesky(omega)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(L22)):
+        L22 = cholesky_in_place(omega)
+        if L22 is None or not np.all(np.isfinite(np.diagonal(L22))):
             return None
         return Factor(np.asarray(theta, dtype=float), T, L11, S, D, L22)
 
@@ -277,7 +388,7 @@ class ProfiledDeviance:
     def from_factor(self, f: Factor) -> float:
         cp = self.cp
         m_r, p, n = cp.m_rest, cp.p, cp.n
-        d22 = np.diag(f.L22)
+        d22 = f.diag22()
         r2 = d22[-1] ** 2
         logdet = f.logdet_Z(m_r)
         if self.reml:
@@ -304,8 +415,10 @@ class ProfiledDeviance:
         Always, except for several random terms whose coupling pattern is too dense
         for :class:`.coupling.CouplingPlan` (then derivative-free BOBYQA is used).
         """
-        if self._dense is not None or not self._has_rest:
+        if self._dense is not None or not self._has_rest or self._dense_coupling:
             return True
+        if self._component_plan() is not None:
+            return False  # the blocked inverse for components is not written: BOBYQA
         from .coupling import plan_for
 
         return plan_for(self) is not None
@@ -427,9 +540,7 @@ def solve_factor(obj: ProfiledDeviance, f: Factor) -> Solution:
     """:func:`solve` from an existing factor (no new factorisation)."""
     cp = obj.cp
     m_r, p = cp.m_rest, cp.p
-    L22 = f.L22
-    w = sla.solve_triangular(L22[:-1, :-1], L22[-1, :-1], lower=True, trans="T",
-                             check_finite=False)
+    w = f.back_substitute()
     beta = w[m_r:]
     u_rest = w[:m_r]
     # L11_j' u1_j = (L21_y - L21_a' w)_j  with L21_a the rest and X rows of L21.
@@ -442,15 +553,14 @@ def solve_factor(obj: ProfiledDeviance, f: Factor) -> Solution:
     for term in cp.terms[1:]:
         us.append(u_rest[term.offset : term.offset + term.size].reshape(term.n_levels, term.q))
     bs = [u @ Tk.T for u, Tk in zip(us, f.T, strict=True)]
-    pwrss = float(L22[-1, -1] ** 2)
+    pwrss = float(f.diag22()[-1] ** 2)
     dof = cp.n - p if obj.reml else cp.n
     return Solution(beta, us, bs, float(np.sqrt(pwrss / dof)), pwrss, f)
 
 
 def unscaled_vcov(f: Factor, m_rest: int, p: int) -> np.ndarray:
     """(RX'RX)^{-1}: vcov(β) / σ²."""
-    Lxx = f.L22[m_rest : m_rest + p, m_rest : m_rest + p]
-    inv = tri_inv(Lxx)
+    inv = tri_inv(f.x_block(m_rest, p))
     return inv.T @ inv
 
 
@@ -469,7 +579,7 @@ def conditional_variances(f: Factor, cp: CrossProducts) -> list[np.ndarray]:
     out_u = []
     if m_r:
         P = inverse_from_cholesky(f.L22[:m_r, :m_r])
-        K = (f.S @ smallblocks.block_diagonal(L11inv)).tocsr()
+        K = (f.S_sparse @ smallblocks.block_diagonal(L11inv)).tocsr()
         PK_t = np.asarray(K.T @ P)  # (l1*q1, m_r) = (P K)'
         V1 = V1 + smallblocks.level_inner(K, PK_t, first.n_levels, first.q)
         out_u.append(V1)

@@ -32,6 +32,8 @@ def blas_limit(obj: Any) -> AbstractContextManager:
     (measured 60 ms vs 400 ms per evaluation for the 73k crossed design, and 8 ms vs
     0.15 ms per factorisation of the hsb model).
     """
-    if obj.cp.A22.shape[0] > ONE_THREAD_MAX:
+    size = obj.largest_dense_block() if hasattr(obj, "largest_dense_block") else (
+        obj.cp.A22.shape[0])
+    if size > ONE_THREAD_MAX:
         return nullcontext()
     return single_blas_thread()
