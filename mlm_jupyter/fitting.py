@@ -10,6 +10,7 @@ import pandas as pd
 from .design import Design, build_design, used_frame
 from .engine.blocks import cross_products
 from .engine.conditioning import Conditioning, DegenerateModelError, condition
+from .engine.cost import check_memory, estimate
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
@@ -17,7 +18,6 @@ from .formula import parse
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
-
 
 #: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
 EXACT_FIT_SIGMA = 1e-6
@@ -52,6 +52,7 @@ def fit(
     *,
     start: np.ndarray | None = None,
     warn: bool = True,
+    progress: bool | None = None,
 ) -> MixedModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -77,6 +78,12 @@ def fit(
         Starting θ (warm start for refits).
     warn : bool, default True
         Emit ``MixedModelWarning`` for dropped rows, singular fits and convergence issues.
+    progress : bool or None
+        Show evaluations and the criterion while a long fit runs (None, the default: when
+        it runs for more than a few seconds in a notebook or terminal; False: never).
+        Before a large fit the memory of its factor is estimated (``res.optimization.cost``)
+        and a model that cannot fit in the machine's memory is refused with
+        ``ModelTooLargeError``.
 
     Returns
     -------
@@ -90,7 +97,7 @@ def fit(
             "simplify the fixed part."
         )
     used = used_frame(data, design)
-    result = fit_design(design, reml=reml, start=start, data=used)
+    result = fit_design(design, reml=reml, start=start, data=used, progress=progress)
     if warn:
         for message in result.messages:
             warnings.warn(message, MixedModelWarning, stacklevel=2)
@@ -102,6 +109,7 @@ def fit_design(
     reml: bool = True,
     start: np.ndarray | None = None,
     data: pd.DataFrame | None = None,
+    progress: bool | None = None,
 ) -> MixedModelResult:
     """Optimise and assemble a result for an already validated design.
 
@@ -109,12 +117,14 @@ def fit_design(
     is a θ in the user's units (a previous fit's ``res.theta``).
     """
     conditioning, engine_design = condition(design)
+    cost = estimate(engine_design)
+    check_memory(cost)  # before the cross-products: they are the first large allocation
     cp = cross_products(engine_design)
     objective = ProfiledDeviance(cp, reml=reml)
     theta0 = None if start is None else conditioning.theta_to_engine(
         np.asarray(start, dtype=float), cp
     )
-    record = optimize(objective, theta0)
+    record = optimize(objective, theta0, progress=progress, cost=cost)
     with blas_limit(objective):
         result = assemble(design, objective, record, conditioning, engine_design, data)
     if result.sigma <= EXACT_FIT_SIGMA * conditioning.scale:

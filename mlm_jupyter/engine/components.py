@@ -60,7 +60,11 @@ class ComponentPlan:
     def build(cls, obj: ProfiledDeviance) -> ComponentPlan | None:
         cp = obj.cp
         m_r = cp.m_rest
-        if m_r < MIN_REST or obj._dense_coupling:
+        kernel = getattr(obj, "kernel", None)
+        forced = kernel == "components"
+        if kernel not in (None, "components"):
+            return None
+        if not m_r or obj._dense_coupling or (m_r < MIN_REST and not forced):
             return None
         schur = obj._schur_plan()
         if schur is None:
@@ -71,7 +75,7 @@ class ComponentPlan:
         labels = rest_components(m_r, cp.S.shape[1], coo.row, coo.col, ri, rj)
         sizes = np.bincount(labels)
         share = float((sizes.astype(float) ** 3).sum() / float(m_r) ** 3)
-        if share > MAX_WORK_SHARE:
+        if share > MAX_WORK_SHARE and not forced:
             return None
         order = np.lexsort((np.arange(m_r), labels))  # rows by component
         starts = np.concatenate([[0], np.cumsum(sizes)])

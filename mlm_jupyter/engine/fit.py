@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
 
+from .cost import FitCost
 from .objective import ProfiledDeviance, canonical_theta, theta_start
 from .threads import blas_limit
+from .watch import DELAY, FitWatch
 
 try:  # optional: lme4's own derivative-free optimizer for multi-term models
     import nlopt
@@ -57,6 +59,8 @@ class OptimizationRecord:
         Plain-words findings (empty for a clean, verified optimum).
     check : OptimumCheck
         The final checks' figures.
+    cost : FitCost or None
+        The estimate of the factor's memory and work made before the fit (:mod:`.cost`).
     """
 
     theta0: np.ndarray
@@ -69,6 +73,7 @@ class OptimizationRecord:
     n_restarts: int = 0
     messages: tuple[str, ...] = ()
     check: OptimumCheck | None = None
+    cost: FitCost | None = None
 
     @property
     def message(self) -> str:
@@ -347,10 +352,28 @@ def _bobyqa(obj: ProfiledDeviance, start: np.ndarray):
     return theta, float(opt.last_optimum_value()), _limit_note(hit, "BOBYQA", BOBYQA_MAXEVAL)
 
 
-def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> OptimizationRecord:
-    """Minimise ``obj`` over θ subject to lme4's bounds (see :func:`_optimize`)."""
-    with blas_limit(obj):
-        return _optimize(obj, theta0)
+def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None, *,
+             progress: bool | None = None, cost: FitCost | None = None) -> OptimizationRecord:
+    """Minimise ``obj`` over θ subject to lme4's bounds (see :func:`_optimize`).
+
+    ``progress``: show evaluations and the criterion while the fit runs (None: when it
+    takes more than a few seconds and a notebook or terminal can show it; False: never).
+    ``cost``: the estimate of :func:`.cost.estimate`, shown with the progress and kept on
+    the record.
+    """
+    k = obj.lower.size
+    expected = 20 + 3 * k if obj.has_gradient else 40 + 12 * k
+    slow = cost is not None and cost.seconds_per_evaluation > 0.05
+    watch = FitWatch(expected, progress, note=cost.describe() if slow else "",
+                     start_now=slow and cost.seconds_per_evaluation * expected > DELAY)
+    obj.observer = watch
+    try:
+        with blas_limit(obj):
+            record = _optimize(obj, theta0)
+    finally:
+        obj.observer = None
+        watch.close()
+    return record if cost is None else replace(record, cost=cost)
 
 
 def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> OptimizationRecord:

@@ -116,7 +116,6 @@ def _plan_sums(obj: ProfiledDeviance, plan, T: list[np.ndarray], Minv: np.ndarra
                TA: np.ndarray, P: np.ndarray) -> list[np.ndarray]:
     """Σ_j [A⁻¹Λ̃'Ω]_jj per term, contracted along the coupling plan's pattern."""
     cp = obj.cp
-    m_s = plan.m_s
     l1, q1 = cp.terms[0].n_levels, cp.terms[0].q
     T1 = T[0]
     # -- first term: Σ_j [(M_j⁻¹ + K_j'PK_j) T1'A11_j - (PK_j)'B_j] ------------------------

@@ -21,6 +21,7 @@ touches the N rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -203,12 +204,16 @@ class ProfiledDeviance:
 
     def __init__(self, cp: CrossProducts, reml: bool = True, kernel: str | None = None):
         """``kernel`` forces one evaluation path ("blocked": the coupling plan, "crossed":
-        dense coupling, "dense": one dense matrix) where the default chooses by size and
-        density; tests use it to check that every path gives the same numbers."""
+        dense coupling, "dense": one dense matrix, "components": the rest block per
+        connected component) where the default chooses by size and density; tests use it
+        to check that every path gives the same numbers."""
         self.cp = cp
+        self.kernel = kernel
         self.reml = reml
         self.lower = theta_lower_bounds(cp)
         self.n_evals = 0
+        #: Called with the criterion after every evaluation (the progress display), or None.
+        self.observer: Callable[[float], None] | None = None
         first = cp.terms[0]
         l1, q1 = first.n_levels, first.q
         # Sparsity patterns filled with new numbers at each θ (structure never changes).
@@ -403,9 +408,13 @@ class ProfiledDeviance:
     def __call__(self, theta: np.ndarray) -> float:
         self.n_evals += 1
         if self._dense is not None:
-            return self._dense.value(np.asarray(theta, dtype=float), self.reml, self.cp.n)
-        f = self.factor(theta)
-        return np.inf if f is None else self.from_factor(f)
+            value = self._dense.value(np.asarray(theta, dtype=float), self.reml, self.cp.n)
+        else:
+            f = self.factor(theta)
+            value = np.inf if f is None else self.from_factor(f)
+        if self.observer is not None:
+            self.observer(value)
+        return value
 
     # -- analytic gradient ---------------------------------------------------------------
     @property
@@ -454,12 +463,16 @@ class ProfiledDeviance:
         theta = np.asarray(theta, dtype=float)
         self.n_evals += 1
         if self._dense is not None:
-            return self._dense.parts(theta, self.reml, self.cp.n)
-        if self._has_rest:
+            parts = self._dense.parts(theta, self.reml, self.cp.n)
+        elif self._has_rest:
             from .gradient import criterion_parts
 
-            return criterion_parts(self, theta)
-        return self._single_term_parts(theta)
+            parts = criterion_parts(self, theta)
+        else:
+            parts = self._single_term_parts(theta)
+        if self.observer is not None:
+            self.observer(np.inf if parts is None else parts.value)
+        return parts
 
     def _single_term_parts(self, theta: np.ndarray) -> GradientParts | None:
         """:class:`GradientParts` for a single random term (batched level blocks).

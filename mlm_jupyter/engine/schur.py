@@ -62,7 +62,8 @@ class SchurPlan:
         pos = np.arange(rows.size) - starts[levels]  # position inside its level
         rep = pos + 1  # p1 pairs with the pos+1 pairs at or before it
         p1 = np.repeat(np.arange(rows.size), rep)
-        p2 = np.repeat(starts[levels], rep) + (np.arange(p1.size) - np.repeat(np.cumsum(rep) - rep, rep))
+        within = np.arange(p1.size) - np.repeat(np.cumsum(rep) - rep, rep)
+        p2 = np.repeat(starts[levels], rep) + within
         t1, t2, j = rows[p1], rows[p2], levels[p1]
         flat = t1 * m + t2
         uniq, row_of = np.unique(flat, return_inverse=True)

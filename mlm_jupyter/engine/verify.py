@@ -132,8 +132,9 @@ def hessian_at(obj: Any, theta: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if memo is not None:
         theta_h, idx_h, H = memo
         scale = max(1.0, float(np.max(np.abs(theta)))) if theta.size else 1.0
-        if (np.array_equal(idx_h, idx) and theta_h.shape == theta.shape
-                and float(np.max(np.abs(theta_h - theta), initial=0.0)) <= HESSIAN_REUSE_STEP * scale):
+        near = theta_h.shape == theta.shape and float(
+            np.max(np.abs(theta_h - theta), initial=0.0)) <= HESSIAN_REUSE_STEP * scale
+        if near and np.array_equal(idx_h, idx):
             return H
     if obj.has_gradient:
         return _gradient_hessian(obj, theta, idx)
