@@ -190,15 +190,16 @@ def _model_folds(res: Any, group: str, level_fold: dict[str, str],
 
 
 def _validate_model(res: Any, folds: list[np.ndarray], labels: list[str], loo: bool,
-                    group: str, bar: Progress) -> tuple[list[dict], list[str]]:
+                    group: str, bar: Progress) -> tuple[list[dict[str, Any]], list[str]]:
     refitter = DeletionRefitter(res)
     design = res.design
-    rows_out, notes = [], []
+    rows_out: list[dict[str, Any]] = []
+    notes: list[str] = []
     for rows, label in zip(folds, labels, strict=True):
         bar.update()
         what = f"{group} '{label}'" if loo else f"fold {label}"
-        row = {"fold": label, "n_obs": int(rows.size), "elpd": np.nan, "sse": np.nan,
-               "converged": False, "note": ""}
+        row: dict[str, Any] = {"fold": label, "n_obs": int(rows.size), "elpd": np.nan,
+                               "sse": np.nan, "converged": False, "note": ""}
         try:
             fit = refitter.refit(rows, what=what)
             row["elpd"] = marginal_logdensity(design, fit.beta, fit.theta, fit.sigma, rows)

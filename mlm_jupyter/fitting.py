@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import pandas as pd
@@ -17,19 +18,28 @@ from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .pooling import PooledResult
+
 
 class MixedModelWarning(UserWarning):
     """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
 
 
+@overload
+def fit(formula: str | ModelSpec, data: list[pd.DataFrame] | tuple[pd.DataFrame, ...],
+        reml: bool = ..., *, start: np.ndarray | None = ..., warn: bool = ...) -> PooledResult: ...
+@overload
+def fit(formula: str | ModelSpec, data: pd.DataFrame, reml: bool = ..., *,
+        start: np.ndarray | None = ..., warn: bool = ...) -> MixedModelResult: ...
 def fit(
     formula: str | ModelSpec,
-    data: pd.DataFrame,
+    data: pd.DataFrame | list[pd.DataFrame] | tuple[pd.DataFrame, ...],
     reml: bool = True,
     *,
     start: np.ndarray | None = None,
     warn: bool = True,
-) -> MixedModelResult:
+) -> MixedModelResult | PooledResult:
     """Fit a linear mixed model written in lme4 syntax.
 
     The model, in Raudenbush-Bryk form for one grouping factor j,
@@ -45,9 +55,11 @@ def fit(
     formula : str or ModelSpec
         lme4 formula, e.g. ``"mathach ~ cses * catholic + meanses + (1 + cses | school)"``;
         ``(x || g)`` for uncorrelated terms, ``(1 | a/b)`` for nesting.
-    data : pandas.DataFrame
+    data : pandas.DataFrame, or a list of them
         Never modified.  Rows with missing values in the used columns are dropped and
-        counted in ``res.n_dropped``.
+        counted in ``res.n_dropped``.  A list of m imputed data sets fits each and pools
+        the fits by Rubin's rules (:func:`mlm_jupyter.pool`); see
+        :mod:`mlm_jupyter.pooling.imputations` for multilevel imputers.
     reml : bool, default True
         REML (lme4's default) or maximum likelihood (needed to compare fixed effects).
     start : ndarray, optional
@@ -57,8 +69,12 @@ def fit(
 
     Returns
     -------
-    MixedModelResult
+    MixedModelResult, or PooledResult for a list of data sets
     """
+    if isinstance(data, (list, tuple)):
+        from .pooling import fit_imputed
+
+        return fit_imputed(formula, data, reml=reml, start=start, warn=warn)
     spec = parse(formula) if isinstance(formula, str) else formula
     design = build_design(spec, data)
     if design.n - design.p <= 0:
