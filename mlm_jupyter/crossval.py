@@ -177,6 +177,14 @@ def fold_labels(levels: tuple[str, ...], folds: Any, seed: Any) -> list[str]:
     return out
 
 
+def _label_key(label: str) -> tuple[int, float, str]:
+    """Folds in numeric order when their labels are numbers ("2" before "10"), else by text."""
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def _model_folds(res: Any, group: str, level_fold: dict[str, str],
                  labels: list[str]) -> list[np.ndarray]:
     """Row indices (into the design) of every fold, in the order of ``labels``."""
@@ -260,7 +268,7 @@ def cross_validate(*results: Any, group: str | None = None, folds: Any = None,
     group = resolve_cv_group(results, group)
     _, levels = group_codes(results[0], group)
     level_labels = fold_labels(levels, folds, seed)
-    labels = list(dict.fromkeys(level_labels))
+    labels = list(levels) if folds is None else sorted(set(level_labels), key=_label_key)
     level_fold = dict(zip(levels, level_labels, strict=True))
     loo = folds is None
     total = len(results) * len(labels)

@@ -9,6 +9,7 @@ the pooling rules.  All user text is escaped; nothing loads from the network.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -64,7 +65,7 @@ def pooled_text(pooled: PooledResult) -> str:
         title(pooled),
         f"Formula: {pooled.formula}",
         "",
-        pooling_rules(pooled),
+        textwrap.fill(pooling_rules(pooled), width=88),
         "",
         "Random effects (averaged over imputations):",
         random_effects_table(pooled).to_text(),  # type: ignore[arg-type]

@@ -96,11 +96,17 @@ def _check_pair(model: Any, null: Any) -> None:
     if model.spec.response != null.spec.response:
         raise ValueError(f"the models have different responses ('{model.spec.response}', "
                          f"'{null.spec.response}'); only models of one response can be compared.")
+    # Same data set i for both models: same responses and same values of the common fixed
+    # effects (a variable only one model uses cannot tell the order, nor does it matter).
+    common = [c for c in model.fixef.index if c in set(null.fixef.index)]
     for i, (a, b) in enumerate(zip(model.results, null.results, strict=True), start=1):
-        if a.nobs != b.nobs or not np.array_equal(a.design.y, b.design.y):
+        same = a.nobs == b.nobs and np.array_equal(a.design.y, b.design.y) and np.array_equal(
+            a.design.X[:, [a.design.fixed_names.index(c) for c in common]],
+            b.design.X[:, [b.design.fixed_names.index(c) for c in common]])
+        if not same:
             raise ValueError(
                 f"model and null_model were not fitted to the same imputed data sets (data set "
-                f"{i} differs: {a.nobs} vs {b.nobs} observations or other responses); fit both "
+                f"{i} differs in its rows or in the values of common variables); fit both "
                 "to the same list of data sets, in the same order."
             )
     fixed_m, fixed_n = set(model.fixef.index), set(null.fixef.index)
