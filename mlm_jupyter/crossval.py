@@ -52,7 +52,8 @@ _PROGRESS_FROM = 500  # refits from which a progress bar is shown by default
 
 
 class CrossValidationTable(pd.DataFrame):
-    """One row per model (``elpd, elpd_se, rmse, n_folds``) with ``folds`` and ``notes``.
+    """One row per model (``elpd, elpd_se, elpd_diff, se_diff, rmse, n_folds``), plus
+    ``folds`` and ``notes``.
 
     ``folds`` is the per-fold table (model, fold, clusters, n_obs, elpd, sse, converged,
     note); ``notes`` explain failed or approximate refits.
@@ -224,6 +225,30 @@ def _validate_model(res: Any, folds: list[np.ndarray], labels: list[str], loo: b
     return rows_out, notes
 
 
+def _summary_rows(elpds: list[np.ndarray], sses: list[np.ndarray],
+                  nobs: int) -> list[dict[str, float]]:
+    """Per model: elpd and its SE, the difference from the best model and its paired SE, rmse.
+
+    SEs treat the F folds as the units (loo's convention): √(F var_f(x_f)), with x_f the
+    fold elpds, or for ``se_diff`` the fold-wise differences from the best model.
+    """
+    F = elpds[0].size
+    totals = np.array([e.sum() for e in elpds])  # NaN when a fold failed
+    best = int(np.nanargmax(totals)) if np.any(np.isfinite(totals)) else 0
+    rows = []
+    for e, sse, total in zip(elpds, sses, totals, strict=True):
+        diff = e - elpds[best]
+        rows.append({
+            "elpd": float(total),
+            "elpd_se": float(np.sqrt(F * np.var(e, ddof=1))),
+            "elpd_diff": float(diff.sum()),
+            "se_diff": float(np.sqrt(F * np.var(diff, ddof=1))),
+            "rmse": float(np.sqrt(sse.sum() / nobs)),
+            "n_folds": F,
+        })
+    return rows
+
+
 def cross_validate(*results: Any, group: str | None = None, folds: Any = None,
                    seed: Any = None, progress: bool | None = None) -> CrossValidationTable:
     """Cluster cross-validation of one or more fitted models (exact refits, fast).
@@ -250,9 +275,11 @@ def cross_validate(*results: Any, group: str | None = None, folds: Any = None,
     -------
     CrossValidationTable
         A DataFrame with one row per model, in the order given (index: formulas): ``elpd``
-        (Σ over folds of the held-out marginal log density), ``elpd_se``
-        (√(F · var of the F fold elpds), as loo's standard error), ``rmse`` (of the
-        held-out marginal predictions X γ̂₋f, pooled over observations), ``n_folds``.
+        (Σ over folds of the held-out marginal log density; higher is better), ``elpd_se``
+        (√(F · var of the F fold elpds), loo's standard error), ``elpd_diff`` and
+        ``se_diff`` (difference from the model with the highest elpd, and its paired SE
+        over folds, as ``loo_compare``), ``rmse`` (of the held-out marginal predictions
+        X γ̂₋f, pooled over observations), ``n_folds``.
         ``.folds`` has the per-fold numbers, ``.notes`` failed or approximate refits; a
         model with a failed fold (e.g. a cluster alone in its category of a level-2
         predictor, so X is rank deficient without it) gets NaN elpd and rmse.
@@ -273,7 +300,8 @@ def cross_validate(*results: Any, group: str | None = None, folds: Any = None,
     loo = folds is None
     total = len(results) * len(labels)
     enabled = progress if progress is not None else (None if total >= _PROGRESS_FROM else False)
-    table_rows, fold_rows, notes = [], [], []
+    fold_rows, notes = [], []
+    elpds, sses = [], []
     members: dict[str, list[str]] = {}
     for lev, lab in zip(levels, level_labels, strict=True):
         members.setdefault(lab, []).append(lev)
@@ -281,23 +309,17 @@ def cross_validate(*results: Any, group: str | None = None, folds: Any = None,
         for k, res in enumerate(results, start=1):
             model_folds = _model_folds(res, group, level_fold, labels)
             rows, model_notes = _validate_model(res, model_folds, labels, loo, group, bar)
-            elpd = np.array([r["elpd"] for r in rows])
-            sse = np.array([r["sse"] for r in rows])
-            failed = int(np.isnan(elpd).sum())
-            F = len(labels)
-            table_rows.append({
-                "elpd": float(elpd.sum()) if not failed else np.nan,
-                "elpd_se": float(np.sqrt(F * np.var(elpd, ddof=1))) if not failed else np.nan,
-                "rmse": float(np.sqrt(sse.sum() / res.nobs)) if not failed else np.nan,
-                "n_folds": F,
-            })
-            for r in rows:
-                fold_rows.append({"model": k, **r, "clusters": ", ".join(members[r["fold"]])})
+            elpds.append(np.array([r["elpd"] for r in rows]))
+            sses.append(np.array([r["sse"] for r in rows]))
+            fold_rows += [{"model": k, **r, "clusters": ", ".join(members[r["fold"]])}
+                          for r in rows]
+            failed = int(np.isnan(elpds[-1]).sum())
             if failed:
-                notes.append(f"model {k}: {failed} of {F} refits failed, so elpd and rmse are "
-                             "NaN (the folds table has the others): " + model_notes[0])
-            elif model_notes:
+                notes.append(f"model {k}: {failed} of {len(labels)} refits failed, so elpd and "
+                             "rmse are NaN (the folds table has the others): " + model_notes[0])
+            else:
                 notes.extend(f"model {k}: {n}" for n in model_notes)
+    table_rows = _summary_rows(elpds, sses, results[0].nobs)
     index = pd.Index([r.formula for r in results], name="model")
     if index.has_duplicates:
         index = pd.Index([f"{i + 1}: {r.formula}" for i, r in enumerate(results)], name="model")

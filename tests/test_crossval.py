@@ -194,3 +194,14 @@ def test_invariances(order_seed: int | None, rename: bool, shift: float, scale: 
     elpd, rmse, _ = _sleep_cv(order_seed, rename, shift, scale)
     assert elpd == pytest.approx(elpd0 - n * np.log(scale), abs=2e-3)
     assert rmse == pytest.approx(rmse0 * scale, rel=1e-5)
+
+
+def test_differences_from_the_best_model(sleep: tuple) -> None:
+    table = mlm.cross_validate(*sleep)
+    best = table["elpd"].max()
+    assert table["elpd_diff"].to_numpy() == pytest.approx(table["elpd"].to_numpy() - best)
+    folds = table.folds.pivot(index="fold", columns="model", values="elpd")
+    diff = folds[1] - folds[2] if table["elpd"].iloc[1] == best else folds[2] - folds[1]
+    worse = int(np.argmin(table["elpd"].to_numpy()))
+    assert table["se_diff"].iloc[worse] == pytest.approx(np.sqrt(18 * diff.var(ddof=1)))
+    assert table["se_diff"].iloc[1 - worse] == 0.0
