@@ -81,6 +81,11 @@ def _re_pairs(res: Any) -> set[tuple[str, str, str]]:
 def _check(results: tuple, refit: bool) -> None:
     if len(results) < 2:
         raise ValueError("compare() needs at least two fitted models.")
+    from .pooling import PooledResult
+
+    if any(isinstance(r, PooledResult) for r in results):
+        raise TypeError("compare() takes fits to one data set; compare models pooled over "
+                        "imputations with mlm.test_models(model, null_model, method='D1').")
     first = results[0]
     for k, r in enumerate(results[1:], start=2):
         if r.spec.response != first.spec.response:
