@@ -8,11 +8,12 @@ cached where they are costly.  ``refit`` and ``without`` return new results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .frozen import frozen_cached, make_read_only
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import Design
@@ -68,7 +69,7 @@ class MixedModelResult:
 
     # -- tables built on first use (a fit on a small data set is ~1 ms of arithmetic;
     # building every pandas table eagerly cost a third of that) -------------------------
-    @cached_property
+    @frozen_cached
     def vcov(self) -> pd.DataFrame:
         """Covariance of the fixed effects, σ² (RX'RX)⁻¹."""
         from .engine.objective import unscaled_vcov
@@ -80,7 +81,7 @@ class MixedModelResult:
             U = unscaled_vcov(self.factor, cp.m_rest, cp.p)
         return pd.DataFrame(U * self.sigma**2, index=names, columns=names)
 
-    @cached_property
+    @frozen_cached
     def varcorr(self) -> pd.DataFrame:
         """``group, var1, var2, vcov, sdcor`` as lme4's ``as.data.frame(VarCorr(m))``."""
         from .varcorr import term_covariances, varcorr_table
@@ -88,14 +89,14 @@ class MixedModelResult:
         covs = term_covariances(self.factor.T, self.sigma)
         return varcorr_table(self.design, covs, self.sigma)
 
-    @cached_property
+    @frozen_cached
     def ranef(self) -> dict[str, pd.DataFrame]:
         """Conditional modes (BLUPs) per grouping factor, levels x terms."""
         from .varcorr import ranef_tables
 
         return ranef_tables(self.design, self.random_effects)
 
-    @cached_property
+    @frozen_cached
     def conditional_covariances(self) -> tuple[np.ndarray, ...]:
         """Per term, (levels, q, q) conditional covariances of the random effects (condVar)."""
         from .engine.objective import conditional_variances
@@ -105,7 +106,7 @@ class MixedModelResult:
             cond = conditional_variances(self.factor, self.engine.cp)
         return tuple(c * self.sigma**2 for c in cond)
 
-    @cached_property
+    @frozen_cached
     def ranef_se(self) -> dict[str, pd.DataFrame]:
         """Conditional SDs of the random effects, levels x terms."""
         from .varcorr import ranef_tables
@@ -157,7 +158,7 @@ class MixedModelResult:
             start += q
         return pd.DataFrame(mat, index=names, columns=names)
 
-    @cached_property
+    @frozen_cached
     def coef(self) -> dict[str, pd.DataFrame]:
         """Cluster-specific coefficients: γ plus each level's random effects (lme4's ``coef``)."""
         out = {}
@@ -179,6 +180,8 @@ class MixedModelResult:
     def fitted(self, include_re: bool = True) -> pd.Series:
         """X γ + Z u (``include_re=True``, lme4's ``fitted()``) or X γ."""
         values = self.design.X @ self.fixef.to_numpy()
+        if self.design.offset is not None:  # lme4's fitted values include the offset
+            values = values + self.design.offset
         if include_re:
             for term, b in zip(self.design.terms, self.random_effects, strict=True):
                 values = values + np.einsum("nq,nq->n", term.Z, b[term.codes])
@@ -201,7 +204,7 @@ class MixedModelResult:
         return fit_design(design, reml=reml, start=self.theta, data=self.data_used)
 
     # -- inference (mlm_jupyter.inference) -------------------------------------------------
-    @cached_property
+    @frozen_cached
     def coef_table(self) -> pd.DataFrame:
         """estimate, std_error, df, t, p with Satterthwaite df (lmerTest's default)."""
         return self.coefficients("satterthwaite")
@@ -323,3 +326,6 @@ class MixedModelResult:
         from .display.report import report
 
         return report(self, path=path, **kwargs)
+
+
+make_read_only(MixedModelResult, tables=("fixef",), arrays=("theta", "random_effects"))
