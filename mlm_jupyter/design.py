@@ -164,6 +164,17 @@ def model_parts(spec: ModelSpec) -> ModelParts:
             "an estimated mean, which is what lme4 users nearly always mean.",
             title="No fixed effects",
         )
+    seen: set[tuple[str, str]] = set()
+    for term in spec.random:
+        key = (term.expr, term.group)
+        if key in seen:
+            raise FormulaError(
+                f"The random-effects term ({term.expr} | {term.group}) appears twice; its "
+                "variance cannot be split between two identical terms.",
+                spec.formula, None, "Keep one copy of the term.",
+                title="Repeated random-effects term",
+            )
+        seen.add(key)
     for term, part in zip(spec.random, random, strict=True):
         if part.offsets:
             raise FormulaError(

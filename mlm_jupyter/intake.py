@@ -102,6 +102,11 @@ def _from_narwhals(data: Any, what: str) -> pd.DataFrame:
     if isinstance(frame, nw.LazyFrame):
         frame = frame.collect()
     check_names(frame.columns, what)
+    # A Categorical's physical order is the order values were first seen; R's factor() of
+    # text sorts its levels, so such columns are read as text (an Enum's order is kept).
+    unordered = [name for name, dtype in frame.schema.items() if dtype == nw.Categorical]
+    if unordered:
+        frame = frame.with_columns(nw.col(*unordered).cast(nw.String))
     return frame.to_pandas()
 
 

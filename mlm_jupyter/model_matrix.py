@@ -117,7 +117,10 @@ def _replay(info: VariableInfo, value: Any, rows: np.ndarray | None) -> Any:
         value = factor_of(pd.Series(value.values[:, 0]), info.name)
     codes = value.codes if rows is None else value.codes[rows]
     index = {level: k for k, level in enumerate(info.levels)}
-    remap = np.array([index.get(level, -2) for level in value.levels], dtype=np.int64)
+    labels = value.levels
+    if info.levels == LOGICAL_LEVELS:  # True/"true"/1 for a logical of the fit
+        labels = tuple(_LOGICAL_SPELLINGS.get(str(label).lower(), label) for label in labels)
+    remap = np.array([index.get(level, -2) for level in labels], dtype=np.int64)
     used = codes >= 0
     mapped = np.full(len(codes), -1, dtype=np.int64)
     mapped[used] = remap[codes[used]] if len(remap) else -2
@@ -130,6 +133,9 @@ def _replay(info: VariableInfo, value: Any, rows: np.ndarray | None) -> Any:
             "predicted for a level it never saw: drop or recode those rows."
         )
     return Factor(mapped, info.levels)
+
+
+_LOGICAL_SPELLINGS = {"true": "TRUE", "false": "FALSE", "1": "TRUE", "0": "FALSE"}
 
 
 def build_matrix(

@@ -187,21 +187,48 @@ class MixedModelResult:
                 values = values + np.einsum("nq,nq->n", term.Z, b[term.codes])
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
-    def predict(self, newdata: pd.DataFrame | None = None, include_re: bool = True) -> np.ndarray:
-        """Predictions for new data; unseen cluster levels get the population prediction."""
+    def predict(
+        self, newdata: Any = None, include_re: bool = True, *, allow_new_levels: bool = True
+    ) -> np.ndarray:
+        """Predictions for new data (lme4's ``predict``; see :func:`mlm_jupyter.predict.predict`).
+
+        A cluster id that is missing or was not in the fit gets the population prediction
+        (lme4's ``allow.new.levels = TRUE``); ``allow_new_levels=False`` raises instead.  An
+        unseen level of a fixed-effect factor raises; a missing predictor gives NaN.
+        """
         from .predict import predict
 
-        return predict(self, newdata, include_re=include_re)
+        return predict(self, newdata, include_re=include_re, allow_new_levels=allow_new_levels)
 
     def refit(self, reml: bool | None = None, y: np.ndarray | None = None) -> MixedModelResult:
         """A new fit of the same model (REML/ML switch, or a new response vector)."""
         from dataclasses import replace
 
         from .fitting import fit_design
+        from .validate import check_flag
 
+        check_flag("reml", reml, allow_none=True)
         reml = self.reml if reml is None else reml
-        design = self.design if y is None else replace(self.design, y=np.asarray(y, dtype=float))
+        design = self.design if y is None else replace(self.design, y=self._new_response(y))
         return fit_design(design, reml=reml, start=self.theta, data=self.data_used)
+
+    def _new_response(self, y: Any) -> np.ndarray:
+        """``y`` for :meth:`refit`: one finite number per fitted row (minus any offset)."""
+        try:
+            values = np.asarray(y, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"y must be numbers, one per fitted row ({self.nobs}).") from exc
+        if values.shape != (self.nobs,):
+            raise ValueError(
+                f"y must have one value per fitted row ({self.nobs}), not shape {values.shape}."
+            )
+        if not np.isfinite(values).all():
+            raise ValueError(f"y has {int((~np.isfinite(values)).sum())} missing or infinite "
+                             "value(s); refit needs a complete response.")
+        if self.design.offset is not None:
+            values = values - self.design.offset
+        values.flags.writeable = False
+        return values
 
     # -- inference (mlm_jupyter.inference) -------------------------------------------------
     @frozen_cached
@@ -318,12 +345,20 @@ class MixedModelResult:
     def explore(self, **kwargs: Any) -> Any:
         """The interactive explorer widget."""
         from .display.widget import ModelExplorer
+        from .validate import check_count
+
+        if "max_clusters" in kwargs:
+            check_count("max_clusters", kwargs["max_clusters"], minimum=1)
 
         return ModelExplorer(self, **kwargs)
 
     def to_html(self, path: str | None = None, **kwargs: Any) -> str:
         """Self-contained offline HTML report; written to ``path`` when given."""
         from .display.report import report
+        from .validate import check_output_path
+
+        if path is not None:
+            check_output_path(path)
 
         return report(self, path=path, **kwargs)
 
