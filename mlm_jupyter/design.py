@@ -27,7 +27,7 @@ from .formula import FormulaError, unknown_column_error
 from .intake import ColumnError, Frame, as_pandas
 from .model_matrix import MatrixSpec, build_matrix
 from .rexpr import ExprError, Node, parse_expr
-from .rfunctions import Evaluator, Numeric, UnknownName
+from .rfunctions import Evaluator, Numeric, UnknownName, check_calls
 from .rterms import Terms, TermsError, expand
 from .spec import ModelSpec
 
@@ -156,6 +156,12 @@ def model_parts(spec: ModelSpec) -> ModelParts:
     except ExprError as err:
         raise FormulaError(err.message, spec.formula, None, err.hint,
                            title="Unsupported expression") from None
+    for node in (response, *fixed.nodes, *fixed.offset_nodes, *(n for p in random for n in p.nodes)):
+        try:
+            check_calls(node)
+        except ExprError as err:
+            raise FormulaError(err.message, spec.formula, None, err.hint,
+                               title="Unsupported expression") from None
     if not fixed.intercept and not fixed.terms:
         raise FormulaError(
             "The model has no fixed effects, so the mean of the response is forced to 0.",

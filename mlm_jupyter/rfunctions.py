@@ -107,12 +107,8 @@ class Evaluator:
             return self.operator(node)
         function = SUPPORTED.get(str(node.value))
         if function is None:
-            raise ExprError(
-                f"The function {node.value}() is not supported in formulas.",
-                hint="Supported: " + ", ".join(sorted(SUPPORTED)) + ". Compute other "
-                "transformations in a new column of the data first.",
-            )
-        return function(self, node)
+            check_calls(node)  # raises
+        return function(self, node)  # type: ignore[misc]
 
     def column(self, name: str) -> Value:
         if name not in self.frame:
@@ -472,10 +468,28 @@ def _centring(name: str) -> Callable[..., Numeric]:
 
 
 def _unsupported(message: str, hint: str) -> Callable[..., Any]:
-    def refuse(ev: Evaluator, node: Node) -> Any:
+    def refuse(ev: Evaluator | None, node: Node) -> Any:
         raise ExprError(message.format(call=deparse(node)), hint=hint)
 
+    refuse.refuses = True  # type: ignore[attr-defined]
     return refuse
+
+
+def check_calls(node: Node) -> None:
+    """Refuse unsupported functions before any column is looked up (clearer than 'no column')."""
+    if node.kind == "call":
+        function = SUPPORTED.get(str(node.value))
+        if function is None:
+            raise ExprError(
+                f"The function {node.value}() is not supported in formulas.",
+                hint="Supported: " + ", ".join(sorted(n for n, f in SUPPORTED.items()
+                                                      if not getattr(f, "refuses", False)))
+                + ". Compute other transformations in a new column of the data first.",
+            )
+        if getattr(function, "refuses", False):
+            function(None, node)
+    for child in (*node.args, *(v for _, v in node.kwargs)):
+        check_calls(child)
 
 
 SUPPORTED: dict[str, Callable[[Evaluator, Node], Any]] = {
