@@ -156,7 +156,8 @@ def model_parts(spec: ModelSpec) -> ModelParts:
     except ExprError as err:
         raise FormulaError(err.message, spec.formula, None, err.hint,
                            title="Unsupported expression") from None
-    for node in (response, *fixed.nodes, *fixed.offset_nodes, *(n for p in random for n in p.nodes)):
+    nodes = [response, *fixed.nodes, *fixed.offset_nodes, *(n for p in random for n in p.nodes)]
+    for node in nodes:
         try:
             check_calls(node)
         except ExprError as err:

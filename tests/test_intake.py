@@ -156,7 +156,7 @@ def test_nullable_numbers_with_na(column, dtype):
     data = small()
     values = data[column].astype(object)
     values[7] = None
-    data[column] = values.astype(dtype) if dtype != object else values
+    data[column] = values.astype(dtype) if dtype is not object else values
     res = quiet_fit(f"y ~ {column} + (1 | g)", data)
     clean = quiet_fit(f"y ~ {column} + (1 | g)", small().drop(index=[7]))
     assert res.n_dropped == 1
