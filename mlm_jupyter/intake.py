@@ -132,6 +132,8 @@ class Frame:
         self.data = data
         self.n = len(data)
         self.names = {str(c): c for c in data.columns}
+        self._series: dict[str, pd.Series] = {}
+        self._kind: dict[str, str] = {}
         self._numeric: dict[str, np.ndarray] = {}
         self._factor: dict[str, Factor] = {}
 
@@ -139,11 +141,15 @@ class Frame:
         return name in self.names
 
     def series(self, name: str) -> pd.Series:
-        return self.data[self.names[name]]
+        if name not in self._series:
+            self._series[name] = self.data[self.names[name]]
+        return self._series[name]
 
     def kind(self, name: str) -> str:
         """``"numeric"`` or ``"factor"`` (errors for columns that are neither)."""
-        return column_kind(self.series(name), name)
+        if name not in self._kind:
+            self._kind[name] = column_kind(self.series(name), name)
+        return self._kind[name]
 
     def numeric(self, name: str) -> np.ndarray:
         if name not in self._numeric:
@@ -273,6 +279,8 @@ def level_label(value: Any) -> str:
 
 def _sorted_levels(index: list[int], uniques: list[Any]) -> list[int]:
     """R's factor() order: numbers numerically, text by code point (the C locale)."""
+    if all(isinstance(u, str) for u in uniques):
+        return sorted(index, key=uniques.__getitem__)
     if all(isinstance(u, numbers.Real) and not isinstance(u, (bool, np.bool_)) for u in uniques):
         return sorted(index, key=lambda i: float(uniques[i]))
     return sorted(index, key=lambda i: level_label(uniques[i]))
@@ -307,7 +315,7 @@ def factor_of(values: pd.Series, name: str) -> Factor:
     order = _sorted_levels(list(range(len(uniques))), uniques)
     remap = np.empty(len(uniques), dtype=np.int64)
     remap[order] = np.arange(len(uniques))
-    labels = [level_label(uniques[i]) for i in order]
+    labels = [u if isinstance(u, str) else level_label(u) for u in (uniques[i] for i in order)]
     codes = np.where(codes >= 0, remap[np.maximum(codes, 0)] if len(uniques) else -1, -1)
     return _merge_same_labels(codes.astype(np.int64), labels)
 

@@ -161,10 +161,8 @@ def test_grouping_columns_not_needed_without_random_effects():
 def test_editing_a_result_cannot_change_later_predictions():
     res = quiet_fit("y ~ x + f1 + (1 + x | g)", small())
     before = res.predict(rows())
-    res.fixef.iloc[:] = 0.0
-    res.vcov.iloc[0, 0] = -1.0
-    res.ranef["g"].iloc[:, :] = 99.0
-    res.coef["g"].iloc[:, :] = 99.0
+    for table in (res.fixef, res.vcov, res.ranef["g"], res.coef["g"], res.coef_table):
+        table.iloc[0] = -99.0  # edits a copy
     for array in (res.theta, *res.random_effects, res.design.X, res.design.y,
                   res.design.terms[0].Z, res.design.terms[0].codes):
         with pytest.raises(ValueError, match="read-only"):
@@ -173,6 +171,7 @@ def test_editing_a_result_cannot_change_later_predictions():
         res.fixef = res.fixef * 2
     np.testing.assert_array_equal(res.predict(rows()), before)
     assert res.vcov.iloc[0, 0] > 0 and (res.ranef["g"].abs() < 99).all().all()
+    assert (res.coef_table.iloc[0] != -99.0).all()
     assert res.fixef.abs().sum() > 0
 
 
