@@ -23,6 +23,7 @@ One set of rules for what a column *is*, whatever library or dtype it comes in:
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from collections.abc import Iterable
@@ -190,7 +191,7 @@ def _value_kind(value: Any, name: str) -> str:
         return "bool"
     if isinstance(value, str):
         return "str"
-    if isinstance(value, numbers.Real):
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
         return "number"
     if isinstance(value, numbers.Complex):
         raise ColumnError(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model_matrix import MatrixSpec
     from .results import MixedModelResult
 
-__all__ = ["NewdataMatrices", "newdata_matrices", "predict"]
+__all__ = ["NewdataMatrices", "newdata_matrices", "predict", "predictor_columns"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,20 @@ def _run(build: Any) -> Any:
         ) from None
 
 
+def predictor_columns(res: MixedModelResult, include_re: bool = True) -> list[str]:
+    """Data columns a prediction reads (the response's are not needed), in the fit's order."""
+    design = res.design
+    parts = [design.fixed_model_spec] + ([t.model_spec for t in design.terms] if include_re
+                                         else [])
+    names: set[str] = set()
+    for part in parts:
+        for node in (*part.terms.nodes, *part.terms.offset_nodes):
+            names.update(node.names())
+    if include_re:
+        names.update(c for t in design.terms for c in t.group_columns)
+    return [v for v in design.variables if v in names]
+
+
 def newdata_matrices(
     res: MixedModelResult,
     newdata: Any,
@@ -104,11 +118,7 @@ def newdata_matrices(
     if len(frame_data) == 0:
         raise ValueError("newdata has no rows; pass a data frame with at least one row.")
     frame = Frame(frame_data)
-    groups = {c for t in res.design.terms for c in t.group_columns}
-    needed = [
-        v for v in res.design.variables
-        if v != res.spec.response.strip("`") and (include_re or v not in groups)
-    ]
+    needed = predictor_columns(res, include_re)
     absent = [v for v in needed if v not in frame]
     if absent:
         raise ValueError(

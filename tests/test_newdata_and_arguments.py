@@ -235,3 +235,10 @@ def test_cli_refuses_an_output_folder(tmp_path, capsys):
     code = main([str(tmp_path / "d.csv"), "y ~ x + (1 | g)", "-o", str(tmp_path)])
     assert code == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_a_transformed_response_is_not_needed_in_newdata():
+    data = small()
+    res = quiet_fit("log(y) ~ x + (1 | g)", data)
+    out = res.predict(rows().drop(columns="y"))
+    np.testing.assert_allclose(out, res.fitted().to_numpy()[[0, 6, 12, 18]], rtol=1e-12)
