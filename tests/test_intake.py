@@ -361,3 +361,11 @@ def test_stata_files_read_by_the_cli_keep_their_int16_columns(tmp_path):
     read = read_data(str(tmp_path / "ai.dta"))
     assert read["age"].dtype == np.int16
     assert_matches_fit(quiet_fit("y ~ age * inc + (1 | g)", read), "age_income")
+
+
+def test_factor_of_the_grouping_column_is_the_grouping_column():
+    data = small().assign(gid=lambda d: d.g.str[1:].astype(int))
+    res = quiet_fit("y ~ x + (1 | factor(gid))", data)
+    ref = quiet_fit("y ~ x + (1 | g)", data)
+    assert res.objective == pytest.approx(ref.objective, rel=1e-12)
+    assert res.ngroups == {"gid": 10}
