@@ -37,13 +37,16 @@ def quiet_fit(*args, **kwargs):
         return mlm.fit(*args, **kwargs)
 
 
-def assert_matches_fit(res, name: str, rel: float = 1e-6) -> None:
+def assert_matches_fit(res, name: str, rel: float = 1e-5) -> None:
+    """Names exactly; numbers within tests/reference/README.md's tolerances (tighter here:
+    where lme4's optimizer stops a little short, our criterion is lower, never higher)."""
     ref = reference()["fits"][name]
     fixef = pd.Series(ref["fixef"])
     assert list(res.fixef.index) == list(fixef.index)
-    np.testing.assert_allclose(res.fixef.to_numpy(), fixef.to_numpy(), rtol=rel, atol=1e-8)
+    np.testing.assert_allclose(res.fixef.to_numpy(), fixef.to_numpy(), rtol=rel, atol=1e-6)
     assert res.sigma == pytest.approx(ref["sigma"], rel=rel)
-    assert res.objective == pytest.approx(ref["objective"], rel=1e-8)
+    assert res.objective == pytest.approx(ref["objective"], abs=1e-6)
+    assert res.objective <= ref["objective"] + 1e-7
     np.testing.assert_allclose(res.fitted().to_numpy(), ref["fitted"], rtol=rel, atol=1e-6)
 
 
@@ -61,7 +64,7 @@ def test_products_of_small_integers_do_not_overflow(dtype):
         assert res.sigma == pytest.approx(ref.sigma, rel=1e-9)
         return
     res = quiet_fit("y ~ age * inc + (1 | g)", data.astype({"age": dtype, "inc": dtype}))
-    assert_matches_fit(res, "age_income", rel=1e-5 if dtype == "float32" else 1e-6)
+    assert_matches_fit(res, "age_income")
 
 
 def test_int16_products_inside_calls_and_random_slopes():
@@ -288,7 +291,7 @@ def test_interaction_grouping_of_a_column_with_itself():
 
 # -- formula idioms ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["poly_scale", "factor_call", "offset", "offset_scaled",
-                                  "f1f2_no_main", "x_by_f1"])
+                                  "f1f2_no_main", "x_by_f1", "random_factor", "new_levels"])
 def test_r_idioms_agree_with_lmer(name):
     ref = reference()["fits"][name]
     res = quiet_fit(ref["formula"], small(), reml=ref["reml"])
@@ -311,7 +314,7 @@ def test_offset_changes_the_fit_exactly_as_a_known_term():
     np.testing.assert_allclose(res.fitted(), shifted.fitted() + data.z, rtol=1e-10)
     np.testing.assert_allclose(res.residuals(), shifted.residuals(), atol=1e-8)
     ref = reference()["fits"]["offset"]
-    np.testing.assert_allclose(res.predict(data.iloc[:8]), ref["predict"], rtol=1e-6)
+    np.testing.assert_allclose(res.predict(data.iloc[:8]), ref["predict"], rtol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,10 @@ nd <- d[c(1, 7, 13, 19), ]; nd$x <- nd$x + 0.25
 add_fit("poly_scale", "y ~ poly(x, 2) + scale(z) + (1 | g)", d, newdata = nd)
 add_fit("dotted", "y ~ log(x.1) + I(x.1^2) + (1 | g.id)", d, newdata = nd)
 add_fit("factor_call", "y ~ factor(w) + as.numeric(z) + (1 | g)", d, newdata = nd)
+add_fit("random_factor", "y ~ x + (0 + f2 | g)", d, newdata = nd)
+# new and missing cluster ids get the population prediction (allow.new.levels = TRUE)
+nl <- nd; nl$g[2] <- "s99"; nl$g[3] <- NA
+add_fit("new_levels", "y ~ x + f1 + (1 + x | g)", d, newdata = nl)
 
 writeLines(toJSON(list(model_matrix = mm, fits = fits,
                        versions = list(R = R.version.string,
