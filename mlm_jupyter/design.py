@@ -24,7 +24,7 @@ from .design_checks import (
     lme4_term_order,
 )
 from .formula import FormulaError, unknown_column_error
-from .intake import ColumnError, Frame, as_pandas
+from .intake import Frame, as_pandas
 from .model_matrix import MatrixSpec, build_matrix
 from .rexpr import ExprError, Node, parse_expr
 from .rfunctions import Evaluator, Numeric, UnknownName, check_calls
@@ -277,8 +277,6 @@ def build_design(spec: ModelSpec, data: Any) -> Design:
     except ExprError as err:
         raise FormulaError(err.message, spec.formula, None, err.hint,
                            title="Unsupported expression") from None
-    except ColumnError:
-        raise
 
 
 def _build(

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from .intake import Factor, drop_unused
-from .rexpr import deparse
 from .rfunctions import LOGICAL_LEVELS, Evaluator, Logical, Numeric
 from .rterms import Terms
 
@@ -246,11 +245,3 @@ def _variable_columns(
             col[missing] = np.nan
         out.append((col, info.name + level))
     return out
-
-
-def is_logical(info: VariableInfo) -> bool:
-    return info.levels == LOGICAL_LEVELS
-
-
-def variable_text(node: Any) -> str:
-    return deparse(node)
