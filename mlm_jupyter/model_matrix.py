@@ -146,7 +146,8 @@ def build_matrix(
     missing-value and finiteness checks.
     """
     raw = [evaluator.value(node) for node in terms.nodes]
-    infos, values = [], []
+    infos: list[VariableInfo] = []
+    values: list[Any] = []
     for name, value in zip(terms.variables, raw, strict=True):
         logical = isinstance(value, Logical)
         if logical:
