@@ -372,3 +372,12 @@ def test_factor_of_the_grouping_column_is_the_grouping_column():
     ref = quiet_fit("y ~ x + (1 | g)", data)
     assert res.objective == pytest.approx(ref.objective, rel=1e-12)
     assert res.ngroups == {"gid": 10}
+
+
+def test_cluster_deletion_keeps_the_offset():
+    data = small()
+    res = quiet_fit("y ~ x + offset(z) + (1 | g)", data)
+    ref = quiet_fit("y ~ x + offset(z) + (1 | g)", data[data.g != "s01"])
+    deleted = res.without(["s01"]).result
+    assert deleted.objective == pytest.approx(ref.objective, rel=1e-10)
+    np.testing.assert_allclose(deleted.fixef, ref.fixef, rtol=1e-8)
