@@ -28,6 +28,7 @@ from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
 from .engine.threads import single_blas_thread
 from .nesting import added_variances, nesting_problem, same_fixed_effects
 from .progress import Progress
+from .validate import check_count, check_flag, check_result, check_seed
 
 
 class ComparisonTable(pd.DataFrame):
@@ -69,6 +70,8 @@ def chibar_critical(df: int, alpha: float = 0.05) -> float:
 def _check(results: tuple, refit: bool) -> None:
     if len(results) < 2:
         raise ValueError("compare() needs at least two fitted models.")
+    for k, r in enumerate(results, start=1):
+        check_result(r, f"model {k} of compare()")
     first = results[0]
     for k, r in enumerate(results[1:], start=2):
         if r.spec.response != first.spec.response:
@@ -161,6 +164,10 @@ def compare(
         A DataFrame (index: formulas) with ``npar, aic, bic, loglik, deviance, chisq, df, p,
         p_mixture[, p_boot]`` and a ``notes`` list.
     """
+    check_flag("refit", refit)
+    nsim = check_count("nsim", nsim)
+    check_seed("seed", seed)
+    check_flag("progress", progress, allow_none=True)
     _check(results, refit)
     notes: list[str] = []
     models = list(results)
