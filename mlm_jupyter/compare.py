@@ -26,30 +26,16 @@ from scipy import stats
 
 from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
 from .engine.threads import single_blas_thread
+from .frames import ResultFrame
 from .progress import Progress
 
 
-class ComparisonTable(pd.DataFrame):
-    """A DataFrame with ``notes`` (refits, bootstrap failures) shown under the table."""
+class ComparisonTable(ResultFrame):
+    """A DataFrame shown in lme4's ``anova`` layout, with ``notes`` (refits, bootstrap
+    failures) under the table; the values are the exact numbers (see :class:`ResultFrame`)."""
 
-    _metadata = ["notes"]
-
-    @property
-    def _constructor(self) -> type:
-        return ComparisonTable
-
-    def _repr_html_(self) -> str:  # type: ignore[override]
-        import html
-
-        body = pd.DataFrame(self).to_html(float_format=lambda v: f"{v:.4g}")
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (getattr(self, "notes", None) or []))
-        return body + (f"<ul class='mlm-notes'>{notes}</ul>" if notes else "")
-
-    def __str__(self) -> str:
-        notes = getattr(self, "notes", None) or []
-        return pd.DataFrame(self).to_string() + "".join(f"\nNote: {n}" for n in notes)
-
-    __repr__ = __str__
+    display_digits = 5
+    display_anova = True
 
 
 def chibar_pvalue(x: float, df: int) -> float:
@@ -133,7 +119,8 @@ def _bootstrap(
     up_l = ResponseUpdater(large.design, large.engine.cp)
     ys = simulate_responses(small, nsim, rng)
     stats_, failed = [], 0
-    with Progress(nsim, "bootstrap LRT", progress) as bar, single_blas_thread():
+    with Progress(nsim, "bootstrap LRT", progress, unit="replicates") as bar, \
+            single_blas_thread():
         for y in ys:
             f0 = quick_refit(up_s.objective(y, small.reml), small.theta)
             f1 = quick_refit(up_l.objective(y, large.reml), large.theta)

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from .design import Design, build_design, used_frame
 from .engine.blocks import CrossProducts, cross_products
-from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
-from .engine.objective import ProfiledDeviance, solve
+from .engine.fit import GRAD_TOL, SINGULAR_TOL, OptimizationRecord, optimize
+from .engine.objective import ProfiledDeviance, solve, split_theta
 from .engine.threads import blas_limit
 from .formula import parse
+from .messages import MixedModelWarning, not_converged, singular_fit
+from .messages import warn as emit_warning
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
 
-
-class MixedModelWarning(UserWarning):
-    """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
+__all__ = ["MixedModelWarning", "assemble", "fit", "fit_design"]
 
 
 def fit(
@@ -70,7 +68,7 @@ def fit(
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
-            warnings.warn(message, MixedModelWarning, stacklevel=2)
+            emit_warning(message, stacklevel=2)
     return result
 
 
@@ -109,8 +107,11 @@ def assemble(
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
     messages = list(design.messages)
     if is_singular:
-        messages.append("boundary (singular) fit: see help('isSingular')")
-    if record.message:
+        factors = split_theta(cp, record.theta)
+        messages.append(singular_fit(design.terms, factors, SINGULAR_TOL))
+    if not record.converged:
+        messages.append(not_converged(record.max_scaled_gradient, GRAD_TOL))
+    elif record.message:
         messages.append(record.message)
 
     n_par = cp.p + record.theta.size + 1

@@ -57,6 +57,18 @@ def _of_kind(res, kind: str) -> list[Advice]:
     return [a for a in res.advice() if a.kind == kind]
 
 
+@cache
+def _perfectly_correlated() -> pd.DataFrame:
+    """80 clusters of 20 whose random slope is exactly 0.5 x the random intercept."""
+    rng = np.random.default_rng(11)
+    J, n = 80, 20
+    g = np.repeat(np.arange(J), n)
+    x = rng.normal(size=J * n)
+    u = rng.normal(0, 1.0, J)
+    y = 1 + 0.5 * x + u[g] + 0.5 * u[g] * x + rng.normal(0, 1, J * n)
+    return pd.DataFrame({"y": y, "x": x, "g": g})
+
+
 RECOMMENDED_HSB = (
     "mathach ~ cwc(ses, school) * catholic + cm(ses, school) * catholic + "
     "(1 + cwc(ses, school) | school)"
@@ -122,8 +134,15 @@ def test_cross_level_without_random_slope() -> None:
 def test_singular_fit() -> None:
     (advice,) = _of_kind(fitted_case("dyestuff2_singular"), "singular_fit")
     assert "estimated as 0" in advice.message and "Batch" in advice.variables
-    (corr,) = _of_kind(fitted_case("singular_slope"), "singular_fit")
-    assert "||" in corr.suggestion
+    # the only random term: no formula to try (lme4 needs a random term), the message says so
+    assert advice.suggestion == "" and "ordinary linear regression" in advice.message
+    # a singular slope the data do not support gets one piece of advice, with the evidence
+    singular = fitted_case("singular_slope")
+    (sparse,) = singular.advice()
+    assert sparse.kind == "sparse_clusters" and "also singular" in sparse.message
+    assert "likelihood-ratio test" in sparse.message
+    (corr,) = _of_kind(_fit("y ~ x + (1 + x | g)", _perfectly_correlated()), "singular_fit")
+    assert corr.suggestion == "y ~ x + (1 + x || g)" and "perfectly correlated" in corr.message
     rng = np.random.default_rng(7)
     data = pd.DataFrame({"y": rng.normal(size=200), "g": np.repeat(np.arange(20), 10)})
     res = _fit("y ~ 1 + (1 | g)", data)
@@ -150,12 +169,13 @@ def test_advice_object_text_and_escaped_html() -> None:
     a = Advice("smushed_fixed_effect", "x <b>bad</b> & co", "y ~ x + cm(x, g) + (1|g)", ("<x>",))
     html = a._repr_html_()
     assert "<b>bad</b>" not in html and "&lt;b&gt;bad&lt;/b&gt;" in html
-    assert "&lt;x&gt;" in html and "&amp; co" in html
-    assert str(a).startswith("[smushed_fixed_effect] x <b>bad</b>")
-    assert "Suggestion: y ~ x + cm(x, g)" in str(a)
+    assert "&amp; co" in html and "smushed_fixed_effect" not in html
+    assert str(a).startswith("Within- and between-cluster effects mixed in one slope: x <b>bad")
+    assert "    Try: y ~ x + cm(x, g)" in str(a)
     with pytest.raises(AttributeError):
         a.kind = "other"  # frozen
     assert set(KINDS) == {
         "smushed_random_slope", "smushed_fixed_effect", "smushed_cross_level",
-        "cross_level_without_random_slope", "singular_fit", "sparse_clusters",
+        "cross_level_without_random_slope", "slope_not_identified", "singular_fit",
+        "sparse_clusters",
     }

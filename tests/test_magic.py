@@ -218,5 +218,8 @@ def test_advice_line_magic(ip):
     run(ip, "%%mlm hsb -o m_adv --quiet\nmathach ~ ses + (1 + ses | school)")
     outputs, stream, _ = run(ip, "%mlm advice m_adv")
     bundle = only_bundle(outputs)
-    assert "[smushed_random_slope]" in bundle["text/plain"] and "Traceback" not in stream
+    text = bundle["text/plain"]
+    assert text.startswith("Random slope mixes within- and between-cluster differences: ")
+    assert "smushed" not in text and "Traceback" not in stream
+    assert "Try: mathach ~ ses + (1 + cwc(ses, school) | school)" in text
     assert "mlmj-advice" in bundle["text/html"]
