@@ -93,6 +93,25 @@ class DisplayText(str):
         p.text(str(self))
 
 
+class HTMLPage(str):
+    """A whole HTML page (``res.to_html()``, ``mlm.report()``): a ``str`` that, as the last line
+    of a cell, shows one line saying what it is instead of megabytes of escaped markup."""
+
+    path: str | None = None
+
+    def __new__(cls, page: str, path: str | None = None) -> HTMLPage:
+        out = super().__new__(cls, page)
+        out.path = path
+        return out
+
+    def __repr__(self) -> str:
+        where = f", written to {self.path}" if self.path else ""
+        return f"<HTML page, {len(self.encode('utf-8')) / 1e6:.1f} MB{where}>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
 def as_result_frame(table: pd.DataFrame, notes: list[str] | None = None) -> ResultFrame:
     """``table`` as a :class:`ResultFrame` (same values; ``attrs`` kept), with ``notes``."""
     out = ResultFrame(table)

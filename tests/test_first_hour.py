@@ -213,3 +213,16 @@ def test_explorer_checks_header_has_no_python_call():
     bundle = (Path(mlm.__file__).parent / "static" / "explorer.js").read_text(encoding="utf-8")
     assert "Model checks (res.check())" not in bundle
     assert "`Model checks: ${" in bundle or "Model checks: all" in bundle
+
+
+def test_report_as_last_line_shows_a_line_not_the_markup(tmp_path):
+    from IPython.lib.pretty import pretty
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mlm.fit("Reaction ~ Days + (Days | Subject)", reference_data("sleepstudy"))
+    path = tmp_path / "r.html"
+    page = res.to_html(str(path), explorer=False, diagnostics=False)
+    assert isinstance(page, str) and page.startswith("<!DOCTYPE html>")
+    assert page == path.read_text(encoding="utf-8")
+    assert re.fullmatch(r"<HTML page, \d+\.\d MB, written to .*r\.html>", pretty(page))

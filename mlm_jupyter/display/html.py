@@ -243,8 +243,9 @@ def warnings_html(res: MixedModelResult, ddf: str = "satterthwaite") -> str:
     for message in display_messages(res, ddf):
         title, text, todo = _classify(message)
         todo_html = f'<div class="mlmj-note">{escape(todo)}</div>' if todo else ""
+        colon = "" if text.startswith("(") else ":"  # "Singular fit (what was checked): ..."
         boxes.append(
-            f'<div class="mlmj-box" role="alert"><b>{escape(title)}:</b> {escape(text)}'
+            f'<div class="mlmj-box" role="alert"><b>{escape(title)}{colon}</b> {escape(text)}'
             f"{todo_html}</div>"
         )
     return "".join(boxes)

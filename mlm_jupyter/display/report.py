@@ -318,7 +318,8 @@ def report(
     Returns
     -------
     str
-        The HTML page.
+        The HTML page (an :class:`~mlm_jupyter.frames.HTMLPage`: as the last line of a cell
+        it shows its size and file instead of the markup).
     """
     from ..results import MixedModelResult
 
@@ -365,4 +366,6 @@ def report(
     )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
-    return page
+    from ..frames import HTMLPage
+
+    return HTMLPage(page, None if path is None else str(path))
