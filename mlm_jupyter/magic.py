@@ -21,6 +21,7 @@ message in the cell: what is wrong, where, and what to do; ``--debug`` shows the
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import re
 import traceback
@@ -59,8 +60,14 @@ class MagicError(Exception):
         return "\n".join(parts)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Plain argparse help: ``usage: %%mlm ...`` (IPython's formatter writes reST for docstrings,
+    ``::`` and an extra ``%`` in front of the program name)."""
+
+
 def _parser(prog: str, description: str) -> MagicArgumentParser:
-    parser = MagicArgumentParser(prog=prog, description=description)
+    parser = MagicArgumentParser(prog=prog, description=description,
+                                 formatter_class=_HelpFormatter)
     parser.add_argument("-h", "--help", action="store_true", help="show this help")
     return parser
 
@@ -109,7 +116,9 @@ LINE_HELP = """%mlm: commands on fitted models
   %mlm explore m1                                         interactive explorer
   %mlm summary m1                                         lme4-style text summary
   %mlm help                                               this help
-Each command takes --help.  The cell magic:
+Each command takes --help.
+
+The cell magic (%%mlm --help alone in a cell shows this part):
 """ + CELL.format_help()
 
 
@@ -367,14 +376,7 @@ class MLMMagics(Magics):
                 f"The advisor could not be loaded ({err}).",
                 todo="Update mlm_jupyter; the summary and tables still work.",
             ) from err
-        text = (
-            "\n".join(
-                f"[{getattr(a, 'kind', '')}] {getattr(a, 'message', a)} "
-                f"{getattr(a, 'suggestion', '')}".strip()
-                for a in items
-            )
-            or "Advice: nothing to report."
-        )
+        text = "\n".join(str(a) for a in items) or "Advice: nothing to report."
         display({"text/html": advice_html(items), "text/plain": text}, raw=True)
 
     def _explore(self, args: Any) -> None:
@@ -435,6 +437,25 @@ def _show_explorer(res: MixedModelResult, debug: bool = False) -> None:
     display(widget)
 
 
+def empty_cell_body(lines: list[str]) -> list[str]:
+    """Input transformer: a cell holding only ``%%mlm ...`` gets an empty line as its body.
+
+    IPython refuses a cell magic with an empty body before calling it ("the cell body is
+    empty"), so ``%%mlm --help`` alone in a cell never reached our help.  With a blank body
+    the magic runs: ``--help`` prints the options, anything else says what to write below
+    the ``%%mlm`` line.
+    """
+    if lines and re.match(r"%%mlm(\s|$)", lines[0]) and not "".join(lines[1:]).strip():
+        first = lines[0] if lines[0].endswith("\n") else lines[0] + "\n"
+        return [first, "\n"]
+    return lines
+
+
 def register(ipython: Any) -> None:
     """Register ``%%mlm`` and ``%mlm`` (called by ``%load_ext mlm_jupyter``)."""
     ipython.register_magics(MLMMagics)
+    cleanup = getattr(ipython, "input_transformers_cleanup", None)
+    if cleanup is not None and not any(
+        getattr(t, "__name__", "") == empty_cell_body.__name__ for t in cleanup
+    ):  # once, also after %reload_ext
+        cleanup.append(empty_cell_body)

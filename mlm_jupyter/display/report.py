@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import importlib
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..messages import MixedModelWarning
 from .embed import bundle_html, explorer_div, static_explorer_html
 from .export import chart_to_png, chart_to_svg
+from .frame_format import frame_html
 
 esc = html.escape
 __all__ = ["report", "static_explorer_html", "bundle_html", "explorer_div", "data_summary",
@@ -193,18 +196,6 @@ def _equations_html(res: Any) -> str:
     return "<h3>The model</h3>" + model_equations(res)._repr_html_()
 
 
-def _advice_html(res: Any) -> str:
-    try:
-        items = res.advice()
-    except ImportError:
-        return ""
-    if not items:
-        return "<h3>Advice</h3><p>No advice: nothing to flag in this model.</p>"
-    parts = [a._repr_html_() if hasattr(a, "_repr_html_") else f"<p>{esc(str(a))}</p>"
-             for a in items]
-    return "<h3>Advice</h3>" + "".join(parts)
-
-
 def _model_section(k: int, res: Any, explorer: bool, theme: str) -> str:
     parts = [
         f'<section class="model" id="model-{k}"><h2>Model {k}</h2>',
@@ -213,8 +204,7 @@ def _model_section(k: int, res: Any, explorer: bool, theme: str) -> str:
         f"{res.nobs:,} observations.</p>",
         _equations_html(res),
         "<h3>Summary</h3>",
-        _summary_html(res),
-        _advice_html(res),
+        _summary_html(res),  # warnings first, advice last (once: plain titles, no ids)
     ]
     if explorer:
         from .explorer_state import build_state
@@ -229,7 +219,9 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
 
     parts = ['<section id="comparison"><h2>Model comparison</h2>']
     try:
-        table = mlm.compare(*results)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixedModelWarning)  # shown as notes instead
+            table = mlm.compare(*results)
         parts.append(
             "<p>Likelihood-ratio tests of each model against the previous one (models refitted "
             "by ML). Where a model adds random-effect variances to an otherwise equal model, "
@@ -239,8 +231,8 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
         # Formulas are shown with each model; "Model k" keeps the table narrow enough to read.
         names = {r.formula: f"Model {k}" for k, r in enumerate(results, start=1)}
         shown = pd.DataFrame(table).rename(index=lambda f: names.get(str(f), str(f)))
-        parts.append(_table(shown, digits=2))
-        parts += [f'<p class="meta">{esc(str(n))}</p>' for n in getattr(table, "notes", [])]
+        parts.append(frame_html(shown, list(getattr(table, "notes", None) or []),
+                                table.display_digits, anova=True))
     except ImportError:
         parts.append('<p class="note">Comparison tables are not available in this build.</p>')
     except ValueError as err:  # not nested, different data: say why instead of failing
@@ -248,16 +240,18 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
     parts.append("<h3>Variance explained</h3>")
     for k in range(1, len(results)):
         try:
-            ve = mlm.variance_explained(results[k - 1], results[k])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MixedModelWarning)  # shown as notes instead
+                ve = mlm.variance_explained(results[k - 1], results[k])
         except ImportError:
             parts.append('<p class="note">Variance explained is not available in this build.</p>')
             break
         except ValueError as err:
             parts.append(f'<p class="note">Model {k} to {k + 1}: {esc(str(err))}</p>')
             continue
-        index = not isinstance(ve.index, pd.RangeIndex)  # 0, 1, 2 says nothing
         parts.append(f"<p>From model {k} to model {k + 1} (reduction = 1 - model / base):</p>"
-                     + _table(ve, index=index))
+                     + frame_html(pd.DataFrame(ve).set_index(["group", "term"]),
+                                  list(getattr(ve, "notes", None) or [])))
     parts.append("</section>")
     return "".join(parts)
 
@@ -324,7 +318,8 @@ def report(
     Returns
     -------
     str
-        The HTML page.
+        The HTML page (an :class:`~mlm_jupyter.frames.HTMLPage`: as the last line of a cell
+        it shows its size and file instead of the markup).
     """
     from ..results import MixedModelResult
 
@@ -371,4 +366,6 @@ def report(
     )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
-    return page
+    from ..frames import HTMLPage
+
+    return HTMLPage(page, None if path is None else str(path))
