@@ -142,6 +142,43 @@ def _equation(lhs: Piece, terms: list[Piece]) -> Piece:
     )
 
 
+def slot_indices(res: MixedModelResult) -> dict[str, int]:
+    """Level-1 slot -> its index k in β_kj (the intercept 0), for one grouping factor.
+
+    The index of u_kj and of τ_kk: slots of fixed effects in model-matrix order, then the
+    random terms without a fixed part.  Several grouping factors: positions within each
+    factor's random terms are used instead (see :func:`random_indices`).
+    """
+    terms = res.design.terms
+    coefs = classify_coefficients(res, terms[0].group)
+    columns = [c for t in terms if t.group == terms[0].group for c in t.columns]
+    slots = [INTERCEPT] + [c.slot for c in coefs if c.slot != INTERCEPT]
+    slots = list(dict.fromkeys(slots + [c for c in columns if c not in slots]))
+    return {s: i for i, s in enumerate(slots)}
+
+
+def random_indices(res: MixedModelResult) -> dict[tuple[str, str], int]:
+    """(grouping factor, random-term column) -> the index k of u_kj and τ_kk.
+
+    One grouping factor: the slot index of the level-2 equations (:func:`slot_indices`), so a
+    table's τ11 is the variance of the u1j in ``res.equations()``.  Several factors: the
+    position among the factor's columns (intercept 0 when present, then the slopes 1, 2, ...;
+    sjPlot's convention), over all of the factor's terms (``||`` pieces included).
+    """
+    design = res.design
+    if len({t.group for t in design.terms}) == 1:
+        slots = slot_indices(res)
+        return {(t.group, c): slots[c] for t in design.terms for c in t.columns}
+    out: dict[tuple[str, str], int] = {}
+    for group in dict.fromkeys(t.group for t in design.terms):
+        columns = [c for t in design.terms if t.group == group for c in t.columns]
+        start = 0 if INTERCEPT in columns else 1
+        ordered = [c for c in columns if c == INTERCEPT] + [c for c in columns if c != INTERCEPT]
+        for k, c in enumerate(dict.fromkeys(ordered)):
+            out[(group, c)] = k + start
+    return out
+
+
 def model_equations(res: MixedModelResult) -> ModelEquations:
     """Level-1/level-2 equations (single grouping factor) and the combined equation."""
     design = res.design
@@ -149,10 +186,10 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
         return _combined_only(res)
     term = design.terms[0]
     coefs = classify_coefficients(res, term.group)
-    random_cols = list(term.columns)
-    slots = [INTERCEPT] + [c.slot for c in coefs if c.slot != INTERCEPT]
-    slots = list(dict.fromkeys(slots + [c for c in random_cols if c not in slots]))
-    slot_index = {s: i for i, s in enumerate(slots)}
+    # all terms of the factor: (x || g) is split into (1 | g) + (0 + x | g)
+    random_cols = list(dict.fromkeys(c for t in design.terms for c in t.columns))
+    slot_index = slot_indices(res)
+    slots = list(slot_index)
     y = _sub(res.spec.response.strip().strip("`"), "ij")
     residual = ("r_ij", "r<sub>ij</sub>")
 
