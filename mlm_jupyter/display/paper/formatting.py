@@ -1,7 +1,8 @@
 """Numbers as a paper table shows them (APA style by default), built on R's formatting.
 
-Fixed decimals are R's ``format(round(x, d), nsmall = d)`` (:mod:`..rformat`), so a table
-reads the same digits as an R table of the same numbers.  APA conventions on top:
+Fixed decimals are R's ``sprintf("%.*f", d, round(x, d))`` (R's rounding from
+:mod:`..rformat`), as sjPlot writes them, so a table reads the digits of an R table of the same
+numbers, never in scientific notation.  APA conventions on top:
 
 * p-values with ``p_digits`` decimals, below 10^-p_digits as ``< .001``, and rounding up to 1
   as ``> .999``;
@@ -21,7 +22,7 @@ from ..rformat import format_r, round_r
 
 
 def fixed(value: float, digits: int) -> str:
-    """``value`` with ``digits`` decimals (R's ``format(round(x, digits), nsmall = digits)``)."""
+    """``value`` with ``digits`` decimals (R's ``sprintf("%.*f", digits, round(x, digits))``)."""
     if not math.isfinite(value):
         return "" if math.isnan(value) else ("Inf" if value > 0 else "-Inf")
     rounded = round_r([value], digits)[0]
@@ -30,7 +31,8 @@ def fixed(value: float, digits: int) -> str:
         return np.format_float_positional(
             value, precision=max(1, digits), unique=False, fractional=False, trim="-"
         )
-    return format_r([rounded], 15, nsmall=digits)[0].strip()
+    text = f"{rounded:.{digits}f}"  # R's sprintf("%.*f"), as sjPlot: never scientific
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def integer(value: float) -> str:

@@ -32,10 +32,15 @@ def _docx() -> Any:
 def _runs(paragraph: Any, text: Rich, size: Any = None) -> None:
     for span in text:
         run = paragraph.add_run(span.text)
-        run.font.subscript = span.style == "sub" or None
-        run.font.superscript = span.style == "sup" or None
-        run.italic = span.style == "italic" or None
-        run.bold = span.style == "bold" or None
+        # sub- and superscript share one w:vertAlign: set only the one wanted
+        if span.style == "sub":
+            run.font.subscript = True
+        elif span.style == "sup":
+            run.font.superscript = True
+        elif span.style == "italic":
+            run.italic = True
+        elif span.style == "bold":
+            run.bold = True
         if size is not None:
             run.font.size = size
 
