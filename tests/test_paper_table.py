@@ -240,6 +240,17 @@ def test_several_grouping_factors_get_their_own_rows():
     assert rows["*N* batch"][0] == "10" and rows["*N* plate"][3] == "24"
 
 
+def test_model_without_fixed_effects_has_only_its_random_part():
+    res = mlm.fit("Yield ~ 0 + (1 | Batch)", reference_data("dyestuff"))
+    assert res.coef_table.empty and "Fixed effects:" not in res.summary()
+    t = mlm.table(res, fitted_case("dyestuff_reml"), format="markdown")
+    rows = _markdown_cells(t)
+    assert rows["Intercept"][:3] == ["", "", ""] and rows["Intercept"][3] != ""
+    alone = mlm.table(res, format="markdown", stars=True)
+    assert "Fixed effects" not in alone and "Estimate" not in alone and "p <" not in alone
+    assert value(alone, "Model 1", "random", "tau|Batch|(Intercept)") == res.varcorr.vcov[0]
+
+
 # -- formats ---------------------------------------------------------------------------------
 def test_html_escapes_every_user_string():
     t = mlm.table({NASTY: fitted_case("hsb_crosslevel")}, title=NASTY, notes=NASTY,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -563,10 +563,13 @@ def build_grid(
     """The table's layout and the long table of every number it shows."""
     check_labels(opt.labels, columns)
     rec = Recorder()
+    fixed = _fixed_section(columns, names, opt, rec)
+    if not fixed:  # only random effects (y ~ 0 + (1 | g)): no statistic columns to head
+        opt = replace(opt, statistics=("estimate",), stars=None)
     k = len(opt.statistics) if opt.layout == "wide" else 1
     body: list[Row] = []
     sections = (
-        ("Fixed effects", _fixed_section(columns, names, opt, rec)),
+        ("Fixed effects", fixed),
         ("Random effects", _random_section(columns, names, opt, rec, k)),
         ("Model fit", _fit_section(columns, names, opt, rec, k)),
     )
