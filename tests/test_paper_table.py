@@ -24,8 +24,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mlm_jupyter as mlm
-from mlm_jupyter.display.paper.build import fixed_rows
 from mlm_jupyter.display.paper.columns import ColumnOptions, model_column
+from mlm_jupyter.display.paper.fixed_rows import fixed_rows
 from mlm_jupyter.display.paper.formatting import fixed, pvalue
 from mlm_jupyter.display.paper.render_latex import escape_latex
 from mlm_jupyter.display.paper.render_markdown import escape_markdown

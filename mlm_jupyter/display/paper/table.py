@@ -8,9 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from .build import DEFAULT_FIT, RANDOM_ROWS, build_grid, make_options
+from .build import build_grid
 from .columns import ColumnOptions, model_column
 from .layout import Grid
+from .options import DEFAULT_FIT, RANDOM_ROWS, make_options
 
 FORMATS = ("html", "latex", "markdown", "docx")
 _DDF = {"satterthwaite": "satterthwaite", "kenward-roger": "kenward-roger", "kr": "kenward-roger",
