@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REFERENCE, fitted_case, reference_data
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlm_jupyter as mlm
@@ -407,6 +407,7 @@ def test_singular_fit_is_noted_and_html_page_written(tmp_path):
 
 
 # -- properties ------------------------------------------------------------------------------
+@settings(deadline=None)
 @given(st.floats(-1e6, 1e6, allow_nan=False), st.integers(0, 4))
 def test_fixed_decimals_read_back_within_half_a_unit(x, d):
     shown = fixed(x, d)
@@ -417,6 +418,7 @@ def test_fixed_decimals_read_back_within_half_a_unit(x, d):
         assert float(shown) != 0
 
 
+@settings(deadline=None)
 @given(st.floats(0, 1))
 def test_p_values_never_read_as_zero_or_one(p):
     shown = pvalue(p)
@@ -443,6 +445,7 @@ class _Cells(HTMLParser):
 LABELS = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30)
 
 
+@settings(max_examples=60, deadline=None)  # each example renders a table
 @given(LABELS)
 def test_escaping_keeps_any_label_inert(text):
     html = mlm.table(fitted_case("hsb_slope"), labels={"cses": text, "school": text})
