@@ -406,10 +406,13 @@ class MLMMagics(Magics):
             raise MagicError("Bad option", "--format docx writes a Word file.",
                              todo="Add -o table.docx.")
         statistics = ("estimate", "se", "p") if args.se else ("estimate", "ci", "p")
+        title = args.title
+        if title and len(title) > 1 and title[0] == title[-1] and title[0] in "'\"":
+            title = title[1:-1]  # IPython's argument parser keeps the quotes
         try:
             text = table(*models, format=args.format, path=args.out, ddf=args.ddf,
                          statistics=statistics, stars=args.stars, std=args.std,
-                         title=args.title, model_names=args.models)
+                         title=title, model_names=args.models)
         except ValueError as err:
             raise MagicError("Cannot make the table", str(err),
                              todo="Run '%mlm table --help' for the options.") from err

@@ -141,8 +141,9 @@ def _run(ip, code: str):
 
 
 def test_magic_table_formats_and_errors(ip, tmp_path):
-    (bundle,) = _run(ip, "%mlm table m0 m1 --stars")
+    (bundle,) = _run(ip, "%mlm table m0 m1 --stars --title 'Table 1: math'")
     assert "mlm-paper-table" in bundle["text/html"] and "m1" in bundle["text/html"]
+    assert "<caption>Table 1: math</caption>" in bundle["text/html"]
     assert "τ₀₀ school" in bundle["text/plain"]
     (latex,) = _run(ip, "%mlm table m1 --format latex --se")
     assert r"\textit{SE}" in latex["text/plain"] and r"\toprule" in latex["text/plain"]

@@ -113,3 +113,25 @@ def test_report_copy_buttons_fill_the_clipboard(browser, screens, tmp_path):
     page.locator("#paper").screenshot(path=str(screens / "report_for_the_paper.png"))
     assert blocked == [] and errors == []
     context.close()
+
+
+def test_magic_table_in_jupyterlab_light_and_dark(notebook, screens):
+    nb = notebook
+    nb.run("%load_ext mlm_jupyter\nimport mlm_jupyter as mlm\nhsb = mlm.load_dataset('hsb')\n"
+           "m0 = mlm.fit('mathach ~ 1 + (1 | school)', hsb)\n"
+           "m1 = mlm.fit('mathach ~ cses * catholic + meanses + (1 + cses | school)', hsb)")
+    nb.run("%mlm table m0 m1 --stars --title 'Table 1'")
+    table = nb.page.locator(".jp-OutputArea-output .mlm-paper-table").first
+    table.wait_for(timeout=60_000)
+    assert "τ11 school: cses" in table.inner_text()
+    output = nb.page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea")
+    output.scroll_into_view_if_needed()
+    for theme in ("light", "dark"):
+        nb.set_theme(theme)
+        cell = table.locator("td").first.evaluate(LUMINANCE)
+        label = table.locator("tbody th").nth(1).evaluate(LUMINANCE)
+        assert abs(cell["text"] - cell["background"]) > 120, (theme, cell)
+        assert label["align"] == "left", label  # JupyterLab right-aligns table cells
+        output.screenshot(path=str(screens / f"paper_table_lab_{theme}.png"))
+    nb.set_theme("light")
+    assert not nb.external_requests, nb.external_requests
