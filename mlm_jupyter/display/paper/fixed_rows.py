@@ -150,7 +150,7 @@ def _stacked(stat: str, text: Rich, column: ModelColumn, opt: Options) -> Rich:
         return text
     if stat in ("se", "std_se"):
         return concat(rich("("), text, rich(")"))
-    if stat in ("p", "t", "df"):
+    if stat in ("p", "t", "df", "std_estimate"):
         relation = " " if text[0].text.startswith(("<", ">")) else " = "
         return concat(header(stat, column, opt), rich(relation), text)
     return text

@@ -79,9 +79,11 @@ def table_notes(
         listed = ", ".join(under[s] for s in opt.statistics if s != "estimate")
         notes.append(rich(f"Under each estimate: {listed}."))
     if opt.std == "refit":
-        notes.append(rich("β: standardised coefficients, from a refit with every numeric "
-                          "variable z-scored, the response included (effectsize's refit method, "
-                          "as sjPlot's show.std)."))
+        scaled = sorted({v for c in columns for v in c.std_info.get("standardized", ())})
+        which = f" ({', '.join(scaled)})" if scaled else ""
+        notes.append(rich(f"β: standardised coefficients, from a refit with every numeric "
+                          f"variable z-scored{which}, the response included (effectsize's "
+                          "refit method, as sjPlot's show.std)."))
     elif opt.std == "basic":
         notes.append(rich("β: coefficients times SD(predictor column) / SD(response) "
                           "(effectsize's basic method)."))

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from .methods import methods_text
-from .table import table
+from .table import render, table
 
 CSS = """
 #paper .mlm-copy{font:inherit;font-size:.85em;padding:2px 10px;margin:4px 0 10px;
@@ -96,8 +96,7 @@ def paper_section(results: Sequence[Any], names: Sequence[str] | None = None) ->
     ]
     try:
         html = table(*results, format="html", model_names=names)
-        latex = table(*results, format="latex", model_names=names)
-        markdown = table(*results, format="markdown", model_names=names)
+        latex, markdown = render(html.grid, "latex"), render(html.grid, "markdown")
     except (TypeError, ValueError) as err:
         parts.append(f'<p class="note">No model table: {escape(str(err))}</p>')
     else:
