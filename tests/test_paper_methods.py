@@ -27,6 +27,8 @@ def test_methods_text_states_what_the_fit_records():
     opt = res.optimization
     assert f"optimised with {opt.optimizer} ({opt.n_evals:,} evaluations" in text
     assert f"{opt.max_scaled_gradient:.2g}, was below lme4's convergence tolerance of 0.002" in text
+    assert "the Hessian of the criterion showed no negative curvature" in text
+    assert opt.check.second_order and opt.converged  # what the sentence says
     assert "The fit is not singular." in text
     assert "Satterthwaite's (1946)" in text and "95% confidence intervals" in text
     assert f"NumPy {np.__version__}, SciPy {scipy.__version__}" in text
@@ -48,6 +50,12 @@ def test_methods_text_of_singular_ml_and_kenward_roger_fits():
     assert "maximum likelihood (ML)" in ml and "REML" not in ml.split("References")[0]
     assert "Kenward-Roger (1997)" in ml and "90% confidence intervals" in ml
     assert "Kenward, M. G., & Roger, J. H. (1997)" in ml.split("References")[1]
+    zero = fitted_case("dyestuff2_singular")  # the only variance at 0: no interior checks
+    assert len(zero.optimization.check.boundary_slopes) == len(zero.theta)
+    text = zero.methods_text()
+    assert "the criterion does not decrease off the variances estimated at 0" in text
+    assert "scaled gradient" not in text
+    assert "the SD of (Intercept) across Batch was estimated at 0" in text
     nested = fitted_case("pastes_nested").methods_text()
     assert "random intercepts across cask:batch and random intercepts across batch" in nested
     with pytest.raises(ValueError, match="ddf must be"):

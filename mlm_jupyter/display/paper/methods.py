@@ -161,6 +161,35 @@ def _singular_detail(res: Any) -> str:
     return "; ".join(details) or "a random-effects covariance matrix is not of full rank"
 
 
+def _optimiser_sentence(res: Any) -> str:
+    """The optimiser, its evaluations and the checks of the optimum it passed (or failed)."""
+    from ...engine.fit import GRAD_TOL
+
+    opt = res.optimization
+    found = (f"The variance parameters were optimised with {opt.optimizer} "
+             f"({opt.n_evals:,} evaluations of the criterion")
+    restarts = getattr(opt, "n_restarts", 0)
+    if restarts:
+        found += f", {restarts} restart{'s' if restarts > 1 else ''} from better points the "
+        found += "checks of the optimum found"
+    found += ")"
+    gradient = f"the largest scaled gradient, {opt.max_scaled_gradient:.2g}, "
+    check = getattr(opt, "check", None)
+    if not res.converged:
+        problems = "; ".join(getattr(opt, "messages", ()) or ())
+        return (found + f"; the checks of the optimum failed: {gradient}against lme4's "
+                f"tolerance of {GRAD_TOL:g}" + (f" ({problems})" if problems else "") + ".")
+    at_zero = len(check.boundary_slopes) if check is not None else 0
+    passed = []
+    if at_zero < len(res.theta):  # parameters off the bounds: first- and second-order checks
+        passed.append(f"{gradient}was below lme4's convergence tolerance of {GRAD_TOL:g}")
+        if check is not None and check.second_order:
+            passed.append("the Hessian of the criterion showed no negative curvature")
+    if at_zero:
+        passed.append("the criterion does not decrease off the variances estimated at 0")
+    return found + "; at the optimum " + _list(passed) + "."
+
+
 def _software() -> str:
     import pandas
     import scipy
@@ -190,7 +219,7 @@ def methods_text(
     -------
     str
     """
-    from ...engine.fit import GRAD_TOL, SINGULAR_TOL
+    from ...engine.fit import SINGULAR_TOL
 
     ddf = str(ddf).lower().replace("_", "-")
     if ddf not in ("satterthwaite", "kenward-roger", "residual"):
@@ -212,16 +241,7 @@ def methods_text(
         f"Parameters were estimated by {criterion} with {_software()}, which optimises lme4's "
         "profiled criterion (Bates et al., 2015)."
     )
-    opt = res.optimization
-    check = (
-        f"the largest scaled gradient at the optimum, {opt.max_scaled_gradient:.2g}, was below "
-        f"lme4's convergence tolerance of {GRAD_TOL:g}"
-        if res.converged else
-        f"the convergence check failed: the largest scaled gradient was "
-        f"{opt.max_scaled_gradient:.2g} (lme4's tolerance {GRAD_TOL:g})"
-    )
-    text.append(f"The variance parameters were optimised with {opt.optimizer} "
-                f"({opt.n_evals:,} evaluations of the criterion); {check}.")
+    text.append(_optimiser_sentence(res))
     if res.is_singular:
         text.append(f"The fit is singular (a relative covariance parameter below "
                     f"{SINGULAR_TOL:g}, lme4's criterion): {_singular_detail(res)}.")
