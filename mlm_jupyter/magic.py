@@ -11,6 +11,7 @@
     %mlm compare m0 m1
     %mlm advice m1
     %mlm report m0 m1 -o report.html
+    %mlm table m0 m1 --format latex
     %mlm explore m1
     %mlm help
 
@@ -107,12 +108,26 @@ REPORT.add_argument("models", nargs="*", help="names of fitted models")
 REPORT.add_argument("-o", "--out", default="mlm_report.html", help="file to write")
 REPORT.add_argument("--title", default=None, help="page title")
 
-SUBCOMMANDS = {"compare": COMPARE, "advice": ONE, "explore": ONE, "summary": ONE, "report": REPORT}
+TABLE = _parser("%mlm table", "Models side by side for a paper (mlm.table).")
+TABLE.add_argument("models", nargs="*", help="names of fitted models")
+TABLE.add_argument("--format", default="html", type=str.lower,
+                   help="html (default), latex, markdown or docx")
+TABLE.add_argument("-o", "--out", default=None, help="also write the table to this file")
+TABLE.add_argument("--ddf", default="satterthwaite", type=str.lower,
+                   help="satterthwaite (default), kenward-roger or residual")
+TABLE.add_argument("--se", action="store_true", help="standard errors instead of intervals")
+TABLE.add_argument("--stars", action="store_true", help="significance marks")
+TABLE.add_argument("--std", default=None, help="standardised coefficients: refit or basic")
+TABLE.add_argument("--title", default=None, help="caption")
+
+SUBCOMMANDS = {"compare": COMPARE, "advice": ONE, "explore": ONE, "summary": ONE,
+               "report": REPORT, "table": TABLE}
 
 LINE_HELP = """%mlm: commands on fitted models
   %mlm compare m0 m1 [--nsim N] [--no-refit] [--seed S]   likelihood-ratio tests
   %mlm advice m1                                          centering and model advice
   %mlm report m0 m1 -o file.html [--title T]              offline HTML report
+  %mlm table m0 m1 [--format latex] [-o file] [--se]       table for a paper
   %mlm explore m1                                         interactive explorer
   %mlm summary m1                                         lme4-style text summary
   %mlm help                                               this help
@@ -409,6 +424,33 @@ class MLMMagics(Magics):
             f"{escape(str(path))}</a> ({size:.0f} KB).</div>"
         )
         display({"text/html": html, "text/plain": message}, raw=True)
+
+
+    def _table(self, args: Any) -> None:
+        from .display.paper.table import render, table
+
+        models = self._models(args.models, 1)
+        if args.format == "docx" and not args.out:
+            raise MagicError("Bad option", "--format docx writes a Word file.",
+                             todo="Add -o table.docx.")
+        statistics = ("estimate", "se", "p") if args.se else ("estimate", "ci", "p")
+        title = args.title
+        if title and len(title) > 1 and title[0] == title[-1] and title[0] in "'\"":
+            title = title[1:-1]  # IPython's argument parser keeps the quotes
+        try:
+            text = table(*models, format=args.format, path=args.out, ddf=args.ddf,
+                         statistics=statistics, stars=args.stars, std=args.std,
+                         title=title, model_names=args.models)
+        except ValueError as err:
+            raise MagicError("Cannot make the table", str(err),
+                             todo="Run '%mlm table --help' for the options.") from err
+        if args.format == "html":
+            display({"text/html": str(text), "text/plain": render(text.grid, "markdown")},
+                    raw=True)
+        elif args.format == "docx":
+            _show_text(f"Table written to {text}.")
+        else:
+            _show_text(str(text))
 
 
 def _show_text(text: str) -> None:

@@ -361,6 +361,23 @@ class MixedModelResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def methods_text(self, ddf: str = "satterthwaite", level: float = 0.95,
+                     references: bool = False) -> str:
+        """A methods paragraph: estimation, optimiser and checks, df method, centring, software."""
+        from .display.paper.methods import methods_text
+
+        return methods_text(self, ddf=ddf, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model in Raudenbush-Bryk notation: ``format`` "text", "latex" or "html"."""
+        from .display.equations import model_equations
+
+        eq = model_equations(self)
+        renderers = {"text": eq.to_text, "latex": eq.to_latex, "html": eq._repr_html_}
+        if format not in renderers:
+            raise ValueError(f"format must be 'text', 'latex' or 'html', not {format!r}.")
+        return renderers[format]()
+
     def _repr_html_(self) -> str:
         from .display.html import result_html
 

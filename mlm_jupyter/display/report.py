@@ -9,7 +9,8 @@ Layout: title; data (observations, clusters per grouping factor, cluster-size di
 rows dropped); per model the formula, the level-1 / level-2 and combined equations, the
 summary, the advice and the explorer; with several models the likelihood-ratio comparison
 (with the chi-bar-square mixture p-value) and the variance explained between consecutive
-models; diagnostic charts of the last model.
+models; "For the paper" (the models' table, methods paragraphs and equations, copyable);
+diagnostic charts of the last model.
 """
 
 from __future__ import annotations
@@ -297,6 +298,7 @@ def report(
     explorer: bool = True,
     diagnostics: bool = True,
     theme: str = "light",
+    paper: bool = True,
 ) -> str:
     """A self-contained offline HTML report of one or more fitted models.
 
@@ -314,6 +316,9 @@ def report(
         Include diagnostic charts (inline SVG) of the last model.
     theme : {"light", "dark", "auto"}
         Colour theme of the explorers.
+    paper : bool
+        Include "For the paper": the table of the models, methods paragraphs and LaTeX
+        equations, each with a copy button.
 
     Returns
     -------
@@ -338,6 +343,8 @@ def report(
     nav = "".join(f'<a href="#model-{k}">Model {k}</a>' for k in range(1, len(results) + 1))
     if len(results) > 1:
         nav += '<a href="#comparison">Comparison</a>'
+    if paper:
+        nav += '<a href="#paper">For the paper</a>'
     if diagnostics:
         nav += '<a href="#diagnostics">Diagnostics</a>'
     from .. import __version__
@@ -353,6 +360,10 @@ def report(
     body += [_model_section(k, r, explorer, theme) for k, r in enumerate(results, start=1)]
     if len(results) > 1:
         body.append(_comparison_section(results))
+    if paper:
+        from .paper.report_section import paper_section
+
+        body.append(paper_section(results))
     if diagnostics:
         body.append(_diagnostics_section(results[-1], len(results)))
     body.append("<footer>Self-contained report: no part of this page is loaded from the "

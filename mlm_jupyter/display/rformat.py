@@ -51,7 +51,8 @@ def format_r(
         if v != 0:
             mxe, mne = max(mxe, kp), min(mne, kp)
     rgt = max(rgt, 0)
-    width_fixed = mxsl + max(rgt, nsmall) + (max(rgt, nsmall) > 0)
+    # R (formatReal) chooses fixed or scientific before applying nsmall
+    width_fixed = mxsl + rgt + (rgt > 0)
     e_digits = 2 if (mxe >= 100 or mne <= -100) else 1
     width_sci = neg + (mxns > 1) + (mxns - 1) + 4 + e_digits
     if width_fixed <= width_sci + scipen:
