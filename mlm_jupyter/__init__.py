@@ -14,6 +14,7 @@ from typing import Any
 from .compare import compare
 from .crossval import cross_validate
 from .datasets import load_dataset
+from .display.paper.table import table
 from .fitting import MixedModelWarning, fit
 from .formula import FormulaError, parse
 from .pooling import PooledResult, pool, test_models
@@ -25,7 +26,10 @@ __version__ = "0.1.0"
 def variance_explained(base: MixedModelResult, model: MixedModelResult):
     """Proportional reduction of each variance component from ``base`` to ``model``."""
     from .effects import variance_explained as _variance_explained
+    from .validate import check_result
 
+    check_result(base, "base")
+    check_result(model, "model")
     return _variance_explained(base, model)
 
 
@@ -36,7 +40,10 @@ def report(
     if len(results) == 1 and isinstance(results[0], PooledResult):
         return results[0].to_html(path=path, title=title)
     from .display.report import report as _report
+    from .validate import check_output_path
 
+    if path is not None:
+        check_output_path(path)
     return _report(*results, path=path, title=title, **kwargs)
 
 
@@ -60,6 +67,7 @@ __all__ = [
     "parse",
     "pool",
     "report",
+    "table",
     "test_models",
     "variance_explained",
 ]

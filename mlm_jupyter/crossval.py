@@ -35,7 +35,6 @@ they never touch the other rows: all 160 folds of a hsb model take a fraction of
 from __future__ import annotations
 
 import difflib
-import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,35 +45,22 @@ from .diagnostics.influence import group_codes
 from .diagnostics.refit import DeletionRefitter, RefitError
 from .engine.density import marginal_logdensity
 from .engine.threads import single_blas_thread
+from .frames import ResultFrame
 from .progress import Progress
 
 _PROGRESS_FROM = 500  # refits from which a progress bar is shown by default
 
 
-class CrossValidationTable(pd.DataFrame):
+class CrossValidationTable(ResultFrame):
     """One row per model (``elpd, elpd_se, elpd_diff, se_diff, rmse, n_folds``), plus
-    ``folds`` and ``notes``.
+    ``folds`` and ``notes``; displayed as the API's other tables (values untouched).
 
     ``folds`` is the per-fold table (model, fold, clusters, n_obs, elpd, sse, converged,
     note); ``notes`` explain failed or approximate refits.
     """
 
     _metadata = ["folds", "notes"]
-
-    @property
-    def _constructor(self) -> type:
-        return CrossValidationTable
-
-    def _repr_html_(self) -> str:  # type: ignore[override]
-        body = pd.DataFrame(self).to_html(float_format=lambda v: f"{v:.6g}", escape=True)
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (getattr(self, "notes", None) or []))
-        return body + (f"<ul class='mlm-notes'>{notes}</ul>" if notes else "")
-
-    def __str__(self) -> str:
-        notes = getattr(self, "notes", None) or []
-        return pd.DataFrame(self).to_string() + "".join(f"\nNote: {n}" for n in notes)
-
-    __repr__ = __str__
+    display_digits = 5
 
 
 def _check_results(results: tuple) -> None:
@@ -211,7 +197,8 @@ def _validate_model(res: Any, folds: list[np.ndarray], labels: list[str], loo: b
                                "sse": np.nan, "converged": False, "note": ""}
         try:
             fit = refitter.refit(rows, what=what)
-            row["elpd"] = marginal_logdensity(design, fit.beta, fit.theta, fit.sigma, rows)
+            row["elpd"] = marginal_logdensity(res.engine_design, fit.beta, fit.theta, fit.sigma,
+                                              rows, conditioning=res.conditioning)
             resid = design.y[rows] - design.X[rows] @ fit.beta
             row["sse"] = float(resid @ resid)
             row["converged"] = fit.converged

@@ -153,7 +153,11 @@ def test_compare_adds_elpd_cv(sleep: tuple) -> None:
         mlm.cross_validate(*sleep, folds=3, seed=1)["elpd"].to_numpy(), abs=1e-9)
 
 
-def test_progress_bar(sleep: tuple, capsys: pytest.CaptureFixture) -> None:
+def test_progress_bar(sleep: tuple, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    from mlm_jupyter import progress
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # this run is shorter than the usual delay
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
     mlm.cross_validate(sleep[0], progress=True)
     assert "cross-validation" in capsys.readouterr().err
 

@@ -97,7 +97,8 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
         with θ held at θ̂ (β̂ and σ̂ recomputed); the random-effect ``rvc`` columns are then
         NaN (with θ fixed they would only echo the residual's change).
     progress : bool, optional
-        Show a progress bar; default: only for more than 500 clusters.
+        Show a progress bar; default: in notebooks and terminals when the refits take more
+        than a second (see :mod:`mlm_jupyter.progress`).
 
     Returns
     -------
@@ -155,7 +156,7 @@ def _influence_table(
     if not exact and len(design.terms) == 1:
         # One random term and θ fixed: every deletion is a (p+1)-sized update (onestep.py).
         gram = per_level_xy_gram(res, codes, G)
-        xtx = design.X.T @ design.X
+        xtx = res.engine_design.X.T @ res.engine_design.X  # the gram's (engine) units
         checker = DeletionRefitter(res, exact=False)
         for j in range(G):
             rows = order[bounds[j]:bounds[j + 1]]
@@ -173,9 +174,9 @@ def _influence_table(
         todo_loop: range | list[int] = []
     else:
         todo_loop = range(G)
-    enabled = progress if progress is not None else (None if G > 500 else False)
     with single_blas_thread(), Progress(len(todo_loop), f"influence ({group})",
-                                         enabled if len(todo_loop) else False) as bar:
+                                         progress if len(todo_loop) else False,
+                                         unit="refits") as bar:
         refitter = DeletionRefitter(res, exact=exact) if len(todo_loop) else None
         for j in todo_loop:
             bar.update()

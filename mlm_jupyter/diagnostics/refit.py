@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from ..engine.blocks import CrossProducts, cross_products
 from ..engine.fit import numeric_gradient, numeric_hessian, optimize
 from ..engine.objective import ProfiledDeviance, solve, unscaled_vcov
+from ..rank import dependent_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import MixedModelResult
@@ -213,7 +214,7 @@ class DeletionRefitter:
         self.res = res
         self.exact = exact
         self._cp = res.engine.cp
-        self._start = warm_start(res.engine, res.theta) if exact else None
+        self._start = warm_start(res.engine, res.engine_theta) if exact else None
         self._level_counts = [np.bincount(t.codes, minlength=t.n_levels) for t in res.design.terms]
 
     def blocker(self, rows: np.ndarray, n_left: int, xtx_left: np.ndarray,
@@ -228,8 +229,14 @@ class DeletionRefitter:
         p = design.p
         if n_left - p <= 0:
             return f"only {n_left} observations would remain for {p} fixed effects"
-        bad = aliased_columns(xtx_left, design.fixed_names)
-        if bad:
+        # The check runs on the engine's X'X (well conditioned); a deficiency is then named
+        # from the user's columns of the rows that remain.
+        if aliased_columns(xtx_left, design.fixed_names):
+            keep = np.ones(design.n, dtype=bool)
+            keep[rows] = False
+            dependent = dependent_columns(design.X[keep])
+            bad = [n for n, d in zip(design.fixed_names, dependent, strict=True) if d] or [
+                "a combination of columns"]
             return (f"without {what} X is rank deficient: "
                     + ", ".join(f"'{b}'" for b in bad)
                     + " would be constant or a combination of other columns (lme4 would drop it)")
@@ -244,7 +251,7 @@ class DeletionRefitter:
         """
         cp = self._cp
         m_r, p = cp.m_rest, cp.p
-        cp_minus = subtract(cp, cross_products(self.res.design, rows=rows))
+        cp_minus = subtract(cp, cross_products(self.res.engine_design, rows=rows))
         why = self.blocker(rows, cp_minus.n, cp_minus.A22[m_r:m_r + p, m_r:m_r + p], what)
         if why:
             raise RefitError(why)
@@ -253,10 +260,12 @@ class DeletionRefitter:
             if self._start is not None:
                 theta, converged = refit_theta(obj, self._start)
             else:
-                theta, converged = self.res.theta, True
+                theta, converged = self.res.engine_theta, True
             sol = solve(obj, theta)
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise RefitError(f"the refit without {what} failed: {exc}") from exc
-        vcov = unscaled_vcov(sol.factor, m_r, p) * sol.sigma**2
-        return DeletionFit(np.asarray(theta, dtype=float).copy(), sol.beta, float(sol.sigma),
-                           vcov, list(sol.factor.T), bool(converged))
+        cond = self.res.conditioning  # the full fit's map: exact for the reduced data too
+        vcov = cond.vcov(unscaled_vcov(sol.factor, m_r, p) * sol.sigma**2)
+        return DeletionFit(cond.theta(np.asarray(theta, dtype=float), cp), cond.beta(sol.beta),
+                           float(cond.scale * sol.sigma), vcov, cond.T(list(sol.factor.T)),
+                           bool(converged))

@@ -17,8 +17,8 @@ mitml's D3 evaluates), and the held-out density of a cross-validation fold.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,14 +45,15 @@ def _rows_design(design: Design, rows: np.ndarray | None) -> Design:
 
 
 def marginal_logdensity(design: Design, beta: np.ndarray, theta: np.ndarray, sigma: float,
-                        rows: np.ndarray | None = None) -> float:
+                        rows: np.ndarray | None = None, conditioning: Any = None) -> float:
     """log N(y_r; X_r γ, σ²(Z_r Λθ Λθ' Z_r' + I)) for the rows ``rows`` (default: all).
 
     Parameters
     ----------
     design : Design
+        The fit's design, or with ``conditioning`` its engine copy (``res.engine_design``).
     beta : ndarray (p,)
-        Fixed effects γ.
+        Fixed effects γ (the user's units).
     theta : ndarray
         Relative covariance parameters in lme4's order (``res.theta``'s meaning).
     sigma : float
@@ -60,11 +61,22 @@ def marginal_logdensity(design: Design, beta: np.ndarray, theta: np.ndarray, sig
     rows : ndarray of int, optional
         Indices of the design's rows; their random effects are integrated out (levels
         the rows do not touch play no part).
+    conditioning : Conditioning, optional
+        The fit's map to the engine's units (``res.conditioning``): the density is then
+        computed on the well-conditioned engine copy (y - Xγ = s (y° - X°β°), Z Λ = Z°Λ°)
+        and mapped back by the Jacobian, -n log s, so no digits are lost to the data's units.
 
     Returns
     -------
     float
     """
+    if conditioning is not None:
+        n_rows = design.n if rows is None else len(rows)
+        cond = conditioning
+        return marginal_logdensity(
+            design, cond.beta_to_engine(beta), cond.theta_to_engine(theta, design_layout(design)),
+            sigma / cond.scale, rows,
+        ) - n_rows * float(np.log(cond.scale))
     sub = _rows_design(design, rows)
     resid = sub.y - sub.X @ np.asarray(beta, dtype=float)
     offset = replace(sub, y=resid, X=np.zeros((resid.shape[0], 0)), fixed_names=())
@@ -76,6 +88,16 @@ def marginal_logdensity(design: Design, beta: np.ndarray, theta: np.ndarray, sig
     r2 = float(factor.L22[-1, -1] ** 2)
     logdet = factor.logdet_Z(cp.m_rest)
     return -0.5 * (n * (LOG_2PI + 2.0 * np.log(sigma)) + logdet + r2 / sigma**2)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    terms: tuple
+
+
+def design_layout(design: Design) -> Any:
+    """The term layout (``.terms`` with ``.q``) that θ's packing follows."""
+    return _Layout(tuple(design.terms))
 
 
 def relative_factors(design: Design, theta: np.ndarray) -> list[np.ndarray]:

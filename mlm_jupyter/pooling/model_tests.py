@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..compare import ComparisonTable, _re_pairs
+from ..compare import ComparisonTable
 from ..engine.density import marginal_logdensity, theta_from_covariances
+from ..nesting import nesting_problem
 from .result import PooledResult, averaged_covariances
 
 _METHODS = ("D1", "D2", "D3")
@@ -109,22 +110,19 @@ def _check_pair(model: Any, null: Any) -> None:
                 f"{i} differs in its rows or in the values of common variables); fit both "
                 "to the same list of data sets, in the same order."
             )
-    fixed_m, fixed_n = set(model.fixef.index), set(null.fixef.index)
-    rand_m, rand_n = _re_pairs(model.results[0]), _re_pairs(null.results[0])
-    if fixed_m == fixed_n and rand_m == rand_n:
+    small, large = null.results[0], model.results[0]
+    forward, backward = nesting_problem(small, large), nesting_problem(large, small)
+    if not forward and not backward:
         raise ValueError(f"'{model.formula}' and '{null.formula}' have the same parameters; "
                          "there is nothing to test.")
-    if fixed_n >= fixed_m and rand_n >= rand_m:
+    if forward and not backward:
         raise ValueError(
             f"null_model '{null.formula}' is the larger model: pass the larger model first, "
             "test_models(model=larger, null_model=smaller)."
         )
-    if not (fixed_n <= fixed_m and rand_n <= rand_m):
-        extra = sorted(fixed_n - fixed_m) + [
-            f"{g}: {a}" + (f" ~ {b}" if a != b else "") for g, a, b in sorted(rand_n - rand_m)]
+    if forward:
         raise ValueError(
-            f"'{null.formula}' is not nested in '{model.formula}': the null model's "
-            f"{', '.join(repr(e) for e in extra)} do not appear in the larger model. testModels "
+            f"'{null.formula}' is not nested in '{model.formula}': {forward}. testModels "
             "compares nested models only (the null model's fixed effects and random-effect "
             "(co)variances must all be in the larger one)."
         )
@@ -139,7 +137,8 @@ def _pooled_logliks(fits: list[Any]) -> np.ndarray:
     beta = np.mean([r.fixef.to_numpy() for r in fits], axis=0)
     covs, sigma = averaged_covariances(fits)
     theta = theta_from_covariances(fits[0].design, covs, sigma)
-    return np.array([marginal_logdensity(r.design, beta, theta, sigma) for r in fits])
+    return np.array([marginal_logdensity(r.engine_design, beta, theta, sigma,
+                                         conditioning=r.conditioning) for r in fits])
 
 
 def test_models(model: PooledResult, null_model: PooledResult, method: str = "D1",

@@ -230,8 +230,10 @@ def pool(results: Sequence[Any], df_com: float | None = None) -> PooledResult:
     vcov = pd.DataFrame(pooled.total_cov, index=index, columns=index)
     covs, sigma = averaged_covariances(fits)
     varcorr = varcorr_table(first.design, covs, sigma)
-    return PooledResult(tuple(fits), coef, parts, vcov, varcorr, float(df_com),
-                        _summarise_messages(fits))
+    from ..frames import as_result_frame
+
+    return PooledResult(tuple(fits), as_result_frame(coef), parts, vcov,
+                        as_result_frame(varcorr), float(df_com), _summarise_messages(fits))
 
 
 def _summarise_messages(fits: Sequence[Any]) -> tuple[str, ...]:
