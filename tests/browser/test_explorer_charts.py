@@ -94,12 +94,12 @@ def test_actions_button_and_click_then_brush(static_page, screens):
         f"{HOOK}.ctx.selection.size > 1", timeout=10_000)
     brush = page.evaluate(f"{HOOK}.ctx.views.blup.signal('brush')")
     rows = page.evaluate(f"{HOOK}.ctx.views.blup.data('points')")
-    inside_ids = sorted(
-        r["id"] for r in rows
-        if min(brush["x"]) <= r["x"] <= max(brush["x"]) and min(brush["y"]) <= r["y"] <= max(brush["y"])
-    )
+    (x_lo, x_hi), (y_lo, y_hi) = sorted(brush["x"]), sorted(brush["y"])
+    inside_ids = sorted(r["id"] for r in rows
+                        if x_lo <= r["x"] <= x_hi and y_lo <= r["y"] <= y_hi)
     assert sorted(selected(page)) == inside_ids and selected(page) != clicked
-    summary = json.loads(page.locator(".mlm-explorer .mlm-selection").get_attribute("data-selected"))
+    summary = page.locator(".mlm-explorer .mlm-selection").get_attribute("data-selected")
+    summary = json.loads(summary)
     assert sorted(summary) == inside_ids
     page.locator(".mlm-explorer").screenshot(path=str(screens / "charts-click-then-brush.png"))
     # A double-click clears the brush and the selection.
