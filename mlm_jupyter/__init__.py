@@ -23,7 +23,10 @@ __version__ = "0.1.0"
 def variance_explained(base: MixedModelResult, model: MixedModelResult):
     """Proportional reduction of each variance component from ``base`` to ``model``."""
     from .effects import variance_explained as _variance_explained
+    from .validate import check_result
 
+    check_result(base, "base")
+    check_result(model, "model")
     return _variance_explained(base, model)
 
 
@@ -32,7 +35,10 @@ def report(
 ):
     """Self-contained offline HTML report of one or more models."""
     from .display.report import report as _report
+    from .validate import check_output_path
 
+    if path is not None:
+        check_output_path(path)
     return _report(*results, path=path, title=title, **kwargs)
 
 

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import html
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from formulaic import model_matrix
 from scipy import stats
 
+from .design import variable_values
 from .effects._common import level_of, term_covariances, within_between
-from .naming import to_formulaic
-from .transforms import formula_context
 
 KINDS = (
     "smushed_random_slope",
@@ -81,30 +78,17 @@ class _Model:
         self.res = res
         self.data = res.data
         self.spec = res.spec
-        self.fixed_terms = [
-            tuple(str(f) for f in s.term.factors) for s in res.design.fixed_model_spec.structure
-        ]
-        self.fixed_terms = [t for t in self.fixed_terms if t and t != ("1",)]
+        self.fixed_terms = res.design.fixed_model_spec.term_variables()
         self.random_terms = []  # (design term index, group, factor tuple)
         for k, term in enumerate(res.design.terms):
-            for s in term.model_spec.structure:
-                factors = tuple(str(f) for f in s.term.factors)
-                if factors and factors != ("1",):
-                    self.random_terms.append((k, term.group, factors))
+            for factors in term.model_spec.term_variables():
+                self.random_terms.append((k, term.group, factors))
         self._values: dict[str, np.ndarray | None] = {}
 
     def values(self, factor: str) -> np.ndarray | None:
         """The factor's columns on the fitted rows (n x k), or None if not evaluable."""
         if factor not in self._values:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    mm = model_matrix(
-                        "0 + " + to_formulaic(factor), self.data, context=formula_context()
-                    )
-                self._values[factor] = np.asarray(mm, dtype=float)
-            except Exception:  # an expression we cannot evaluate alone gets no advice
-                self._values[factor] = None
+            self._values[factor] = variable_values(self.res, factor)
         return self._values[factor]
 
     def level(self, factor: str, codes: np.ndarray, n_levels: int) -> str | None:

@@ -178,6 +178,7 @@ class MLMMagics(Magics):
                 todo="Write the DataFrame's name after %%mlm, e.g. '%%mlm hsb -o m1'.",
             )
         data = self._data(args.data)
+        self._check_out(out, args.data, data)
         formula = self._expand(cell)
         if not formula:
             raise MagicError(
@@ -195,6 +196,26 @@ class MLMMagics(Magics):
         if not args.no_explore:
             _show_explorer(res, debug=args.debug)
 
+    def _check_out(self, out: str, data_name: str, data: Any) -> None:
+        """``-o NAME`` must not overwrite the data it fits, a module or a builtin."""
+        import builtins
+        import keyword
+        import types
+
+        current = self.shell.user_ns.get(out)
+        if out == data_name or (current is not None and current is data):
+            what = "the data frame this model is fitted to"
+        elif keyword.iskeyword(out):
+            what = "a Python keyword"
+        elif isinstance(current, types.ModuleType):
+            what = f"the module {current.__name__!r}"
+        elif hasattr(builtins, out) and current is None:
+            what = "a Python builtin"
+        else:
+            return
+        raise MagicError("Bad option", f"-o {out} would overwrite {what}; choose another "
+                         "name, e.g. -o m1.")
+
     def _expand(self, cell: str) -> str:
         expanded = self.shell.var_expand(cell, depth=2)
         left = re.search(r"\{([^{}]*)\}", expanded)
@@ -206,7 +227,7 @@ class MLMMagics(Magics):
             )
         return formula_from_cell(expanded)
 
-    def _data(self, name: str) -> pd.DataFrame:
+    def _data(self, name: str) -> Any:
         ns = self.shell.user_ns
         if name in ns:
             data = ns[name]
@@ -233,14 +254,19 @@ class MLMMagics(Magics):
                     todo="Name a DataFrame defined in the notebook.",
                 ) from err
         if not isinstance(data, pd.DataFrame):
-            raise MagicError(
-                "Not a data frame",
-                f"{name!r} is a {type(data).__name__}, not a pandas DataFrame.",
-                todo="Pass a DataFrame, e.g. pd.DataFrame(...) or mlm.load_dataset('hsb').",
-            )
+            from .intake import as_pandas
+
+            try:  # polars, pyarrow, ... frames are read through narwhals
+                as_pandas(data, name)
+            except TypeError as err:
+                raise MagicError(
+                    "Not a data frame",
+                    f"{name!r} is a {type(data).__name__}, not a data frame.",
+                    todo="Pass a DataFrame, e.g. pd.DataFrame(...) or mlm.load_dataset('hsb').",
+                ) from err
         return data
 
-    def _fit(self, formula: str, data: pd.DataFrame, reml: bool, debug: bool) -> MixedModelResult:
+    def _fit(self, formula: str, data: Any, reml: bool, debug: bool) -> MixedModelResult:
         from . import fit
 
         try:

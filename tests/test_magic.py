@@ -220,3 +220,35 @@ def test_advice_line_magic(ip):
     bundle = only_bundle(outputs)
     assert "[smushed_random_slope]" in bundle["text/plain"] and "Traceback" not in stream
     assert "mlmj-advice" in bundle["text/html"]
+
+
+@pytest.mark.parametrize("out, setup, what", [
+    ("sleep", "", "the data frame this model is fitted to"),
+    ("alias", "alias = sleep", "the data frame this model is fitted to"),
+    ("np", "import numpy as np", "the module 'numpy'"),
+    ("len", "", "a Python builtin"),
+    ("lambda", "", "a Python keyword"),
+])
+def test_output_name_cannot_overwrite_data_modules_or_builtins(ip, out, setup, what):
+    if setup:
+        ip.run_cell(setup)
+    data = "alias" if out == "alias" else "sleep"
+    before = ip.user_ns[data]
+    cell = f"%%mlm {data} -o {out} --no-explore\nReaction ~ Days + (1 | Subject)\n"
+    outputs, _, _ = run(ip, cell)
+    text = only_bundle(outputs)["text/plain"]
+    assert f"-o {out} would overwrite {what}" in text
+    assert len(text.splitlines()) == 1
+    assert ip.user_ns[data] is before
+    if out == "np":
+        assert ip.user_ns["np"].__name__ == "numpy"
+
+
+def test_cell_magic_fits_a_polars_frame(ip):
+    pl = pytest.importorskip("polars")
+    ip.user_ns["sleep_pl"] = pl.from_pandas(reference_data("sleepstudy"))
+    cell = "%%mlm sleep_pl -o m_pl --quiet\nReaction ~ Days + (Days | Subject)\n"
+    outputs, stream, result = run(ip, cell)
+    assert result.success and not outputs
+    ref = reference_case("sleep_slope_reml")
+    np.testing.assert_allclose(ip.user_ns["m_pl"].fixef.to_numpy(), ref["fixef"], rtol=1e-5)

@@ -281,7 +281,7 @@ def _fallback_diagnostics(res: Any) -> list:
     from scipy import stats
 
     fitted = res.fitted().to_numpy()
-    resid = res.design.y - fitted
+    resid = res.residuals().to_numpy()
     order = np.sort(resid / resid.std())
     theo = stats.norm.ppf((np.arange(1, len(order) + 1) - 0.5) / len(order))
     df = pd.DataFrame({"fitted": fitted, "residual": resid})

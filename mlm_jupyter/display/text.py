@@ -45,7 +45,7 @@ def scaled_residual_quantiles(res: MixedModelResult) -> np.ndarray:
 
     Quartiles are R's default type 7 (linear interpolation), NumPy's default too.
     """
-    resid = (res.design.y - res.fitted(include_re=True).to_numpy()) / res.sigma
+    resid = res.residuals("scaled").to_numpy()
     return np.quantile(resid, [0.0, 0.25, 0.5, 0.75, 1.0])
 
 
