@@ -13,6 +13,7 @@ from typing import Any
 # submodule ``mlm_jupyter.compare`` over the wrapper on first use.
 from .compare import compare
 from .datasets import load_dataset
+from .display.paper.table import table
 from .fitting import MixedModelWarning, fit
 from .formula import FormulaError, parse
 from .results import MixedModelResult
@@ -59,5 +60,6 @@ __all__ = [
     "load_ipython_extension",
     "parse",
     "report",
+    "table",
     "variance_explained",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -10,12 +9,14 @@ import pandas as pd
 
 from .design import Design, build_design, used_frame
 from .engine.blocks import cross_products
-from .engine.conditioning import Conditioning, DegenerateModelError, condition
+from .engine.conditioning import Conditioning, DegenerateModelError, condition, unpack_theta
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
 from .formula import parse
 from .intake import as_pandas
+from .messages import MixedModelWarning, optimisation_messages, singular_fit
+from .messages import warn as emit_warning
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
@@ -42,8 +43,7 @@ def _random_exact_fit(design: Design) -> DegenerateModelError:
     )
 
 
-class MixedModelWarning(UserWarning):
-    """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
+__all__ = ["MixedModelWarning", "assemble", "fit", "fit_design"]
 
 
 def fit(
@@ -103,7 +103,7 @@ def fit(
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
-            warnings.warn(message, MixedModelWarning, stacklevel=2)
+            emit_warning(message, stacklevel=2)
     return result
 
 
@@ -185,10 +185,13 @@ def assemble(
     # SD relative to σ per unit-RMS column: a change of units cannot make a fit singular.
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
+    singular_terms = [
+        bool(np.any(np.diag(T) < SINGULAR_TOL)) for T in unpack_theta(record.theta, cp)
+    ]
     messages = list(design.messages)
     if is_singular:
-        messages.append("boundary (singular) fit: see help('isSingular')")
-    messages.extend(record.messages)
+        messages.append(singular_fit(design.terms, unpack_theta(theta, cp), singular_terms))
+    messages.extend(optimisation_messages(record))
 
     n_par = cp.p + record.theta.size + 1
     dev = conditioning.criterion(record.objective, objective.reml, cp.n)

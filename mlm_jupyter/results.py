@@ -103,7 +103,7 @@ class MixedModelResult:
         from .varcorr import term_covariances, varcorr_table
 
         covs = term_covariances(unpack_theta(self.theta, self.engine.cp), self.sigma)
-        return varcorr_table(self.design, covs, self.sigma)
+        return _shown(varcorr_table(self.design, covs, self.sigma))
 
     @frozen_cached
     def ranef(self) -> dict[str, pd.DataFrame]:
@@ -257,7 +257,7 @@ class MixedModelResult:
         """Fixed-effects table; ``ddf`` in satterthwaite, kenward-roger, residual."""
         from .inference import coefficient_table
 
-        return coefficient_table(self, ddf=ddf)
+        return _shown(coefficient_table(self, ddf=ddf))
 
     def contrast(
         self, L: Any, level: float = 0.95, ddf: str = "satterthwaite"
@@ -265,51 +265,51 @@ class MixedModelResult:
         """Test of a linear combination of fixed effects (vector, matrix or text)."""
         from .inference import contrast
 
-        return contrast(self, L, level=level, ddf=ddf)
+        return _shown(contrast(self, L, level=level, ddf=ddf))
 
     def confint(self, method: str = "profile", level: float = 0.95, **kwargs: Any) -> pd.DataFrame:
         """Confidence intervals for fixed effects and random-effect SDs/correlations."""
         from .inference import confint
 
-        return confint(self, method=method, level=level, **kwargs)
+        return _shown(confint(self, method=method, level=level, **kwargs))
 
     # -- effects (mlm_jupyter.effects) -----------------------------------------------------
     def icc(self) -> pd.Series:
         from .effects import icc
 
-        return icc(self)
+        return _shown(icc(self))
 
     def r2(self, method: str = "nakagawa") -> pd.Series:
         from .effects import r2
 
-        return r2(self, method=method)
+        return _shown(r2(self, method=method))
 
     def random_slope_ranges(self, level: float = 0.95) -> pd.DataFrame:
         from .effects import random_slope_ranges
 
-        return random_slope_ranges(self, level=level)
+        return _shown(random_slope_ranges(self, level=level))
 
     def simple_slopes(
         self, of: str, at: dict[str, Any] | None = None, level: float = 0.95
     ) -> pd.DataFrame:
         from .effects import simple_slopes
 
-        return simple_slopes(self, of, at, level=level)
+        return _shown(simple_slopes(self, of, at, level=level))
 
     def johnson_neyman(self, of: str, moderator: str, level: float = 0.95) -> pd.DataFrame:
         from .effects import johnson_neyman
 
-        return johnson_neyman(self, of, moderator, level=level)
+        return _shown(johnson_neyman(self, of, moderator, level=level))
 
     def marginal_variance(self, x: Any, group: str | None = None) -> pd.DataFrame:
         from .effects import marginal_variance
 
-        return marginal_variance(self, x, group=group)
+        return _shown(marginal_variance(self, x, group=group))
 
     def reliability(self, group: str | None = None) -> pd.DataFrame:
         from .effects import reliability
 
-        return reliability(self, group=group)
+        return _shown(reliability(self, group=group))
 
     def advice(self) -> list:
         from .advice import advise
@@ -332,7 +332,7 @@ class MixedModelResult:
     ) -> pd.DataFrame:
         from .diagnostics import influence
 
-        return influence(self, group=group, exact=exact, **kwargs)
+        return _shown(influence(self, group=group, exact=exact, **kwargs))
 
     def without(self, clusters: list[Any], group: str | None = None) -> Any:
         from .diagnostics import without
@@ -352,18 +352,40 @@ class MixedModelResult:
 
     # -- display (mlm_jupyter.display) -----------------------------------------------------
     def summary(self) -> str:
-        """lme4-style plain-text summary."""
+        """lme4-style plain-text summary (a ``str`` that displays as its lines in notebooks)."""
         from .display.text import summary_text
+        from .frames import DisplayText
 
-        return summary_text(self)
+        return DisplayText(summary_text(self))
 
     def __str__(self) -> str:
         return self.summary()
+
+    def methods_text(self, ddf: str = "satterthwaite", level: float = 0.95,
+                     references: bool = False) -> str:
+        """A methods paragraph: estimation, optimiser and checks, df method, centring, software."""
+        from .display.paper.methods import methods_text
+
+        return methods_text(self, ddf=ddf, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model in Raudenbush-Bryk notation: ``format`` "text", "latex" or "html"."""
+        from .display.equations import model_equations
+
+        eq = model_equations(self)
+        renderers = {"text": eq.to_text, "latex": eq.to_latex, "html": eq._repr_html_}
+        if format not in renderers:
+            raise ValueError(f"format must be 'text', 'latex' or 'html', not {format!r}.")
+        return renderers[format]()
 
     def _repr_html_(self) -> str:
         from .display.html import result_html
 
         return result_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's text display (terminal, text/plain): the summary, not the dataclass."""
+        p.text(self.summary())
 
     def explore(self, **kwargs: Any) -> Any:
         """The interactive explorer widget."""
@@ -384,6 +406,17 @@ class MixedModelResult:
             check_output_path(path)
 
         return report(self, path=path, **kwargs)
+
+
+def _shown(table: Any) -> Any:
+    """A table the API returns, as the display-friendly subclass (same values, see frames)."""
+    from .frames import as_result_frame, as_result_series
+
+    if isinstance(table, pd.DataFrame):
+        return table if hasattr(type(table), "display_digits") else as_result_frame(table)
+    if isinstance(table, pd.Series):
+        return as_result_series(table)
+    return table
 
 
 make_read_only(MixedModelResult, tables=("fixef",), arrays=("theta", "random_effects"))

@@ -221,7 +221,10 @@ def test_advice_line_magic(ip):
     run(ip, "%%mlm hsb -o m_adv --quiet\nmathach ~ ses + (1 + ses | school)")
     outputs, stream, _ = run(ip, "%mlm advice m_adv")
     bundle = only_bundle(outputs)
-    assert "[smushed_random_slope]" in bundle["text/plain"] and "Traceback" not in stream
+    text = bundle["text/plain"]
+    assert text.startswith("Random slope mixes within- and between-cluster differences: ")
+    assert "smushed" not in text and "Traceback" not in stream
+    assert "Try: mathach ~ ses + (1 + cwc(ses, school) | school)" in text
     assert "mlmj-advice" in bundle["text/html"]
 
 
@@ -255,3 +258,17 @@ def test_cell_magic_fits_a_polars_frame(ip):
     assert result.success and not outputs
     ref = reference_case("sleep_slope_reml")
     np.testing.assert_allclose(ip.user_ns["m_pl"].fixef.to_numpy(), ref["fixef"], rtol=1e-5)
+
+
+def test_cell_magic_alone_in_a_cell(ip):
+    outputs, stream, result = run(ip, "%%mlm --help")
+    assert result.success and "cell body is empty" not in stream
+    text = only_bundle(outputs)["text/plain"]
+    assert text.startswith("usage: %%mlm [-h]") and "::" not in text and "%%%" not in text
+    outputs, stream, _ = run(ip, "%%mlm hsb -o m_empty")
+    bundle = only_bundle(outputs)
+    assert bundle["text/plain"].startswith("No formula: The cell body is empty.")
+    assert "UsageError" not in stream
+    ip.run_line_magic("reload_ext", "mlm_jupyter")  # the input transformer is added once
+    names = [getattr(t, "__name__", "") for t in ip.input_transformers_cleanup]
+    assert names.count("empty_cell_body") == 1
