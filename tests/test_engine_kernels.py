@@ -136,6 +136,7 @@ def test_cost_estimate_names_the_kernel_and_refuses_what_cannot_fit() -> None:
 
 def test_fit_refuses_a_model_too_large_for_memory(monkeypatch) -> None:
     monkeypatch.setattr(engine_cost, "available_bytes", lambda: 1024)
+    monkeypatch.setattr(engine_cost, "ALWAYS_FITS", 0)
     with pytest.raises(MemoryError, match="memory"):
         mlm.fit(FORMULA, _small_districts(), reml=False)
 

@@ -26,6 +26,8 @@ from .components import MAX_WORK_SHARE, MIN_REST, rest_components
 FLOP_RATE = 1.5e10
 #: Share of the available memory a fit may plan to use.
 MEMORY_SHARE = 0.85
+#: Estimated peaks below this are not checked against the machine's memory.
+ALWAYS_FITS = 256 * 2**20
 
 
 class ModelTooLargeError(MemoryError):
@@ -132,6 +134,8 @@ def available_bytes() -> int | None:
 
 def check_memory(cost: FitCost, available: int | None = None) -> None:
     """Raise :class:`ModelTooLargeError` when the fit cannot fit in the available memory."""
+    if available is None and cost.peak_bytes < ALWAYS_FITS:
+        return  # reading /proc/meminfo costs milliseconds: not for small models
     available = available_bytes() if available is None else available
     if available is None or cost.peak_bytes <= MEMORY_SHARE * available:
         return
