@@ -130,6 +130,17 @@ HARD_SEPARATE = {
 }
 
 
+def add_separate_figures(cases: list[Case]) -> None:
+    """Append the hard designs fitted outside the suite (hard_separate.json) not run now."""
+    have = {c.id for c in cases}
+    for cid, out in HARD_SEPARATE_FIGURES.items():
+        if cid not in have:
+            cases.append(Case(cid, HARD_SEPARATE[cid][0], False, lambda: None, (), "hard",
+                              statsmodels=False, note=out["note"],
+                              out={**out, "profile": {"per_eval": out["per_eval"]},
+                                   "run": out["measured"]}))
+
+
 def hard_cases(only: list[str] | None = None) -> list[Case]:
     table = {**HARD, **HARD_SEPARATE} if only else HARD
     cases = []
@@ -480,6 +491,7 @@ def main() -> None:
                  statsmodels=c["statsmodels"], note=c["note"], out=c["out"])
             for c in saved["cases"]
         ]
+        add_separate_figures(cases)
         text = render(cases, saved["extra"], saved["r_note"], saved["started"],
                       saved["load0"], saved["load1"], saved["quick"])
         Path(args.out).write_text(text)
@@ -572,12 +584,7 @@ def main() -> None:
         cases = old_cases + cases
         started, load0, load1 = saved["started"], saved["load0"], saved["load1"]
         r_note = saved["r_note"]
-    for cid, out in HARD_SEPARATE_FIGURES.items():
-        if cid not in {c.id for c in cases}:
-            formula = HARD_SEPARATE[cid][0]
-            cases.append(Case(cid, formula, False, lambda: None, (), "hard", statsmodels=False,
-                              note=out["note"], out={**out, "profile": {
-                                  "per_eval": out["per_eval"]}, "run": out["measured"]}))
+    add_separate_figures(cases)
     save_raw(cases, extra, r_note, started, load0, load1, args.quick)
     text = render(cases, extra, r_note, started, load0, load1, args.quick)
     Path(args.out).write_text(text)
