@@ -852,7 +852,79 @@ def targets(ref, sim, extra, hard=()) -> list[str]:
     return out
 
 
-NOTES = """## What was done, and what is left
+NOTES = """## Issue 18: what was tried, what was measured, what is left
+
+Measured on the shared 2-core machine while other engineers' jobs ran (load average 5-10
+for most of the work; CPU seconds quoted where wall time was meaningless).  Ratios in the
+table above come from ours and lme4 timed in the same run.
+
+- **Profile first.**  The kb07-shaped maximal model (72 θ) cost 36-80 ms per criterion
+  value and 0.5 s per value+gradient: every subject sees every item, so Z_item'Z_subj is a
+  *dense* 256 x 448 matrix held as sparse; scipy's sparse products for Λ₂'SΛ₁F and S S'
+  and the coupling plan's 3.7 million "triples" (8 bincounts per gradient) were the
+  slowest way to do dense algebra.  `engine/crossed.py` holds that block dense when it is
+  at least 25 % full and does the same formulas as batched matrix products: 2-8 ms per
+  value, 20-30 ms per value+gradient, identical to 1e-12.  The issue's 8,606 evaluations
+  were not ours on this code: L-BFGS-B on the exact gradient needs 119 iterations; the
+  rest of a fit was two Hessians of 72 gradients each (Newton polish, then the optimum
+  check).  The check now reuses the polish's Hessian when the polish moved θ by at most
+  1e-3 (`verify.hessian_at`; the gradient it divides by is always fresh, the figures it
+  checks are a scaled gradient of 2e-3 and curvature of 1e-6 relative): 262 -> 196
+  evaluations.  lme4 1.1-31: 2,648 BOBYQA evaluations, 991 s in a trial run at load 6-10,
+  same deviance (28670.79).
+- **InstEval-shaped, ML.**  The rest block (1,128 instructors + 14 departments + X) fills
+  in completely after the 2,972 students are eliminated (pairs of instructors share a
+  student almost everywhere), as in MixedModels.jl, which also factors it densely.  What
+  was cut: S S' as one CSR product with a structure built once (`engine/schur.py`:
+  70 -> 8-20 ms), the coupling plan's triples grouped by rest row so that the gather from
+  P streams (75 -> 6 ms), the inverse and the Cholesky in place (no tril + tril.T copies).
+  Strategy by measurement (CPU seconds, the same machine): BOBYQA on values 92
+  evaluations, 2.6 s; L-BFGS-B on exact gradients 26 evaluations, 2.7 s: equal, so the
+  gradient method stays (its last gradient feeds the Newton polish and the check).
+  **Why 1/25 is missed and what would reach it:** one dense 1,142-row Cholesky is 5·10⁸
+  flops (20-40 ms on one core here) and the gradient's inverse twice that; two BLAS
+  threads on a busy machine were 15-30x *slower* (1,146 rows: 0.03 s with one thread,
+  0.9 s with two at load 6), so the engine keeps one.  MixedModels.jl's published ~1 s
+  (175 evaluations x 6 ms) is on a machine whose BLAS does this factorisation in ~5 ms.
+  Reaching 1/25 here would need the per-evaluation cost at ~20 ms including the gradient:
+  for scalar-only models the log-determinant's gradient needs only diag(A⁻¹)
+  (tr_k(A⁻¹), a triangular inverse instead of potri: half the inverse), or an idle
+  second core for the factorisation.
+- **Three crossed factors of 5,000 levels.**  Whether the factor is sparse depends on the
+  design, so two are benchmarked.  Crossed *within* districts (students, teachers and
+  raters of 50 districts; `simulate.crossed_districts`): the rest block splits into 50
+  connected components of 200 rows; `engine/components.py` orders the rest rows by
+  component (no fill between components, so the ordering is exact), factors each densely
+  (batched), with X and y as a dense border: 84 ms per factorisation instead of a
+  10,002² dense one (~20 s), met.  Crossed *uniformly at random*
+  (`simulate.crossed_uniform`): after one factor is eliminated the other two are coupled
+  almost everywhere; CHOLMOD's AMD ordering (scikit-sparse 0.4.16 on Debian's SuiteSparse
+  5.12, tried and not kept) leaves 76 million of the full factor's 112 million entries
+  nonzero (68 %), and its numeric factorisation took 430 s with Debian's reference BLAS.
+  No ordering makes this factor sparse, so the engine keeps the dense 10,002² path, now
+  within 4 GB (3.3 GB peak: Cholesky and inverse in place, the gradient's traces in
+  column chunks instead of two copies of A22) where it used 4.5 GB and rising: 23
+  evaluations, 29 minutes at load 6-10 (745 CPU seconds).  **Missed, and why:** each
+  evaluation is a 3.3·10¹¹-flop factorisation plus twice that for the gradient's inverse;
+  60 s would need a machine ~30x faster at dense Cholesky (many cores or a GPU), not a
+  better ordering.  lme4 was not run on it (more than 10 minutes per the issue).
+  scikit-sparse was not made a dependency: the designs where a supernodal factor would
+  beat per-component blocks are in between (chains of partially crossed clusters), its
+  CHOLMOD needs a compiler and Debian's SuiteSparse at install time, and it has no
+  selected inverse for the gradient.
+- **Before a long fit** `engine/cost.py` estimates, from the design alone (grouping codes,
+  before any cross-product), the kernel (dense or per component), the factor's bytes, the
+  fit's peak and the time per evaluation, kept on `res.optimization.cost`; a model whose
+  estimated peak exceeds 85 % of the machine's available memory is refused with
+  `ModelTooLargeError` (a `MemoryError` saying how large the block is and what to do).  A
+  fit that runs for more than a second in a notebook or terminal shows one line with its
+  evaluations, elapsed time, best criterion and that estimate (`progress=` in `mlm.fit`;
+  `mlm_jupyter.progress.Progress`).
+- **Also fixed on the way:** the engine's units (`engine/conditioning.py`) inverted R by
+  `solve_triangular(R, I)`, which wakes every BLAS thread: 14 ms per call under load, half
+  of a sleepstudy fit; LAPACK trtri now.
+
+## What was done, and what is left (issue 8)
 
 Profile first (table above): on the reference data sets the fit was 10-60 ms of which ~7 ms
 was formulaic building three model matrices, ~1 ms assembling the result, and the rest
