@@ -66,15 +66,16 @@ class SchurPlan:
         p2 = np.repeat(starts[levels], rep) + within
         t1, t2, j = rows[p1], rows[p2], levels[p1]
         flat = t1 * m + t2
-        uniq, row_of = np.unique(flat, return_inverse=True)
+        # CSR directly from one sort (rows = distinct positions; no duplicates to sum).
+        order = np.argsort(flat, kind="stable")
+        flat, j, p1, p2 = flat[order], j[order], p1[order], p2[order]
+        new_row = np.r_[True, flat[1:] != flat[:-1]]
+        uniq = flat[new_row]
+        indptr = np.r_[np.flatnonzero(new_row), flat.size] * (q1 * q1)
         ab = np.arange(q1 * q1)
-        data = (vals[p1][:, :, None] * vals[p2][:, None, :]).reshape(-1, q1 * q1)
-        cols = j[:, None] * (q1 * q1) + ab[None, :]
-        G = sp.csr_matrix(
-            (data.ravel(), (np.repeat(row_of, q1 * q1), cols.ravel())),
-            shape=(uniq.size, l1 * q1 * q1),
-        )
-        G.sum_duplicates()
+        data = (vals[p1][:, :, None] * vals[p2][:, None, :]).reshape(-1)
+        cols = (j[:, None] * (q1 * q1) + ab[None, :]).reshape(-1)
+        G = sp.csr_matrix((data, cols, indptr), shape=(uniq.size, l1 * q1 * q1))
         t, tp = np.divmod(uniq, m)
         off = np.flatnonzero(t != tp)
         return cls(G=G, lower=uniq, upper=tp[off] * m + t[off], upper_rows=off)
