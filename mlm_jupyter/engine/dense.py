@@ -22,7 +22,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from .blocks import CrossProducts
-from .objective import LOG_2PI, GradientParts, lower_tri_index, tri_inv
+from .linalg import tri_inv
+from .objective import LOG_2PI, GradientParts, lower_tri_index
 
 # q + p + 1 up to which the dense kernel beats the blocked one (one / several terms)
 DENSE_MAX_ONE = 60

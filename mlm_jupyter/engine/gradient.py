@@ -36,13 +36,9 @@ import numpy as np
 
 from . import smallblocks
 from .coupling import plan_for
-from .objective import (
-    GradientParts,
-    inverse_from_cholesky,
-    lower_tri_index,
-    solve_factor,
-    unscaled_vcov,
-)
+from .linalg import inverse_from_cholesky
+from .objective import GradientParts, lower_tri_index
+from .solution import solve_factor, unscaled_vcov
 
 if TYPE_CHECKING:  # pragma: no cover
     from .objective import ProfiledDeviance

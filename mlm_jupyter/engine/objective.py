@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from . import smallblocks
 from .blocks import CrossProducts
+from .linalg import cholesky_in_place, inverse_from_cholesky, tri_inv  # noqa: F401 (API)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -46,54 +47,6 @@ def _lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
 def lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
     """(row, col) of the lower triangle in lme4's column-major θ order (cached, read-only)."""
     return _lower_tri_index(q)
-
-
-def tri_inv(L: np.ndarray) -> np.ndarray:
-    """Inverse of a lower-triangular matrix (LAPACK trtri).
-
-    ``solve_triangular(L, I)`` does the same work but, with a matrix right-hand side,
-    wakes every BLAS thread: 40x slower for the small blocks here.
-    """
-    if L.shape[0] == 0:
-        return np.zeros((0, 0))
-    inv, info = sla.lapack.dtrtri(L, lower=1)
-    if info:
-        raise np.linalg.LinAlgError("singular triangular factor")
-    return inv
-
-
-#: Rows mirrored at once when symmetrising a large inverse (bounds the temporaries).
-MIRROR_CHUNK = 1024
-
-
-def inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
-    """(L L')⁻¹ from the lower Cholesky factor L (LAPACK potri), as a full symmetric matrix.
-
-    One copy of L is made (potri works in place on L' = U, Fortran order, which is L's
-    C-order memory) and the lower triangle is mirrored in chunks: for a 10,000² rest
-    block this needs 800 MB, not the 3.2 GB of tril + tril.T.
-    """
-    U = np.array(L, order="C", copy=True).T  # Fortran-ordered upper factor, L's own copy
-    inv, info = sla.lapack.dpotri(U, lower=0, overwrite_c=1)
-    if info:
-        raise np.linalg.LinAlgError("singular Cholesky factor")
-    P = inv.T  # C order; the lower triangle holds the inverse
-    m = P.shape[0]
-    for i0 in range(0, m, MIRROR_CHUNK):
-        i1 = min(m, i0 + MIRROR_CHUNK)
-        blk = P[i0:i1, i0:i1]
-        blk[...] = np.tril(blk) + np.tril(blk, -1).T
-        P[:i0, i0:i1] = P[i0:i1, :i0].T
-    return P
-
-
-def cholesky_in_place(A: np.ndarray) -> np.ndarray | None:
-    """Lower Cholesky factor of the C-ordered symmetric A, computed in A's memory (LAPACK
-    potrf on A' = U), or None when A is not positive definite."""
-    U, info = sla.lapack.dpotrf(A.T, lower=0, clean=1, overwrite_a=1)
-    if info != 0:
-        return None
-    return U.T
 
 
 def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
@@ -529,76 +482,13 @@ class ProfiledDeviance:
         )
 
 
-@dataclass(frozen=True)
-class Solution:
-    """Estimates at one θ: β, spherical u, b = Λu, σ, and the factor they came from."""
-
-    beta: np.ndarray
-    u: list[np.ndarray]  # per term, shape (levels, q)
-    b: list[np.ndarray]  # per term, shape (levels, q)
-    sigma: float
-    pwrss: float
-    factor: Factor
+#: Names that moved to :mod:`.solution`, still importable from here.
+_MOVED = ("Solution", "solve", "solve_factor", "unscaled_vcov", "conditional_variances")
 
 
-def solve(obj: ProfiledDeviance, theta: np.ndarray) -> Solution:
-    """Back-substitution L'[u; β] = l_y' at θ (the conditional modes and fixed effects)."""
-    f = obj.factor(theta)
-    if f is None:
-        raise np.linalg.LinAlgError("the model matrices are not positive definite at this θ")
-    return solve_factor(obj, f)
+def __getattr__(name: str):
+    if name in _MOVED:
+        from . import solution
 
-
-def solve_factor(obj: ProfiledDeviance, f: Factor) -> Solution:
-    """:func:`solve` from an existing factor (no new factorisation)."""
-    cp = obj.cp
-    m_r, p = cp.m_rest, cp.p
-    w = f.back_substitute()
-    beta = w[m_r:]
-    u_rest = w[:m_r]
-    # L11_j' u1_j = (L21_y - L21_a' w)_j  with L21_a the rest and X rows of L21.
-    l1, q1 = cp.terms[0].n_levels, cp.terms[0].q
-    rhs = f.D[-1] - np.einsum("mja,m->ja", f.D[:-1], beta)
-    if m_r:
-        rhs = rhs - np.asarray(f.S.T @ u_rest).reshape(l1, q1)
-    u1 = np.linalg.solve(f.L11.transpose(0, 2, 1), rhs[:, :, None])[:, :, 0]
-    us = [u1]
-    for term in cp.terms[1:]:
-        us.append(u_rest[term.offset : term.offset + term.size].reshape(term.n_levels, term.q))
-    bs = [u @ Tk.T for u, Tk in zip(us, f.T, strict=True)]
-    pwrss = float(f.diag22()[-1] ** 2)
-    dof = cp.n - p if obj.reml else cp.n
-    return Solution(beta, us, bs, float(np.sqrt(pwrss / dof)), pwrss, f)
-
-
-def unscaled_vcov(f: Factor, m_rest: int, p: int) -> np.ndarray:
-    """(RX'RX)^{-1}: vcov(β) / σ²."""
-    inv = tri_inv(f.x_block(m_rest, p))
-    return inv.T @ inv
-
-
-def conditional_variances(f: Factor, cp: CrossProducts) -> list[np.ndarray]:
-    """Diagonal blocks of Λ (L_Z L_Z')^{-1} Λ' per term: lme4's condVar / σ².
-
-    With L_Z = [[L11, 0], [S, L_rr]] and P = (L_rr L_rr')⁻¹, (L_Z L_Z')⁻¹ has the first
-    term's diagonal blocks M_j⁻¹ + K_j'PK_j (K = S L11⁻¹, level by level) and the rest
-    terms' blocks in P.  K_j'PK_j is summed along the sparsity of S (never a dense
-    rest x first-term product: that was 1 GFlop for the three-level growth model).
-    """
-    m_r = cp.m_rest
-    first = cp.terms[0]
-    L11inv = smallblocks.lower_inverse(f.L11)  # (l1, q1, q1)
-    V1 = L11inv.transpose(0, 2, 1) @ L11inv
-    out_u = []
-    if m_r:
-        P = inverse_from_cholesky(f.L22[:m_r, :m_r])
-        K = (f.S_sparse @ smallblocks.block_diagonal(L11inv)).tocsr()
-        PK_t = np.asarray(K.T @ P)  # (l1*q1, m_r) = (P K)'
-        V1 = V1 + smallblocks.level_inner(K, PK_t, first.n_levels, first.q)
-        out_u.append(V1)
-        for term in cp.terms[1:]:
-            idx = term.offset + np.arange(term.size).reshape(term.n_levels, term.q)
-            out_u.append(P[idx[:, :, None], idx[:, None, :]])
-    else:
-        out_u.append(V1)
-    return [Tk @ V @ Tk.T for Tk, V in zip(f.T, out_u, strict=True)]
+        return getattr(solution, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
