@@ -45,11 +45,16 @@ def cholesky_corr(z: np.ndarray, q: int) -> np.ndarray:
     return L
 
 
-def log_density_and_vjp(z: np.ndarray, q: int, eta: float,
-                        grad_L: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
-    """L, (log Jacobian + log LKJ(η)) and ∂/∂z of (that + ⟨grad_L, L⟩), for one z."""
+def log_density_and_vjp(z: np.ndarray, q: int, eta: float, grad_L: np.ndarray,
+                        L: np.ndarray) -> tuple[float, np.ndarray]:
+    """(log Jacobian + log LKJ(η)) and ∂/∂z of (that + ⟨grad_L, L⟩), for one z and its L."""
+    if q == 2:
+        # one partial correlation: L = [[1, 0], [y, √(1 - y²)]]
+        y = float(np.tanh(z[0]))
+        a = 0.5 * float(log1m_tanh2(z[0]))
+        g = grad_L[1, 0] * (1.0 - y * y) - y * grad_L[1, 1] * L[1, 1] - (2.0 + 2.0 * (eta - 1.0)) * y
+        return 2.0 * a + 2.0 * (eta - 1.0) * a, np.array([g])
     y = np.tanh(z)
-    L = cholesky_corr(z, q)
     grad = np.zeros_like(z)
     logp = 0.0
     pos = 0
@@ -70,4 +75,4 @@ def log_density_and_vjp(z: np.ndarray, q: int, eta: float,
             g += -2.0 * y[m] - y[m] * (i - k - 1) - lkj_coef * y[m]
             grad[m] = g
         pos += i
-    return L, logp, grad
+    return logp, grad

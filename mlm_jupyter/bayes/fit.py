@@ -12,7 +12,7 @@ import pandas as pd
 from ..spec import ModelSpec
 from .result import BayesianResult, SamplerInfo
 
-DEFAULT_WARMUP = 1000
+DEFAULT_WARMUP = 500
 
 #: R-hat above this (Vehtari et al. 2021's threshold, the reference checks') gets a message
 RHAT_LIMIT = 1.01

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fast_kernel import single_factor
+
 
 @dataclass(frozen=True)
 class Blocks:
@@ -157,7 +159,41 @@ def _factor(blocks: Blocks, lam: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def marginal(blocks: Blocks, lam: np.ndarray, tau: float, prior: GaussianPrior) -> Marginal:
-    """f and its exact gradients (module docstring); raises LinAlgError if not PD."""
+    """f and its exact gradients (module docstring); raises LinAlgError if not PD.
+
+    One block per level of a grouping factor goes to the compiled kernel of
+    :mod:`.fast_kernel` when numba is installed; :func:`marginal_numpy` is the reference.
+    """
+    if blocks.A.shape[0] > 1 and single_factor is not None:
+        p = blocks.p
+        if p:
+            P0, h0, k0, half = _prior_terms(prior)
+        else:
+            P0, h0, k0, half = np.zeros((0, 0)), np.zeros(0), 0.0, 0.0
+        value, grad_lam, grad_tau, mu, H_inv, ok = single_factor(
+            blocks.A, blocks.G, blocks.WW, float(blocks.n), np.ascontiguousarray(lam),
+            float(tau), P0, h0, float(k0), float(half))
+        if not ok:
+            raise np.linalg.LinAlgError("not positive definite")
+        return Marginal(float(value), grad_lam, float(grad_tau), _grad_prec(prior, mu, H_inv))
+    return marginal_numpy(blocks, lam, tau, prior)
+
+
+def _grad_prec(prior: GaussianPrior, mu: np.ndarray, H_inv: np.ndarray) -> np.ndarray:
+    """∂f/∂π_k = -½ ((Eμ + c - m̃)_k² + (EH⁻¹E')_kk) + ½/π_k (0 where flat)."""
+    if not mu.size:
+        return np.zeros(0)
+    resid = prior.E @ mu + prior.c - prior.mean
+    post = np.sum((prior.E @ H_inv) * prior.E, axis=1)
+    proper = prior.prec > 0
+    inv_prec = np.zeros(mu.size)
+    inv_prec[proper] = 0.5 / prior.prec[proper]
+    return -0.5 * (resid**2 + post) + inv_prec
+
+
+def marginal_numpy(blocks: Blocks, lam: np.ndarray, tau: float,
+                   prior: GaussianPrior) -> Marginal:
+    """:func:`marginal` with NumPy only (any block layout; the reference implementation)."""
     p, n = blocks.p, blocks.n
     l, q = blocks.A.shape[:2]
     _, M_inv, Q, AL, C, logdet_M = _factor(blocks, lam)
@@ -187,12 +223,7 @@ def marginal(blocks: Blocks, lam: np.ndarray, tau: float, prior: GaussianPrior) 
         outer = outer + RH.transpose(1, 0, 2).reshape(q, l * p) @ \
             Q[:, :, :p].transpose(1, 0, 2).reshape(q, l * p).T
         grad_tau = 0.5 * n / tau - 0.5 * wCw - 0.5 * float(np.sum(H_inv * C[:p, :p]))
-        resid = prior.E @ mu + prior.c - prior.mean
-        post = np.sum((prior.E @ H_inv) * prior.E, axis=1)
-        proper = prior.prec > 0
-        inv_prec = np.zeros(p)
-        inv_prec[proper] = 0.5 / prior.prec[proper]
-        grad_prec = -0.5 * (resid**2 + post) + inv_prec
+        grad_prec = _grad_prec(prior, mu, H_inv)
     else:
         grad_tau = 0.5 * n / tau - 0.5 * wCw
         grad_prec = np.zeros(0)

@@ -85,6 +85,11 @@ class LogPosterior:
             self._sd_slices.append(slice(start, start + term.q))
             start += term.q
         self._cor_of = {c.term: c for c in self.cor_terms}
+        groups: dict[str, list[int]] = {}
+        for i, dist in enumerate(priors.sd):
+            groups.setdefault(str(dist), []).append(i)
+        self._sd_groups = [(priors.sd[idx[0]], np.array(idx)) for idx in groups.values()]
+        self._mix_zeta = np.array([t.zeta for t in self.mix], dtype=int)
         if not link.single_factor:
             self._dense_index = [self._dense_positions(t) for t in link.terms]
         q_lam = link.blocks.q
@@ -146,7 +151,7 @@ class LogPosterior:
         T = self.term_factors(sd, L, sigma)
         s = self.link.scale
         tau = (s / sigma) ** 2
-        lam_mix = np.exp(zeta[[t.zeta for t in self.mix]]) if self.mix else np.zeros(0)
+        lam_mix = np.exp(zeta[self._mix_zeta])
         prec = self.precisions(lam_mix)
         try:
             m = marginal(self.link.blocks, self.assemble(T), tau, self.prior.with_precision(prec))
@@ -155,8 +160,9 @@ class LogPosterior:
         value = m.value
         G = self._term_gradients(m.grad_lam)
         # log σ: through τ = s²/σ² and T° ∝ 1/σ
-        g_sigma = -2.0 * tau * m.grad_tau - sum(float(np.sum(g * t)) for g, t in zip(G, T,
-                                                                                       strict=True))
+        g_sigma = -2.0 * tau * m.grad_tau
+        for g, t in zip(G, T, strict=True):
+            g_sigma -= float(np.vdot(g, t))
         lp, dlp = self.priors.sigma.logpdf(np.array(sigma))
         value += float(lp) + log_sigma
         grad[self.i_sigma] = g_sigma + float(dlp) * sigma + 1.0
@@ -168,13 +174,13 @@ class LogPosterior:
             grad[sl] += np.sum(BtG * Lk, axis=1) * sd[sl]
             if k in self._cor_of:
                 c = self._cor_of[k]
-                _, lj, gz = log_density_and_vjp(zeta[c.z], c.q, c.eta, sd[sl, None] * BtG)
+                lj, gz = log_density_and_vjp(zeta[c.z], c.q, c.eta, sd[sl, None] * BtG, Lk)
                 value += lj
                 grad[c.z] += gz
-        for i, dist in enumerate(self.priors.sd):
-            lp, dlp = dist.logpdf(np.array(sd[i]))
-            value += float(lp) + log_sd[i]
-            grad[i] += float(dlp) * sd[i] + 1.0
+        for dist, idx in self._sd_groups:
+            lp, dlp = dist.logpdf(sd[idx])
+            value += float(lp.sum() + log_sd[idx].sum())
+            grad[idx] += dlp * sd[idx] + 1.0
         # scale mixtures: log λ with λ ~ InvGamma(ν/2, ν/2)
         for t, lam in zip(self.mix, lam_mix, strict=True):
             a = 0.5 * t.nu

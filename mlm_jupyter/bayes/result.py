@@ -235,6 +235,12 @@ class BayesianResult:
 
         return icc(self)
 
+    def fitted(self, include_re: bool = True) -> pd.Series:
+        """X β̄ (+ Z b̄) at the posterior means, indexed by the rows used."""
+        from .effects import fitted
+
+        return fitted(self, include_re)
+
     def predict(self, newdata: pd.DataFrame | None = None, include_re: bool = True) -> np.ndarray:
         """Posterior mean predictions (at the posterior means of β and the random effects)."""
         from ..predict import predict

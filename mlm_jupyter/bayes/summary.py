@@ -31,12 +31,12 @@ def summarise(x: np.ndarray, level: float = 0.95) -> dict[str, float]:
             "q2.5": float(np.quantile(flat, lo)),
             "q50": float(np.quantile(flat, 0.5)),
             "q97.5": float(np.quantile(flat, hi)),
-            "rhat": float(az.rhat(x, method="rank")),
-            "ess_bulk": float(az.ess(x, method="bulk")),
-            "ess_tail": float(az.ess(x, method="tail")),
-            "mcse_mean": float(az.mcse(x, method="mean")),
-            "mcse_q2.5": float(az.mcse(x, method="quantile", prob=lo)),
-            "mcse_q97.5": float(az.mcse(x, method="quantile", prob=hi)),
+            "rhat": _scalar(az.rhat(x, method="rank")),
+            "ess_bulk": _scalar(az.ess(x, method="bulk")),
+            "ess_tail": _scalar(az.ess(x, method="tail")),
+            "mcse_mean": _scalar(az.mcse(x, method="mean")),
+            "mcse_q2.5": _scalar(az.mcse(x, method="quantile", prob=lo)),
+            "mcse_q97.5": _scalar(az.mcse(x, method="quantile", prob=hi)),
         }
     return out
 
@@ -55,6 +55,11 @@ def summary_table(draws: dict[str, np.ndarray], level: float = 0.95) -> pd.DataF
                                       "mcse_q2.5": f"mcse_q{lo}", "mcse_q97.5": f"mcse_q{hi}"})
     table.index.name = "parameter"
     return table
+
+
+def _scalar(value: object) -> float:
+    """ArviZ returns 0-d or 1-element arrays depending on the statistic."""
+    return float(np.asarray(value, dtype=float).reshape(-1)[0])
 
 
 def _pct(p: float) -> str:
