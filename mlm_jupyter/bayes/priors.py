@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..design import Design
 from .distributions import FLAT, Distribution, PriorError, parse_distribution
-from .names import ParameterNames, brms_coef
+from .names import ParameterNames
 
 CLASSES = ("b", "Intercept", "sd", "cor", "sigma")
 REAL_FAMILIES = ("normal", "student_t", "cauchy", FLAT)  # integrable exactly for β
@@ -99,10 +99,10 @@ def resolve_priors(
         Unknown class or parameter, a distribution not available for its class, or an
         improper prior that would make the posterior improper.
     """
-    given: dict[str, Any] = dict(priors or {})
     if priors is not None and not isinstance(priors, dict):
         raise PriorError("priors must be a dict such as {'b': 'normal(0, 10)', 'sd': "
                          "'student_t(3, 0, 10)'}, not " f"{type(priors).__name__}.")
+    given: dict[str, Any] = dict(priors or {})
     _check_keys(given, names, design)
     icpt = _intercept_index(design)
     if "Intercept" in given and icpt is None:
@@ -112,6 +112,10 @@ def resolve_priors(
         center = icpt is not None and ("Intercept" in given or
                                        ("b" not in given and "b_Intercept" not in given))
     center = bool(center) and icpt is not None
+    if center and "b_Intercept" in given:
+        raise PriorError("'b_Intercept' is the intercept at predictors = 0, but this prior "
+                         "set centres the predictors (an 'Intercept' entry or center=True): "
+                         "give the intercept's prior as 'Intercept', or pass center=False.")
     location, scale = default_scale(design.y)
     rows: list[tuple[str, str, str, str]] = []
 
@@ -195,8 +199,3 @@ def _check_flat_sigma(design: Design) -> None:
             f"do not exceed the {design.p} fixed and {n_re} random effects, so the residual SD "
             "can go to 0. Use a proper prior such as 'student_t(3, 0, 2.5)'."
         )
-
-
-def coef_label(name: str) -> str:
-    """brms' spelling of a coefficient (for messages)."""
-    return brms_coef(name)
