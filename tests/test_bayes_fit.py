@@ -160,7 +160,7 @@ def test_bad_input(sleep):
         mlm.fit(f, sleep, method="bayes", draws=0)
     with pytest.raises(ValueError, match="target_accept"):
         mlm.fit(f, sleep, method="bayes", target_accept=1.5)
-    with pytest.raises(ValueError, match="needs at least one random term"):
+    with pytest.raises(ValueError, match="No random-effects term"):
         mlm.fit("Reaction ~ Days", sleep, method="bayes")
     with pytest.raises(ValueError, match="method must be"):
         mlm.fit(f, sleep, method="mcmc")

@@ -63,7 +63,7 @@ def summary_html(res: BayesianResult) -> str:
     return wrap("".join(parts))
 
 
-def ppc_chart(res: BayesianResult, n_draws: int = 50) -> Any:
+def ppc_chart(res: BayesianResult, n_draws: int = 40) -> Any:
     """Kernel density of the observed y against ``n_draws`` posterior predictive replicates.
 
     brms' ``pp_check(fit)``: replicated data sets y_rep ~ p(y_rep | y) drawn from the exact
@@ -77,7 +77,8 @@ def ppc_chart(res: BayesianResult, n_draws: int = 50) -> Any:
     reps = np.asarray(res.idata.posterior_predictive["y"].values).reshape(-1, y.size)
     reps = reps[np.linspace(0, len(reps) - 1, min(n_draws, len(reps))).round().astype(int)]
     lo, hi = float(min(y.min(), reps.min())), float(max(y.max(), reps.max()))
-    grid = np.linspace(lo, hi, 120)
+    # one row per grid point and curve: stay under Altair's 5,000-row inline-data limit
+    grid = np.linspace(lo, hi, max(20, min(120, 4900 // (len(reps) + 1))))
     frames = []
     for i, rep in enumerate(reps):
         frames.append(pd.DataFrame({"y": grid, "density": gaussian_kde(rep)(grid),

@@ -151,7 +151,7 @@ class LogPosterior:
         T = self.term_factors(sd, L, sigma)
         s = self.link.scale
         tau = (s / sigma) ** 2
-        lam_mix = np.exp(zeta[self._mix_zeta])
+        lam_mix = np.exp(np.clip(zeta[self._mix_zeta], -700.0, 700.0))
         prec = self.precisions(lam_mix)
         try:
             m = marginal(self.link.blocks, self.assemble(T), tau, self.prior.with_precision(prec))

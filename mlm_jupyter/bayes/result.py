@@ -253,7 +253,7 @@ class BayesianResult:
         return tuple(r.mean(axis=(0, 1)) for r in self.draws.ranef)
 
     # -- display ---------------------------------------------------------------------------------
-    def ppc_chart(self, n_draws: int = 50) -> Any:
+    def ppc_chart(self, n_draws: int = 40) -> Any:
         """Posterior predictive check: density of y against that of replicated data (Altair)."""
         from .display import ppc_chart
 
