@@ -26,31 +26,18 @@ from scipy import stats
 
 from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
 from .engine.threads import single_blas_thread
+from .frames import ResultFrame
 from .nesting import added_variances, nesting_problem, same_fixed_effects
 from .progress import Progress
+from .validate import check_count, check_flag, check_result, check_seed
 
 
-class ComparisonTable(pd.DataFrame):
-    """A DataFrame with ``notes`` (refits, bootstrap failures) shown under the table."""
+class ComparisonTable(ResultFrame):
+    """A DataFrame shown in lme4's ``anova`` layout, with ``notes`` (refits, bootstrap
+    failures) under the table; the values are the exact numbers (see :class:`ResultFrame`)."""
 
-    _metadata = ["notes"]
-
-    @property
-    def _constructor(self) -> type:
-        return ComparisonTable
-
-    def _repr_html_(self) -> str:  # type: ignore[override]
-        import html
-
-        body = pd.DataFrame(self).to_html(float_format=lambda v: f"{v:.4g}")
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (getattr(self, "notes", None) or []))
-        return body + (f"<ul class='mlm-notes'>{notes}</ul>" if notes else "")
-
-    def __str__(self) -> str:
-        notes = getattr(self, "notes", None) or []
-        return pd.DataFrame(self).to_string() + "".join(f"\nNote: {n}" for n in notes)
-
-    __repr__ = __str__
+    display_digits = 5
+    display_anova = True
 
 
 def chibar_pvalue(x: float, df: int) -> float:
@@ -69,6 +56,8 @@ def chibar_critical(df: int, alpha: float = 0.05) -> float:
 def _check(results: tuple, refit: bool) -> None:
     if len(results) < 2:
         raise ValueError("compare() needs at least two fitted models.")
+    for k, r in enumerate(results, start=1):
+        check_result(r, f"model {k} of compare()")
     first = results[0]
     for k, r in enumerate(results[1:], start=2):
         if r.spec.response != first.spec.response:
@@ -117,7 +106,8 @@ def _bootstrap(
     ys = simulate_responses(small, nsim, rng)
     stats_, failed = [], 0
     n = small.nobs
-    with Progress(nsim, "bootstrap LRT", progress) as bar, single_blas_thread():
+    with Progress(nsim, "bootstrap LRT", progress, unit="replicates") as bar, \
+            single_blas_thread():
         for y in ys:
             cs, cl = small.conditioning, large.conditioning
             f0 = quick_refit(up_s.objective(cs.response(y, small.design.X), small.reml),
@@ -161,6 +151,10 @@ def compare(
         A DataFrame (index: formulas) with ``npar, aic, bic, loglik, deviance, chisq, df, p,
         p_mixture[, p_boot]`` and a ``notes`` list.
     """
+    check_flag("refit", refit)
+    nsim = check_count("nsim", nsim)
+    check_seed("seed", seed)
+    check_flag("progress", progress, allow_none=True)
     _check(results, refit)
     notes: list[str] = []
     models = list(results)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -10,15 +9,17 @@ import pandas as pd
 
 from .design import Design, build_design, used_frame
 from .engine.blocks import cross_products
-from .engine.conditioning import Conditioning, DegenerateModelError, condition
+from .engine.conditioning import Conditioning, DegenerateModelError, condition, unpack_theta
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
 from .formula import parse
+from .intake import as_pandas
+from .messages import MixedModelWarning, optimisation_messages, singular_fit
+from .messages import warn as emit_warning
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
-
 
 #: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
 EXACT_FIT_SIGMA = 1e-6
@@ -42,13 +43,12 @@ def _random_exact_fit(design: Design) -> DegenerateModelError:
     )
 
 
-class MixedModelWarning(UserWarning):
-    """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
+__all__ = ["MixedModelWarning", "assemble", "fit", "fit_design"]
 
 
 def fit(
     formula: str | ModelSpec,
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     reml: bool = True,
     *,
     start: np.ndarray | None = None,
@@ -75,9 +75,10 @@ def fit(
     formula : str or ModelSpec
         lme4 formula, e.g. ``"mathach ~ cses * catholic + meanses + (1 + cses | school)"``;
         ``(x || g)`` for uncorrelated terms, ``(1 | a/b)`` for nesting.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or any frame narwhals supports (polars, pyarrow, ...)
         Never modified.  Rows with missing values in the used columns are dropped and
-        counted in ``res.n_dropped``.
+        counted in ``res.n_dropped``.  Numbers are used as float64 whatever their dtype;
+        text, categorical and boolean columns are factors (treatment contrasts, as R).
     reml : bool, default True
         REML (lme4's default) or maximum likelihood (needed to compare fixed effects).
     start : ndarray, optional
@@ -109,19 +110,56 @@ def fit(
         raise TypeError(f"{', '.join(extra)} only apply to method='bayes'.")
     if method is not None:
         reml = method == "reml"
+    check_flag("reml", reml)
+    check_flag("warn", warn)
+    if not isinstance(formula, (str, ModelSpec)):
+        raise TypeError(
+            f"formula must be a string such as 'y ~ x + (1 | g)', not {type(formula).__name__}."
+        )
     spec = parse(formula) if isinstance(formula, str) else formula
-    design = build_design(spec, data)
+    frame = as_pandas(data)
+    design = build_design(spec, frame)
+    start = check_start(start, design)
     if design.n - design.p <= 0:
         raise ValueError(
             f"{design.n} observations cannot estimate {design.p} fixed effects; "
             "simplify the fixed part."
         )
-    used = used_frame(data, design)
+    used = used_frame(frame, design)
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
-            warnings.warn(message, MixedModelWarning, stacklevel=2)
+            emit_warning(message, stacklevel=2)
     return result
+
+
+def check_flag(name: str, value: Any) -> None:
+    """Refuse anything but True/False for a switch (``reml=None`` must not mean ML)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, not {value!r}.")
+
+
+def n_theta(design: Design) -> int:
+    """Number of θ parameters: q(q+1)/2 per random term (lme4's lower triangles)."""
+    return sum(t.q * (t.q + 1) // 2 for t in design.terms)
+
+
+def check_start(start: Any, design: Design) -> np.ndarray | None:
+    """``start`` as a float vector of the model's θ length, or None; errors name it."""
+    if start is None:
+        return None
+    try:
+        values = np.asarray(start, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"start must be a vector of numbers (θ), not {start!r}.") from exc
+    want = n_theta(design)
+    if values.size != want or not np.isfinite(values).all():
+        raise ValueError(
+            f"start must hold {want} finite θ value(s) for this model (lme4's getME(m, "
+            f"'theta') order), but has {values.size}"
+            + ("" if np.isfinite(values).all() else " with non-finite entries") + "."
+        )
+    return values
 
 
 def fit_design(
@@ -173,10 +211,13 @@ def assemble(
     # SD relative to σ per unit-RMS column: a change of units cannot make a fit singular.
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
+    singular_terms = [
+        bool(np.any(np.diag(T) < SINGULAR_TOL)) for T in unpack_theta(record.theta, cp)
+    ]
     messages = list(design.messages)
     if is_singular:
-        messages.append("boundary (singular) fit: see help('isSingular')")
-    messages.extend(record.messages)
+        messages.append(singular_fit(design.terms, unpack_theta(theta, cp), singular_terms))
+    messages.extend(optimisation_messages(record))
 
     n_par = cp.p + record.theta.size + 1
     dev = conditioning.criterion(record.objective, objective.reml, cp.n)

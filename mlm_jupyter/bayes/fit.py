@@ -77,6 +77,7 @@ def fit_bayes(
     from ..design import build_design, used_frame
     from ..fitting import fit_design
     from ..formula import parse
+    from ..intake import as_pandas
     from ..varcorr import group_levels
     from .draws import exact_draws, initial_point
     from .engine_link import build_link
@@ -99,8 +100,9 @@ def fit_bayes(
     spec = parse(formula) if isinstance(formula, str) else formula
     if not spec.random:
         raise ValueError("method='bayes' needs at least one random term such as (1 | g).")
-    design = build_design(spec, data)
-    used = used_frame(data, design)
+    frame = as_pandas(data)
+    design = build_design(spec, frame)
+    used = used_frame(frame, design)
     names = parameter_names(design)
     prior_set = resolve_priors(priors, design, names, center)
     with warnings.catch_warnings():

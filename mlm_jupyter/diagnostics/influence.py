@@ -143,7 +143,8 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
         with θ held at θ̂ (β̂ and σ̂ recomputed); the random-effect ``rvc`` columns are then
         NaN (with θ fixed they would only echo the residual's change).
     progress : bool, optional
-        Show a progress bar; default: only for more than 500 clusters.
+        Show a progress bar; default: in notebooks and terminals when the refits take more
+        than a second (see :mod:`mlm_jupyter.progress`).
 
     Returns
     -------
@@ -222,9 +223,9 @@ def _influence_table(
         todo_loop: range | list[int] = []
     else:
         todo_loop = range(G)
-    enabled = progress if progress is not None else (None if G > 500 else False)
     with single_blas_thread(), Progress(len(todo_loop), f"influence ({group})",
-                                         enabled if len(todo_loop) else False) as bar:
+                                         progress if len(todo_loop) else False,
+                                         unit="refits") as bar:
         start = warm_start(full, res.engine_theta) if exact else None
         for j in todo_loop:
             bar.update()
