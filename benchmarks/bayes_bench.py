@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import mlm_jupyter as mlm  # noqa: E402
 from test_bayes_fit import BAYES, _case, _check  # noqa: E402
+
+import mlm_jupyter as mlm  # noqa: E402
 
 CASES = ["sleep_slope", "sleep_slope_wide", "small_singular_slope", "hsb_crosslevel",
          "sleep_defaults", "sleep_centred_t", "penicillin_crossed"]

@@ -90,7 +90,7 @@ CELL.add_argument(
     help="denominator df of the t tests: satterthwaite (default) or kenward-roger",
 )
 CELL.add_argument("--bayes", action="store_true",
-                  help="Bayesian estimation (NUTS; brms' model and priors; needs mlm_jupyter[bayes])")
+                  help="Bayesian estimation (NUTS; brms' priors; needs mlm_jupyter[bayes])")
 CELL.add_argument("--priors", default=None,
                   help="with --bayes: name of a dict of priors, e.g. {'b': 'normal(0, 10)'}")
 CELL.add_argument("--draws", type=int, default=1000, help="with --bayes: draws per chain")

@@ -23,16 +23,16 @@ pytest.importorskip("numba")
 REF = Path(__file__).parent / "reference"
 
 
-def _toy(seed: int = 0, l: int = 12, q: int = 2, p: int = 3, per: int = 6):
+def _toy(seed: int = 0, nl: int = 12, q: int = 2, p: int = 3, per: int = 6):
     rng = np.random.default_rng(seed)
-    n = l * per
-    codes = np.repeat(np.arange(l), per)
+    n = nl * per
+    codes = np.repeat(np.arange(nl), per)
     Z = np.column_stack([np.ones(n)] + [rng.normal(size=n) for _ in range(q - 1)])
     X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])
-    y = rng.normal(size=n) + Z[:, -1] * rng.normal(size=l)[codes]
+    y = rng.normal(size=n) + Z[:, -1] * rng.normal(size=nl)[codes]
     W = np.column_stack([X, y])
-    A = np.stack([Z[codes == j].T @ Z[codes == j] for j in range(l)])
-    G = np.stack([Z[codes == j].T @ W[codes == j] for j in range(l)])
+    A = np.stack([Z[codes == j].T @ Z[codes == j] for j in range(nl)])
+    G = np.stack([Z[codes == j].T @ W[codes == j] for j in range(nl)])
     return Blocks(A, G, W.T @ W, n), (Z, X, y, codes)
 
 
@@ -40,17 +40,18 @@ def _brute(blocks, raw, lam, tau, prior):
     """log ∫ N(y | Xβ, σ²(I + ZΛΛ'Z')) N(β̃) dβ with dense n x n matrices."""
     Z, X, y, codes = raw
     n, q = Z.shape
-    l = codes.max() + 1
-    Zf = np.zeros((n, l * q))
-    for j in range(l):
+    nl = codes.max() + 1
+    Zf = np.zeros((n, nl * q))
+    for j in range(nl):
         Zf[codes == j, j * q:(j + 1) * q] = Z[codes == j]
-    Lf = np.kron(np.eye(l), lam)
+    Lf = np.kron(np.eye(nl), lam)
     V = (np.eye(n) + Zf @ Lf @ Lf.T @ Zf.T) / tau
     Vi = np.linalg.inv(V)
     pi, d = prior.prec, prior.mean - prior.c
     H = X.T @ Vi @ X + prior.E.T @ (pi[:, None] * prior.E)
     h = X.T @ Vi @ y + prior.E.T @ (pi * d)
-    return (-0.5 * np.linalg.slogdet(V)[1] - 0.5 * (y @ Vi @ y + d @ (pi * d) - h @ np.linalg.solve(H, h))
+    quad = y @ Vi @ y + d @ (pi * d) - h @ np.linalg.solve(H, h)
+    return (-0.5 * np.linalg.slogdet(V)[1] - 0.5 * quad
             - 0.5 * np.linalg.slogdet(H)[1] + 0.5 * np.log(pi[pi > 0]).sum())
 
 
@@ -111,7 +112,9 @@ def test_flat_prior_marginal_is_the_engines_reml_criterion():
         m = marginal(link.blocks, T, tau, prior)
         m2 = marginal(link.blocks, T * 1.1, tau * 0.9, prior)
         p2 = res.engine.gradient_parts(theta * 1.1)
-        f = lambda pt, t: -0.5 * pt.logdet + 0.5 * (res.nobs - p) * np.log(t) - 0.5 * t * pt.r2
+        def f(pt, t):
+            return -0.5 * pt.logdet + 0.5 * (res.nobs - p) * np.log(t) - 0.5 * t * pt.r2
+
         assert m.value - m2.value == pytest.approx(f(parts, tau) - f(p2, tau * 0.9), rel=1e-9)
         rows, cols = np.tril_indices(2)
         order = np.lexsort((rows, cols))  # lme4's column-major lower triangle
@@ -130,7 +133,8 @@ def _check_gradient(lp: LogPosterior, zeta: np.ndarray) -> None:
 
 @pytest.mark.parametrize("formula, data, group, priors", [
     ("Reaction ~ Days + (Days | Subject)", "sleepstudy.csv", "Subject",
-     {"b": "normal(0, 10)", "sd": "student_t(3, 0, 10)", "cor": "lkj(2)", "sigma": "gamma(2, 0.1)"}),
+     {"b": "normal(0, 10)", "sd": "student_t(3, 0, 10)", "cor": "lkj(2)",
+      "sigma": "gamma(2, 0.1)"}),
     ("Reaction ~ Days + (Days + I(Days^2) | Subject)", "sleepstudy.csv", "Subject",
      {"Intercept": "student_t(3, 250, 30)", "b": "cauchy(0, 5)", "sd": "lognormal(2, 1)",
       "cor": "lkj(1.5)", "sigma": "inv_gamma(3, 40)"}),

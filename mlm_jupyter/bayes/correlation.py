@@ -52,7 +52,8 @@ def log_density_and_vjp(z: np.ndarray, q: int, eta: float, grad_L: np.ndarray,
         # one partial correlation: L = [[1, 0], [y, √(1 - y²)]]
         y = float(np.tanh(z[0]))
         a = 0.5 * float(log1m_tanh2(z[0]))
-        g = grad_L[1, 0] * (1.0 - y * y) - y * grad_L[1, 1] * L[1, 1] - (2.0 + 2.0 * (eta - 1.0)) * y
+        g = (grad_L[1, 0] * (1.0 - y * y) - y * grad_L[1, 1] * L[1, 1]
+             - (2.0 + 2.0 * (eta - 1.0)) * y)
         return 2.0 * a + 2.0 * (eta - 1.0) * a, np.array([g])
     y = np.tanh(z)
     grad = np.zeros_like(z)

@@ -98,7 +98,7 @@ def exact_draws(logp: LogPosterior, zeta: np.ndarray, seed: int | None) -> Draws
     thin = max(1, int(np.ceil(C * D * size / MAX_RANEF_NUMBERS)))
     beta = np.zeros((C, D, p))
     ranef = [np.zeros((C, len(range(0, D, thin)), t.n_levels, t.q)) for t in link.terms]
-    l, q = link.blocks.A.shape[:2]
+    nl, q = link.blocks.A.shape[:2]
     for c in range(C):
         for d in range(D):
             sd = nat["sd"][c, d]
@@ -112,7 +112,7 @@ def exact_draws(logp: LogPosterior, zeta: np.ndarray, seed: int | None) -> Draws
             beta[c, d] = link.beta(b_eng)
             if d % thin:
                 continue
-            u = draw_u(cond, b_eng, sigma / link.scale, rng.standard_normal((l, q)))
+            u = draw_u(cond, b_eng, sigma / link.scale, rng.standard_normal((nl, q)))
             for k, term in enumerate(link.terms):
                 if link.single_factor:
                     uk = u[:, term.cols]

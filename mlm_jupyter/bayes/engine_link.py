@@ -98,8 +98,8 @@ def build_link(res: MixedModelResult) -> EngineLink:
     if single:
         Z = np.column_stack([t.Z for t in ed.terms])
         codes = ed.terms[0].codes
-        l = ed.terms[0].n_levels
-        blocks = Blocks(_per_level(codes, Z, Z, l), _per_level(codes, Z, W, l), W.T @ W, ed.n)
+        nl = ed.terms[0].n_levels
+        blocks = Blocks(_per_level(codes, Z, Z, nl), _per_level(codes, Z, W, nl), W.T @ W, ed.n)
     else:
         if offset > MAX_DENSE_EFFECTS:
             raise ValueError(

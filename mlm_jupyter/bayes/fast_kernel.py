@@ -51,16 +51,16 @@ def _chol_inv(M: np.ndarray, q: int) -> tuple[np.ndarray, float, bool]:
 
 
 def _single_factor(A, G, WW, n, lam, tau, P0, h0, k0, half_logdet_pi):
-    l, q, r = G.shape
+    nl, q, r = G.shape
     p = r - 1
     C = WW.copy()
     logdet_M = 0.0
-    Q = np.empty((l, q, r))
-    AL = np.empty((l, q, q))
-    Minv = np.empty((l, q, q))
+    Q = np.empty((nl, q, r))
+    AL = np.empty((nl, q, q))
+    Minv = np.empty((nl, q, q))
     M = np.empty((q, q))
     K = np.empty((q, r))
-    for j in range(l):
+    for j in range(nl):
         for a in range(q):
             for b in range(q):
                 s = 0.0
@@ -117,7 +117,7 @@ def _single_factor(A, G, WW, n, lam, tau, P0, h0, k0, half_logdet_pi):
     Rw = np.empty(q)
     Qw = np.empty(q)
     RH = np.empty((q, p))
-    for j in range(l):
+    for j in range(nl):
         for a in range(q):
             for x in range(r):
                 s = G[j, a, x]

@@ -40,9 +40,9 @@ class Blocks:
 
     Attributes
     ----------
-    A : ndarray (l, q, q)
+    A : ndarray (nl, q, q)
         Z_j'Z_j per block.
-    G : ndarray (l, q, p + 1)
+    G : ndarray (nl, q, p + 1)
         Z_j'[X y] per block.
     WW : ndarray (p + 1, p + 1)
         [X y]'[X y].
@@ -93,8 +93,8 @@ class Conditional:
 
     mu: np.ndarray  # (p,) mean of β
     chol_H: np.ndarray  # (p, p) lower, H = chol_H chol_H'
-    chol_M: np.ndarray  # (l, q, q) lower
-    Q: np.ndarray  # (l, q, p + 1) M_j⁻¹ K_j
+    chol_M: np.ndarray  # (nl, q, q) lower
+    Q: np.ndarray  # (nl, q, p + 1) M_j⁻¹ K_j
 
 
 def _prior_terms(prior: GaussianPrior) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -108,7 +108,7 @@ def _prior_terms(prior: GaussianPrior) -> tuple[np.ndarray, np.ndarray, float, f
 
 
 def _bmm(S: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """S_j X_j for (l, q, q) @ (l, q, r); elementwise for q ≤ 2 (NumPy's batched matmul of
+    """S_j X_j for (nl, q, q) @ (nl, q, r); elementwise for q ≤ 2 (NumPy's batched matmul of
     tiny matrices costs ~10x more than the arithmetic)."""
     q = S.shape[1]
     if q == 1:
@@ -121,7 +121,7 @@ def _bmm(S: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 
 def _binv(M: np.ndarray) -> tuple[np.ndarray, float]:
-    """Inverses of symmetric positive definite (l, q, q) blocks and Σ_j log|M_j|."""
+    """Inverses of symmetric positive definite (nl, q, q) blocks and Σ_j log|M_j|."""
     q = M.shape[1]
     if q == 1:
         d = M[:, 0, 0]
@@ -144,17 +144,17 @@ def _binv(M: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _factor(blocks: Blocks, lam: np.ndarray) -> tuple[np.ndarray, ...]:
     """Λ'Z_j'Z_jΛ through two GEMMs, M_j⁻¹, K_j, Q_j, Z_j'Z_jΛ, C and Σ log|M_j|."""
-    l, q = blocks.A.shape[:2]
+    nl, q = blocks.A.shape[:2]
     r = blocks.WW.shape[0]
-    AL = (blocks.A.reshape(l * q, q) @ lam).reshape(l, q, q)  # Z_j'Z_jΛ
+    AL = (blocks.A.reshape(nl * q, q) @ lam).reshape(nl, q, q)  # Z_j'Z_jΛ
     # Λ'(Z_j'Z_jΛ) = ((Z_j'Z_jΛ)'Λ)': one more GEMM on the transposed blocks
-    M = (AL.transpose(0, 2, 1).reshape(l * q, q) @ lam).reshape(l, q, q).transpose(0, 2, 1)
+    M = (AL.transpose(0, 2, 1).reshape(nl * q, q) @ lam).reshape(nl, q, q).transpose(0, 2, 1)
     M = M + np.eye(q)
     M_inv, logdet_M = _binv(M)
-    K = (blocks.G.transpose(0, 2, 1).reshape(l * r, q) @ lam).reshape(l, r, q)
+    K = (blocks.G.transpose(0, 2, 1).reshape(nl * r, q) @ lam).reshape(nl, r, q)
     K = K.transpose(0, 2, 1)
     Q = _bmm(M_inv, K)
-    C = blocks.WW - K.reshape(l * q, r).T @ Q.reshape(l * q, r)
+    C = blocks.WW - K.reshape(nl * q, r).T @ Q.reshape(nl * q, r)
     return M, M_inv, Q, AL, C, logdet_M
 
 
@@ -195,7 +195,7 @@ def marginal_numpy(blocks: Blocks, lam: np.ndarray, tau: float,
                    prior: GaussianPrior) -> Marginal:
     """:func:`marginal` with NumPy only (any block layout; the reference implementation)."""
     p, n = blocks.p, blocks.n
-    l, q = blocks.A.shape[:2]
+    nl, q = blocks.A.shape[:2]
     _, M_inv, Q, AL, C, logdet_M = _factor(blocks, lam)
     if p:
         P0, h0, k0, half_logdet_pi = _prior_terms(prior)
@@ -214,20 +214,20 @@ def marginal_numpy(blocks: Blocks, lam: np.ndarray, tau: float,
 
     R = blocks.G - _bmm(AL, Q)  # Z_j'W - Z_j'Z_jΛQ_j
     r = p + 1
-    Rw = (R.reshape(l * q, r) @ w).reshape(l, q)
-    Qw = (Q.reshape(l * q, r) @ w).reshape(l, q)
+    Rw = (R.reshape(nl * q, r) @ w).reshape(nl, q)
+    Qw = (Q.reshape(nl * q, r) @ w).reshape(nl, q)
     outer = Rw.T @ Qw  # Σ_j (R_j w)(Q_j w)'
     wCw = float(w @ C @ w)
     if p:
-        RH = (R[:, :, :p].reshape(l * q, p) @ H_inv).reshape(l, q, p)
-        outer = outer + RH.transpose(1, 0, 2).reshape(q, l * p) @ \
-            Q[:, :, :p].transpose(1, 0, 2).reshape(q, l * p).T
+        RH = (R[:, :, :p].reshape(nl * q, p) @ H_inv).reshape(nl, q, p)
+        outer = outer + RH.transpose(1, 0, 2).reshape(q, nl * p) @ \
+            Q[:, :, :p].transpose(1, 0, 2).reshape(q, nl * p).T
         grad_tau = 0.5 * n / tau - 0.5 * wCw - 0.5 * float(np.sum(H_inv * C[:p, :p]))
         grad_prec = _grad_prec(prior, mu, H_inv)
     else:
         grad_tau = 0.5 * n / tau - 0.5 * wCw
         grad_prec = np.zeros(0)
-    trace_term = AL.transpose(1, 0, 2).reshape(q, l * q) @ M_inv.reshape(l * q, q)
+    trace_term = AL.transpose(1, 0, 2).reshape(q, nl * q) @ M_inv.reshape(nl * q, q)
     grad_lam = tau * outer - trace_term
     return Marginal(float(value), grad_lam, float(grad_tau), grad_prec)
 
@@ -255,7 +255,7 @@ def draw_beta(cond: Conditional, z: np.ndarray) -> np.ndarray:
 
 
 def draw_u(cond: Conditional, beta: np.ndarray, sigma: float, z: np.ndarray) -> np.ndarray:
-    """u_j = M_j⁻¹Λ'Z_j'(y - Xβ) + σ chol_M_j⁻ᵀ z_j, shape (l, q) (z: (l, q) standard normal)."""
+    """u_j = M_j⁻¹Λ'Z_j'(y - Xβ) + σ chol_M_j⁻ᵀ z_j, shape (nl, q) (z: (nl, q) standard normal)."""
     w = np.append(-beta, 1.0)
     mean = cond.Q @ w
     noise = np.linalg.solve(cond.chol_M.transpose(0, 2, 1), z[:, :, None])[:, :, 0]

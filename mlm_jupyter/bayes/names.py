@@ -13,7 +13,7 @@ _RENAME = ((" ", ""), ("(", ""), (")", ""), ("[", ""), ("]", ""), (",", ""), ('"
 
 
 def brms_coef(name: str) -> str:
-    """An lme4 column name as brms spells it: ``(Intercept)`` -> ``Intercept``, ``I(x^2)`` -> ``IxE2``."""
+    """An lme4 column name as brms spells it: ``I(x^2)`` -> ``IxE2``."""
     if name == "(Intercept)":
         return "Intercept"
     for old, new in _RENAME:

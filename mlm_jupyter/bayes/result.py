@@ -224,7 +224,7 @@ class BayesianResult:
     # -- effects ---------------------------------------------------------------------------------
     def simple_slopes(self, of: str, at: dict[str, Any] | None = None,
                       level: float = 0.95) -> pd.DataFrame:
-        """Posterior of the slope of ``of`` at moderator values: ``estimate, std_error, lower, upper``."""
+        """Posterior of the slope of ``of`` at moderator values (mean, SD, credible interval)."""
         from .effects import simple_slopes
 
         return simple_slopes(self, of, at, level)
