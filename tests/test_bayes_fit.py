@@ -172,9 +172,11 @@ def test_bad_input(sleep):
 
 
 def test_magic_bayes(sleep):
+    import IPython
     from IPython.testing.globalipapp import get_ipython
 
-    ip = get_ipython()
+    # globalipapp starts its shell once per process and returns None afterwards.
+    ip = get_ipython() or IPython.get_ipython()
     ip.run_line_magic("load_ext", "mlm_jupyter")
     ip.user_ns["sleep"] = sleep
     ip.user_ns["pri"] = {"b": "normal(0, 100)"}
