@@ -184,11 +184,33 @@ class MixedModelResult:
                 values = values + np.einsum("nq,nq->n", term.Z, b[term.codes])
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
-    def predict(self, newdata: pd.DataFrame | None = None, include_re: bool = True) -> np.ndarray:
-        """Predictions for new data; unseen cluster levels get the population prediction."""
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        include_re: bool = True,
+        type: str = "response",
+        interval: str | None = None,
+        level: float = 0.95,
+        **kwargs: Any,
+    ) -> np.ndarray | pd.DataFrame:
+        """Predictions for new data; unseen cluster levels get the population prediction.
+
+        With ``interval="confidence"`` or ``"prediction"`` a DataFrame ``fit, std_error,
+        lower, upper`` (see :func:`mlm_jupyter.prediction_intervals.predict_interval`, which
+        also takes ``method="simulation"``, ``nsim`` and ``seed``).
+        """
+        if interval is not None or kwargs:
+            from .prediction_intervals import predict_interval
+
+            return predict_interval(
+                self, newdata, include_re=include_re, type=type, interval=interval,
+                level=level, **kwargs,
+            )
+        from .effects.links import check_type, link_of
         from .predict import predict
 
-        return predict(self, newdata, include_re=include_re)
+        eta = predict(self, newdata, include_re=include_re)
+        return link_of(self).inverse(eta) if check_type(type) == "response" else eta
 
     def refit(self, reml: bool | None = None, y: np.ndarray | None = None) -> MixedModelResult:
         """A new fit of the same model (REML/ML switch, or a new response vector)."""
@@ -253,6 +275,23 @@ class MixedModelResult:
         from .effects import johnson_neyman
 
         return johnson_neyman(self, of, moderator, level=level)
+
+    def marginal_means(self, specs: Any, by: Any = None, at: dict | None = None,
+                       ddf: str = "kenward-roger", type: str = "link",
+                       level: float = 0.95) -> pd.DataFrame:
+        """emmeans' estimated marginal means (see :func:`mlm_jupyter.effects.marginal_means`)."""
+        from .effects import marginal_means
+
+        return marginal_means(self, specs, by=by, at=at, ddf=ddf, type=type, level=level)
+
+    def pairwise(self, specs: Any, by: Any = None, at: dict | None = None,
+                 adjust: str = "tukey", ddf: str = "kenward-roger", type: str = "link",
+                 level: float = 0.95) -> pd.DataFrame:
+        """emmeans' ``pairs()`` of the marginal means (see :func:`mlm_jupyter.effects.pairwise`)."""
+        from .effects import pairwise
+
+        return pairwise(self, specs, by=by, at=at, adjust=adjust, ddf=ddf, type=type,
+                        level=level)
 
     def marginal_variance(self, x: Any, group: str | None = None) -> pd.DataFrame:
         from .effects import marginal_variance
