@@ -293,6 +293,20 @@ class MixedModelResult:
         return pairwise(self, specs, by=by, at=at, adjust=adjust, ddf=ddf, type=type,
                         level=level)
 
+    def predict_response(self, terms: Any = None, at: dict | None = None,
+                         level: float = 0.95) -> pd.DataFrame:
+        """Predictions with CI and PI bands across a predictor, by a moderator (ggeffects)."""
+        from .effects.response_grid import predict_response
+
+        return predict_response(self, terms, at=at, level=level)
+
+    def effect_plot(self, terms: Any = None, at: dict | None = None, level: float = 0.95,
+                    **kwargs: Any) -> Any:
+        """Altair effect plot of :meth:`predict_response` (confidence and prediction bands)."""
+        from .display.effect_charts import effect_plot
+
+        return effect_plot(self, terms, at=at, level=level, **kwargs)
+
     def marginal_variance(self, x: Any, group: str | None = None) -> pd.DataFrame:
         from .effects import marginal_variance
 

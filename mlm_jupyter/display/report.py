@@ -7,9 +7,9 @@ supervisor or attached to a journal's supplement and still be interactive.
 
 Layout: title; data (observations, clusters per grouping factor, cluster-size distribution,
 rows dropped); per model the formula, the level-1 / level-2 and combined equations, the
-summary, the advice and the explorer; with several models the likelihood-ratio comparison
-(with the chi-bar-square mixture p-value) and the variance explained between consecutive
-models; diagnostic charts of the last model.
+summary, the advice, predictions (effect plot, marginal means) and the explorer; with
+several models the likelihood-ratio comparison (with the chi-bar-square mixture p-value)
+and the variance explained between consecutive models; diagnostic charts of the last model.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 
 from .embed import bundle_html, explorer_div, static_explorer_html
 from .export import chart_to_png, chart_to_svg
+from .report_predictions import predictions_html
 
 esc = html.escape
 __all__ = ["report", "static_explorer_html", "bundle_html", "explorer_div", "data_summary",
@@ -215,6 +216,7 @@ def _model_section(k: int, res: Any, explorer: bool, theme: str) -> str:
         "<h3>Summary</h3>",
         _summary_html(res),
         _advice_html(res),
+        predictions_html(res),
     ]
     if explorer:
         from .explorer_state import build_state
