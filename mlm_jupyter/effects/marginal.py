@@ -198,7 +198,9 @@ def pairwise(
         if note:
             notes.append(note)
     family = max(sizes, default=0)
-    if method == "tukey":
+    if family <= 2:  # one comparison per group: nothing to adjust (emmeans says nothing)
+        pass
+    elif method == "tukey":
         notes.append(f"P value adjustment: tukey method for comparing a family of {family} "
                      "estimates")
     elif method != "none":

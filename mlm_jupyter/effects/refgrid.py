@@ -17,6 +17,7 @@ l'γ (emmeans' ``linfct``).
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 MAX_GRID = 200_000  # rows of the full grid; beyond this ask the user for `at`
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")  # R's as.numeric
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Predictor:
     name: str
     numeric: bool
     values: tuple  # grid values: levels (factor), or numbers
-    averaged: bool  # default values are several (factor levels or a two-valued numeric)
+    averaged: bool  # several values: averaged over when not in specs or by
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def predictors(res: Any, at: dict[str, Any] | None, notes: list[str]) -> dict[st
             distinct = np.unique(series.to_numpy(dtype=float))
             if name in at:
                 values = _numeric_values(name, at[name], series, notes)
-                out[name] = Predictor(name, True, values, False)
+                out[name] = Predictor(name, True, values, len(values) > 1)
             elif len(distinct) <= 2:
                 out[name] = Predictor(name, True, tuple(float(v) for v in distinct), True)
             else:
@@ -176,7 +178,8 @@ def predictors(res: Any, at: dict[str, Any] | None, notes: list[str]) -> dict[st
         else:
             levels = factor_levels(res, name, series)
             if name in at:
-                out[name] = Predictor(name, False, _match_levels(name, at[name], levels), False)
+                values = _match_levels(name, at[name], levels)
+                out[name] = Predictor(name, False, values, len(values) > 1)
             else:
                 out[name] = Predictor(name, False, levels, True)
     return out
@@ -308,15 +311,20 @@ def row_labels(
 ) -> list[str]:
     """emmeans' contrast labels: spec levels joined by spaces; numbers as ``name`` + value.
 
-    A label containing an operator character (``-``, ``+``, ``*``, ``/``) is put in
-    parentheses, as emmeans prints it (``(Golden Rain nitro-0.3)``).
+    A factor whose levels all read as numbers (``"0"``, ``"20"``) is labelled like a numeric
+    predictor (``social20``), as emmeans does.  A label containing an operator character
+    (``-``, ``+``, ``*``, ``/``) is put in parentheses, as emmeans prints it
+    (``(Golden Rain nitro-0.3)``).
     """
+    named = {n: preds[n].numeric or all(_NUMBER.match(str(v)) for v in preds[n].values)
+             for n in specs}
     out = []
     for _, row in table.iterrows():
         parts = []
         for name in specs:
             value = row[name]
-            parts.append(f"{name}{float(value):.15g}" if preds[name].numeric else str(value))
+            text = f"{float(value):.15g}" if preds[name].numeric else str(value)
+            parts.append(f"{name}{text}" if named[name] else text)
         label = " ".join(parts)
         if any(ch in label for ch in "-+*/"):
             label = f"({label})"
