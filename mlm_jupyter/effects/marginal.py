@@ -51,6 +51,30 @@ def _quantile(level: float, df: np.ndarray) -> np.ndarray:
     return stats.t.ppf(0.5 + level / 2, np.where(np.isfinite(df), df, np.inf))
 
 
+def _estimates(res: Any, L: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(estimates, SEs, df) of the rows of L.
+
+    Kenward-Roger on an ML fit follows emmeans: pbkrtest's ``vcovAdj`` refits the model by
+    REML, so the SE comes from the REML fit's adjusted covariance Φ_A and the df from
+    ``Lb_ddf(L, vcov(ML fit), Φ_A)``; the estimates stay the ML fit's.
+    """
+    from ..inference import linear_combinations
+
+    if key != "kenward-roger" or res.reml:
+        return linear_combinations(res, L, key)
+    from dataclasses import replace
+
+    from ..inference.kenward_roger import cached_kr, kr_adjust
+
+    parts = replace(cached_kr(res.refit(reml=True)), vcov=res.vcov.to_numpy())
+    out = np.full((len(L), 3), np.nan)
+    for i, row in enumerate(np.atleast_2d(L)):
+        if np.all(np.isfinite(row)):
+            out[i] = (row @ res.fixef.to_numpy(), np.sqrt(row @ parts.vcov_adj @ row),
+                      kr_adjust(parts, row[None, :])[0])
+    return out[:, 0], out[:, 1], out[:, 2]
+
+
 def marginal_means(
     res: Any,
     specs: Any,
@@ -87,13 +111,11 @@ def marginal_means(
         upper``; ``attrs["notes"]`` holds emmeans-style notes and ``attrs["linfct"]`` the l
         vectors (rows) over ``res.fixef``'s names.
     """
-    from ..inference import linear_combinations
-
     key = _ddf_name(ddf)
     level = _level(level)
     kind = check_type(type)
     funcs = linear_functions(res, specs, by, at)
-    est, se, df = linear_combinations(res, funcs.L, key)
+    est, se, df = _estimates(res, funcs.L, key)
     half = _quantile(level, df) * se
     table = funcs.levels.copy()
     table["estimate"], table["std_error"], table["df"] = est, se, df
@@ -156,8 +178,6 @@ def pairwise(
         ``contrast`` (``"a - b"``), the ``by`` columns, ``estimate, std_error, df, t, p``,
         then ``lower, upper``; ``attrs["notes"]`` as emmeans prints them.
     """
-    from ..inference import linear_combinations
-
     method = str(adjust).lower()
     if method not in ADJUSTMENTS:
         raise ValueError(f"adjust must be one of {ADJUSTMENTS}, not {adjust!r}.")
@@ -178,7 +198,7 @@ def pairwise(
         if not pairs:
             continue
         L = np.array([funcs.L[a] - funcs.L[b] for a, b in pairs])
-        est, se, df = linear_combinations(res, L, key)
+        est, se, df = _estimates(res, L, key)
         t = est / se
         p = 2 * stats.t.sf(np.abs(t), np.where(np.isfinite(df), df, np.inf))
         piece = pd.DataFrame({"contrast": [f"{labels[a]} - {labels[b]}" for a, b in pairs]})

@@ -1,5 +1,5 @@
 # More marginal-means and prediction cases, beyond ../effects2 (same conventions, same checks).
-# usage: Rscript make_more.R [mm] [pred]     (from any folder; about 10 minutes on 2 cores, most of
+# usage: Rscript make_more.R [mm] [ml] [pred]     (from any folder; about 10 minutes on 2 cores, most of
 #        it pbkrtest's Kenward-Roger on the 3,435-row crossed design)
 # needs: r-cran-lme4 r-cran-lmertest r-cran-pbkrtest r-cran-emmeans r-cran-ggeffects r-cran-mice
 #        r-cran-mitml r-cran-broom.mixed r-cran-mlmrev r-cran-jsonlite (../effects2/effects2_lib.R
@@ -48,6 +48,15 @@ if (want("mm")) {
           "Reaction ~ Days + I(Days^2) + (Days | Subject)", TRUE, "kenward-roger",
           list(list(specs = "Days", at = list(Days = c(0, 4.5, 9))),
                list(specs = "Days")), here)
+}
+
+# Kenward-Roger on an ML fit, as emmeans does it: pbkrtest's vcovAdj refits by REML (the SE), the
+# df are Lb_ddf(L, vcov(ML fit), vcovAdj).
+if (want("mm") || want("ml")) {
+  mm_case("mm_oats_ml_kr", "../effects2/data/oats.csv", here, c("Block", "Variety", "nitro_f"),
+          "yield ~ Variety * nitro + (1 | Block/Variety)", FALSE, "kenward-roger",
+          list(list(specs = "Variety"),
+               list(specs = "Variety", by = "nitro", at = list(nitro = c(0, 0.6)))), here)
 }
 
 # ---- predictions with intervals, several random terms -----------------------------------------
