@@ -13,6 +13,7 @@ from typing import Any
 # submodule ``mlm_jupyter.compare`` over the wrapper on first use.
 from .compare import compare
 from .datasets import load_dataset
+from .display.paper.table import table
 from .fitting import MixedModelWarning, fit
 from .formula import FormulaError, parse
 from .results import MixedModelResult
@@ -23,7 +24,10 @@ __version__ = "0.1.0"
 def variance_explained(base: MixedModelResult, model: MixedModelResult):
     """Proportional reduction of each variance component from ``base`` to ``model``."""
     from .effects import variance_explained as _variance_explained
+    from .validate import check_result
 
+    check_result(base, "base")
+    check_result(model, "model")
     return _variance_explained(base, model)
 
 
@@ -32,7 +36,10 @@ def report(
 ):
     """Self-contained offline HTML report of one or more models."""
     from .display.report import report as _report
+    from .validate import check_output_path
 
+    if path is not None:
+        check_output_path(path)
     return _report(*results, path=path, title=title, **kwargs)
 
 
@@ -53,5 +60,6 @@ __all__ = [
     "load_ipython_extension",
     "parse",
     "report",
+    "table",
     "variance_explained",
 ]

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
-import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .design import Design, build_design, used_frame
-from .engine.blocks import CrossProducts, cross_products
+from .engine.blocks import cross_products
+from .engine.conditioning import Conditioning, DegenerateModelError, condition, unpack_theta
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
 from .formula import parse
+from .intake import as_pandas
+from .messages import MixedModelWarning, optimisation_messages, singular_fit
+from .messages import warn as emit_warning
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
 
+#: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
+EXACT_FIT_SIGMA = 1e-6
 
-class MixedModelWarning(UserWarning):
-    """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
+
+def _random_exact_fit(design: Design) -> DegenerateModelError:
+    """The error for a response the random effects reproduce exactly (σ → 0)."""
+    y = design.y
+    where = ""
+    for term in design.terms:
+        n = np.bincount(term.codes, minlength=term.n_levels)
+        mean = np.bincount(term.codes, weights=y, minlength=term.n_levels) / np.maximum(n, 1)
+        if np.allclose(y, mean[term.codes], rtol=1e-10, atol=1e-12 * max(1.0, np.abs(y).max())):
+            where = (f" '{design.spec.response}' is constant within every level of "
+                     f"'{term.group}': it is a cluster-level variable, to be modelled with one "
+                     "row per cluster or used as a predictor.")
+            break
+    return DegenerateModelError(
+        "The random effects reproduce the response exactly (the residual variance goes to 0), "
+        f"so the model has no maximum-likelihood estimate.{where or ' Check the formula.'}"
+    )
+
+
+__all__ = ["MixedModelWarning", "assemble", "fit", "fit_design"]
 
 
 def fit(
     formula: str | ModelSpec,
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     reml: bool = True,
     *,
     start: np.ndarray | None = None,
@@ -45,9 +69,10 @@ def fit(
     formula : str or ModelSpec
         lme4 formula, e.g. ``"mathach ~ cses * catholic + meanses + (1 + cses | school)"``;
         ``(x || g)`` for uncorrelated terms, ``(1 | a/b)`` for nesting.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or any frame narwhals supports (polars, pyarrow, ...)
         Never modified.  Rows with missing values in the used columns are dropped and
-        counted in ``res.n_dropped``.
+        counted in ``res.n_dropped``.  Numbers are used as float64 whatever their dtype;
+        text, categorical and boolean columns are factors (treatment contrasts, as R).
     reml : bool, default True
         REML (lme4's default) or maximum likelihood (needed to compare fixed effects).
     start : ndarray, optional
@@ -59,62 +84,117 @@ def fit(
     -------
     MixedModelResult
     """
+    check_flag("reml", reml)
+    check_flag("warn", warn)
+    if not isinstance(formula, (str, ModelSpec)):
+        raise TypeError(
+            f"formula must be a string such as 'y ~ x + (1 | g)', not {type(formula).__name__}."
+        )
     spec = parse(formula) if isinstance(formula, str) else formula
-    design = build_design(spec, data)
+    frame = as_pandas(data)
+    design = build_design(spec, frame)
+    start = check_start(start, design)
     if design.n - design.p <= 0:
         raise ValueError(
             f"{design.n} observations cannot estimate {design.p} fixed effects; "
             "simplify the fixed part."
         )
-    used = used_frame(data, design)
+    used = used_frame(frame, design)
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
-            warnings.warn(message, MixedModelWarning, stacklevel=2)
+            emit_warning(message, stacklevel=2)
     return result
+
+
+def check_flag(name: str, value: Any) -> None:
+    """Refuse anything but True/False for a switch (``reml=None`` must not mean ML)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, not {value!r}.")
+
+
+def n_theta(design: Design) -> int:
+    """Number of θ parameters: q(q+1)/2 per random term (lme4's lower triangles)."""
+    return sum(t.q * (t.q + 1) // 2 for t in design.terms)
+
+
+def check_start(start: Any, design: Design) -> np.ndarray | None:
+    """``start`` as a float vector of the model's θ length, or None; errors name it."""
+    if start is None:
+        return None
+    try:
+        values = np.asarray(start, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"start must be a vector of numbers (θ), not {start!r}.") from exc
+    want = n_theta(design)
+    if values.size != want or not np.isfinite(values).all():
+        raise ValueError(
+            f"start must hold {want} finite θ value(s) for this model (lme4's getME(m, "
+            f"'theta') order), but has {values.size}"
+            + ("" if np.isfinite(values).all() else " with non-finite entries") + "."
+        )
+    return values
 
 
 def fit_design(
     design: Design,
     reml: bool = True,
     start: np.ndarray | None = None,
-    cp: CrossProducts | None = None,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Optimise and assemble a result for an already validated design."""
-    cp = cross_products(design) if cp is None else cp
+    """Optimise and assemble a result for an already validated design.
+
+    The optimisation runs in the engine's units (:mod:`.engine.conditioning`); ``start``
+    is a θ in the user's units (a previous fit's ``res.theta``).
+    """
+    conditioning, engine_design = condition(design)
+    cp = cross_products(engine_design)
     objective = ProfiledDeviance(cp, reml=reml)
-    record = optimize(objective, start)
+    theta0 = None if start is None else conditioning.theta_to_engine(
+        np.asarray(start, dtype=float), cp
+    )
+    record = optimize(objective, theta0)
     with blas_limit(objective):
-        return assemble(design, objective, record, data)
+        result = assemble(design, objective, record, conditioning, engine_design, data)
+    if result.sigma <= EXACT_FIT_SIGMA * conditioning.scale:
+        raise _random_exact_fit(design)
+    return result
 
 
 def assemble(
     design: Design,
     objective: ProfiledDeviance,
     record: OptimizationRecord,
+    conditioning: Conditioning,
+    engine_design: Design,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Everything users read, at the optimum θ of ``record``.
+    """Everything users read, at the optimum θ° of ``record``, in the user's units.
 
     The pandas tables (vcov, VarCorr, conditional modes and variances) are built on
     first access from the factor kept on the result.
     """
     cp = objective.cp
     sol = solve(objective, record.theta)
-    sigma = sol.sigma
-    fixef = pd.Series(sol.beta, index=list(design.fixed_names), name="estimate")
+    sigma = conditioning.scale * sol.sigma
+    fixef = pd.Series(conditioning.beta(sol.beta), index=list(design.fixed_names),
+                      name="estimate")
+    theta = conditioning.theta(record.theta, cp)
 
+    # lme4's rule (a bounded θ below 1e-4), read in the engine's units where θ° is an
+    # SD relative to σ per unit-RMS column: a change of units cannot make a fit singular.
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
+    singular_terms = [
+        bool(np.any(np.diag(T) < SINGULAR_TOL)) for T in unpack_theta(record.theta, cp)
+    ]
     messages = list(design.messages)
     if is_singular:
-        messages.append("boundary (singular) fit: see help('isSingular')")
-    if record.message:
-        messages.append(record.message)
+        messages.append(singular_fit(design.terms, unpack_theta(theta, cp), singular_terms))
+    messages.extend(optimisation_messages(record))
 
     n_par = cp.p + record.theta.size + 1
-    dev = record.objective
+    dev = conditioning.criterion(record.objective, objective.reml, cp.n)
     return MixedModelResult(
         spec=design.spec,
         design=design,
@@ -122,7 +202,7 @@ def assemble(
         reml=objective.reml,
         fixef=fixef,
         sigma=float(sigma),
-        theta=record.theta.copy(),
+        theta=theta,
         objective=float(dev),
         loglik=float(-dev / 2.0),
         npar=int(n_par),
@@ -135,7 +215,9 @@ def assemble(
         converged=record.converged,
         messages=tuple(messages),
         optimization=record,
-        random_effects=tuple(sol.b),
+        random_effects=tuple(conditioning.random_effects(sol.b)),
         engine=objective,
         factor=sol.factor,
+        conditioning=conditioning,
+        engine_design=engine_design,
     )

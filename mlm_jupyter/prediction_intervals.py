@@ -20,8 +20,8 @@ of γ̂ with û_j, are not propagated; ``method="simulation"``
 (:mod:`.prediction_simulation`) propagates both.
 
 The newdata model matrices come from the fit's own formula state
-(:func:`mlm_jupyter.predict._model_matrix`), after checking that every factor level of
-newdata was seen in the fit.
+(:func:`mlm_jupyter.predict.newdata_matrices`): a factor level of newdata the fit did not
+see raises, naming it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ import pandas as pd
 from scipy import stats
 
 from .effects.links import check_type, link_of, on_response_scale
-from .predict import _model_matrix
+from .intake import as_pandas
+from .predict import _model_matrix, newdata_matrices
 
 INTERVALS = ("confidence", "prediction")
 METHODS = ("analytic", "simulation")
@@ -52,96 +53,43 @@ class NewRows:
     cluster : tuple of ndarray (n,) of int
         Per term, the index of the row's cluster among the term's levels, -1 if unseen.
     index : pandas.Index
+    offset : ndarray (n,)
+        Known part of the linear predictor (``offset()`` terms; zeros without).
     """
 
     X: np.ndarray
     Z: tuple[np.ndarray, ...]
     cluster: tuple[np.ndarray, ...]
     index: pd.Index
+    offset: np.ndarray
 
     def seen(self, k: int) -> np.ndarray:
         return self.cluster[k] >= 0
 
 
-def _canonical(value: Any) -> str | None:
-    """A cluster id as text that ignores its dtype (``308``, ``308.0`` and ``"308"`` agree)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    text = str(value)
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else repr(number)
+def new_rows(res: Any, newdata: Any, include_re: bool = True,
+             allow_new_levels: bool = True) -> NewRows:
+    """X, each term's Z and cluster index for ``newdata`` (default: the fitted rows).
 
-
-def _cluster_index(newdata: pd.DataFrame, term: Any) -> np.ndarray:
-    """Index of every row's cluster among ``term.levels`` (-1: unseen or missing id)."""
-    columns = term.group_columns
-    lookup: dict[tuple, int] = {}
-    for i, level in enumerate(term.levels):
-        parts = level.split(":") if len(columns) > 1 else [level]
-        if len(parts) == len(columns):
-            lookup[tuple(_canonical(p) for p in parts)] = i
-    values = [newdata[c].tolist() for c in columns]
-    keys = zip(*([_canonical(v) for v in col] for col in values), strict=True)
-    return np.array([-1 if None in key else lookup.get(key, -1) for key in keys], dtype=int)
-
-
-def _check_levels(model_spec: Any, newdata: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Raise on factor levels the fit did not see; match levels by text (any dtype)."""
-    out = newdata
-    for name, (_kind, state) in model_spec.encoder_state.items():
-        categories = state.get("categories") if isinstance(state, dict) else None
-        if categories is None or name not in newdata.columns:
-            continue
-        by_text = {str(c): c for c in categories}
-        column = newdata[name]
-        present = column.dropna()
-        unseen = sorted({str(v) for v in present if str(v) not in by_text})
-        if unseen:
-            raise ValueError(
-                f"newdata column '{name}' has level(s) {unseen} that the fit did not see "
-                f"({where}); its levels are {list(by_text)}. A prediction for an unseen "
-                "level of a fixed-effect factor is not defined: recode those rows or drop them."
-            )
-        if any(v not in categories for v in present):  # same text, other dtype
-            out = out.copy() if out is newdata else out
-            out[name] = [by_text.get(str(v), v) for v in column]
-    return out
-
-
-def new_rows(res: Any, newdata: pd.DataFrame | None, include_re: bool = True) -> NewRows:
-    """X, each term's Z and cluster index for ``newdata`` (default: the fitted rows)."""
+    Built by :func:`mlm_jupyter.predict.newdata_matrices` (the fit's own coding: unseen
+    fixed-factor levels raise, ids match whatever their dtype, unseen or missing ids get
+    -1); Z is built for population predictions too, whose intervals need z'Tz.
+    """
     design = res.design
     if newdata is None:
+        offset = design.offset if design.offset is not None else np.zeros(design.n)
         return NewRows(design.X, tuple(t.Z for t in design.terms),
-                       tuple(t.codes for t in design.terms), design.row_index)
-    if not isinstance(newdata, pd.DataFrame):
-        raise TypeError(f"newdata must be a pandas DataFrame, not {type(newdata).__name__}.")
-    groups = {c for t in design.terms for c in t.group_columns}
-    needed = [v for v in design.variables if v != res.spec.response and v not in groups]
-    needed += sorted(groups) if include_re else []
-    missing = [v for v in needed if v not in newdata.columns]
-    if missing:
-        raise ValueError(
-            f"newdata lacks the column(s) {missing} that the model uses; it needs {needed}."
-        )
-    frame = _check_levels(design.fixed_model_spec, newdata, "fixed effects")
-    X = _model_matrix(design.fixed_model_spec, frame, design.fixed_names)
-    Z, cluster = [], []
-    for term in design.terms:
-        z_frame = _check_levels(term.model_spec, frame, f"random term of {term.group}")
-        Z.append(_model_matrix(term.model_spec, z_frame, term.columns))
-        if include_re and all(c in newdata.columns for c in term.group_columns):
-            cluster.append(_cluster_index(newdata, term))
-        else:
-            cluster.append(np.full(len(newdata), -1, dtype=int))
-    return NewRows(X, tuple(Z), tuple(cluster), newdata.index)
+                       tuple(t.codes for t in design.terms), design.row_index,
+                       np.asarray(offset, dtype=float))
+    frame = as_pandas(newdata, "newdata")
+    if include_re:
+        mats = newdata_matrices(res, frame, include_re=True, allow_new_levels=allow_new_levels)
+        Z, cluster = mats.Z, mats.codes
+    else:
+        mats = newdata_matrices(res, frame, include_re=False)
+        Z = tuple(_model_matrix(t.model_spec, frame, t.columns) for t in design.terms)
+        cluster = tuple(np.full(len(frame), -1, dtype=int) for _ in design.terms)
+    return NewRows(mats.X, tuple(Z), tuple(cluster), frame.index, mats.offset)
 
 
 def term_covariance(res: Any, k: int) -> np.ndarray:
@@ -168,7 +116,7 @@ class Components:
 def components(res: Any, rows: NewRows) -> Components:
     """Fits and variance pieces of :mod:`this module's <.prediction_intervals>` table."""
     V = res.vcov.to_numpy()
-    eta = rows.X @ res.fixef.to_numpy()
+    eta = rows.X @ res.fixef.to_numpy() + rows.offset
     fit_c = eta.copy()
     zTz = np.zeros(len(eta))
     re_var = np.zeros(len(eta))
@@ -200,6 +148,7 @@ def predict_interval(
     method: str = "analytic",
     nsim: int = 1000,
     seed: int | None = None,
+    allow_new_levels: bool = True,
 ) -> pd.DataFrame:
     """Predictions with confidence or prediction intervals.
 
@@ -223,6 +172,9 @@ def predict_interval(
         parameters (see :func:`mlm_jupyter.prediction_simulation.simulated_predictions`).
     nsim, seed : int
         Draws and random seed of ``method="simulation"``.
+    allow_new_levels : bool, default True
+        As lme4's ``allow.new.levels``: unseen or missing cluster ids get the population
+        prediction; False raises naming them.
 
     Returns
     -------
@@ -243,7 +195,7 @@ def predict_interval(
             "prediction intervals for a new observation are defined here for linear mixed "
             "models; for a generalised model use interval='confidence' (or type='link')."
         )
-    rows = new_rows(res, newdata, include_re)
+    rows = new_rows(res, newdata, include_re, allow_new_levels)
     comp = components(res, rows)
     fit = comp.fit_conditional if include_re else comp.fit_marginal
     notes = []

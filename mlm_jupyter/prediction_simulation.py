@@ -123,9 +123,12 @@ class PosteriorSampler:
 def variance_parameter_draws(
     res: Any, nsim: int, rng: np.random.Generator, vary: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(θ*, σ*) draws from N((θ̂, σ̂), A) (rows), or ``nsim`` copies of the estimates."""
-    theta = np.asarray(res.theta, dtype=float)
-    center = np.append(theta, float(res.sigma))
+    """(θ*, σ*) draws from N((θ̂, σ̂), A) (rows), or ``nsim`` copies of the estimates.
+
+    In the engine's units (θ°, σ°; :mod:`.engine.conditioning`), where A is computed.
+    """
+    theta = np.asarray(res.engine_theta, dtype=float)
+    center = np.append(theta, float(res.engine_sigma))
     if not vary:
         draws = np.tile(center, (nsim, 1))
     else:
@@ -158,15 +161,19 @@ def simulated_predictions(
     if nsim < 10:
         raise ValueError(f"nsim must be at least 10 for simulation quantiles, got {nsim}.")
     rng = np.random.default_rng(seed)
-    sampler = PosteriorSampler(res.design)
-    thetas, sigmas = variance_parameter_draws(res, nsim, rng, vary=vary_variance)
+    # Draws in the engine's units (well-conditioned cross-products), mapped back per draw.
+    cond = res.conditioning
+    sampler = PosteriorSampler(res.engine_design)
+    thetas, sigmas_e = variance_parameter_draws(res, nsim, rng, vary=vary_variance)
+    sigmas = cond.scale * sigmas_e
     n = rows.X.shape[0]
     out = np.empty((nsim, n))
     for s in range(nsim):
-        beta, u = sampler.draw(thetas[s], sigmas[s], rng)
-        value = rows.X @ beta
+        beta_e, u_e = sampler.draw(thetas[s], sigmas_e[s], rng)
+        beta, u = cond.beta(beta_e), cond.random_effects(u_e)
+        value = rows.X @ beta + rows.offset
         if interval == "prediction":
-            lams = sampler.factors(thetas[s])
+            lams = cond.T(sampler.factors(thetas[s]))
         for k, (Z, idx) in enumerate(zip(rows.Z, rows.cluster, strict=True)):
             seen = (idx >= 0) if include_re else np.zeros(n, dtype=bool)
             if seen.any():

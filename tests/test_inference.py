@@ -271,8 +271,8 @@ def test_response_updater_equals_rebuilt_cross_products() -> None:
     for case_id in ("hsb_crosslevel", "penicillin_crossed", "egsingle_3level"):
         res = fitted_case(case_id)
         y = np.random.default_rng(0).normal(size=res.design.n)
-        new = ResponseUpdater(res.design, res.engine.cp).cross_products(y)
-        full = cross_products(replace(res.design, y=y))
+        new = ResponseUpdater(res.engine_design, res.engine.cp).cross_products(y)
+        full = cross_products(replace(res.engine_design, y=y))
         np.testing.assert_allclose(new.D, full.D, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(new.A22, full.A22, rtol=1e-12, atol=1e-9)
         assert (new.S != full.S).nnz == 0
@@ -297,7 +297,7 @@ def test_progress_is_silent_unless_enabled(capsys: pytest.CaptureFixture) -> Non
     with Progress(3, "quiet") as bar:  # pytest's stderr is not a terminal
         bar.update(3)
     assert capsys.readouterr().err == ""
-    with Progress(2, "loud", enabled=True) as bar:
+    with Progress(2, "loud", enabled=True, delay=0) as bar:
         bar.update(2)
     err = capsys.readouterr().err
-    assert "loud" in err and "2/2" in err
+    assert "loud: 2 of 2 (100%)" in err and "loud: done, 2 steps in" in err

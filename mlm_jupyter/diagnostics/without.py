@@ -79,8 +79,12 @@ def reduced_design(res: MixedModelResult, keep: np.ndarray) -> Design:
             + " would be constant or a combination of other columns. Remove fewer clusters "
             "or drop the term from the formula."
         )
+    offset = None if design.offset is None else design.offset[keep]
+    used = np.flatnonzero(np.ones(design.n, bool) if design.rows is None else design.rows)
+    rows = np.zeros(len(used) if design.rows is None else len(design.rows), dtype=bool)
+    rows[used[keep]] = True
     return replace(design, y=design.y[keep], X=X, terms=tuple(terms),
-                   row_index=design.row_index[keep])
+                   row_index=design.row_index[keep], offset=offset, rows=rows)
 
 
 def without(res: MixedModelResult, clusters: Any, group: str | None = None) -> WithoutResult:

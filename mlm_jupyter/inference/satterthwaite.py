@@ -22,7 +22,6 @@ Richardson scheme; both agree to ~1e-6 relative.  When a model has no exact grad
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 from ..caching import cache_per_result
 from ..engine.objective import unscaled_vcov
 from ..engine.threads import blas_limit
+from ..messages import satterthwaite_not_minimum, warn
 
 EIGEN_TOL = 1e-8  # lmerTest's tolerance for zero / negative Hessian eigenvalues
 
@@ -160,11 +160,18 @@ def _gradient_differences(
 
 
 def compute_parts(res: Any) -> SatterthwaiteParts:
-    """Hessian of d(θ, σ) and Jacobian of vcov(β) at the estimates of ``res``."""
+    """Hessian of d(θ, σ) and Jacobian of vcov(β) at the estimates of ``res``.
+
+    Computed in the engine's units (θ°, σ°, β°; :mod:`..engine.conditioning`), where the
+    Hessian's entries are of comparable size whatever the data's units, then mapped to
+    the user's β: vcov(β) = s² A vcov(β°) A'.  The df of any contrast are invariant under
+    this linear map (l'Vl and every l'J_k l scale by the same s²), so they do not depend on
+    the units of y or of any predictor.
+    """
     obj = res.engine
     cp = obj.cp
-    theta = np.asarray(res.theta, dtype=float)
-    sigma = float(res.sigma)
+    theta = np.asarray(res.engine_theta, dtype=float)
+    sigma = float(res.engine_sigma)
     p, k = cp.p, theta.size
     nu = cp.n - p if obj.reml else cp.n
 
@@ -184,24 +191,29 @@ def compute_parts(res: Any) -> SatterthwaiteParts:
     evals, evecs = np.linalg.eigh(H)
     if np.any(evals < -EIGEN_TOL):
         # lmerTest's warning: the estimates are not a minimum of d(θ, σ), so A is suspect.
-        warnings.warn(
-            "Satterthwaite df: the Hessian of the deviance in (theta, sigma) has negative "
-            f"eigenvalues {np.round(evals[evals < -EIGEN_TOL], 6).tolist()}; the model may not "
-            "have converged and the df are unreliable.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        warn(satterthwaite_not_minimum(evals[evals < -EIGEN_TOL]), stacklevel=3)
     pos = evals > EIGEN_TOL
     h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
     jac = np.empty((k + 1, p, p))
     jac[:k] = s2 * grad[:, 2:].reshape(k, p, p)
     jac[k] = 2.0 * sigma * U
     jac = (jac + jac.transpose(0, 2, 1)) / 2
-    return SatterthwaiteParts(s2 * U, jac, 2.0 * h_inv, evals)
+    cond = res.conditioning
+    vcov = cond.vcov(s2 * U)
+    jac = np.stack([cond.vcov(J) for J in jac]) if k + 1 else jac
+    return SatterthwaiteParts(vcov, jac, 2.0 * h_inv, evals)
 
 
 #: ``compute_parts(res)``, computed once per result object.
 cached_parts = cache_per_result(compute_parts)
+
+
+def hessian_message(res: Any) -> str:
+    """The plain-words message when the df rest on a Hessian that is not positive definite
+    ('' otherwise), for the displays (the warning itself is emitted once, when computed)."""
+    evals = cached_parts(res).hessian_eigenvalues
+    bad = evals[evals < -EIGEN_TOL]
+    return satterthwaite_not_minimum(bad) if bad.size else ""
 
 
 def satterthwaite_parts(res: Any) -> tuple[np.ndarray, np.ndarray]:
