@@ -227,10 +227,10 @@ class MixedModelResult:
         if interval is not None or kwargs:
             from .prediction_intervals import predict_interval
 
-            return predict_interval(
+            return _shown(predict_interval(
                 self, newdata, include_re=include_re, type=type, interval=interval,
                 level=level, allow_new_levels=allow_new_levels, **kwargs,
-            )
+            ))
         from .effects.links import check_type, link_of
         from .predict import predict
 
@@ -327,7 +327,8 @@ class MixedModelResult:
         """emmeans' estimated marginal means (see :func:`mlm_jupyter.effects.marginal_means`)."""
         from .effects import marginal_means
 
-        return marginal_means(self, specs, by=by, at=at, ddf=ddf, type=type, level=level)
+        return _shown(marginal_means(self, specs, by=by, at=at, ddf=ddf, type=type,
+                                     level=level))
 
     def pairwise(self, specs: Any, by: Any = None, at: dict | None = None,
                  adjust: str = "tukey", ddf: str = "kenward-roger", type: str = "link",
@@ -335,15 +336,15 @@ class MixedModelResult:
         """emmeans' ``pairs()`` of the marginal means (see :func:`mlm_jupyter.effects.pairwise`)."""
         from .effects import pairwise
 
-        return pairwise(self, specs, by=by, at=at, adjust=adjust, ddf=ddf, type=type,
-                        level=level)
+        return _shown(pairwise(self, specs, by=by, at=at, adjust=adjust, ddf=ddf, type=type,
+                               level=level))
 
     def predict_response(self, terms: Any = None, at: dict | None = None,
                          level: float = 0.95) -> pd.DataFrame:
         """Predictions with CI and PI bands across a predictor, by a moderator (ggeffects)."""
         from .effects.response_grid import predict_response
 
-        return predict_response(self, terms, at=at, level=level)
+        return _shown(predict_response(self, terms, at=at, level=level))
 
     def effect_plot(self, terms: Any = None, at: dict | None = None, level: float = 0.95,
                     **kwargs: Any) -> Any:
@@ -460,11 +461,17 @@ class MixedModelResult:
 
 
 def _shown(table: Any) -> Any:
-    """A table the API returns, as the display-friendly subclass (same values, see frames)."""
+    """A table the API returns, as the display-friendly subclass (same values, see frames).
+
+    Notes a table carries in ``attrs["notes"]`` (marginal means, predictions) are shown
+    under it.
+    """
     from .frames import as_result_frame, as_result_series
 
     if isinstance(table, pd.DataFrame):
-        return table if hasattr(type(table), "display_digits") else as_result_frame(table)
+        if hasattr(type(table), "display_digits"):
+            return table
+        return as_result_frame(table, [str(n) for n in table.attrs.get("notes", [])])
     if isinstance(table, pd.Series):
         return as_result_series(table)
     return table

@@ -156,3 +156,20 @@ def test_glmm_prediction_interval_is_refused_on_the_response_scale():
     with pytest.raises(ValueError, match="prediction intervals for a new observation"):
         predict_interval(fake, None, interval="prediction")
     assert json.dumps(default_terms(res)) == '["Days"]'
+
+
+def test_coerced_factor_on_the_x_axis_and_display_notes():
+    from mlm_jupyter.frames import ResultFrame
+
+    path = next(p for p in case_files("mm") if p.stem == "mm_oats_coerced")
+    res = fitted(path)
+    table = res.predict_response(["nitro", "Variety"])
+    assert isinstance(table, ResultFrame) and not table.attrs["x_numeric"]
+    assert list(table["x"][:4]) == [0.0, 0.2, 0.4, 0.6]
+    grid = pd.DataFrame({"nitro": table["x"], "Variety": table["group"]})
+    conf = res.predict(grid, include_re=False, interval="confidence")
+    np.testing.assert_allclose(table["fit"], conf["fit"])
+    np.testing.assert_allclose(table["conf_upper"], conf["upper"])
+    alone = res.predict_response(["nitro"])
+    assert "Other predictors held at Variety = Golden Rain." in alone.notes
+    assert "held at" in repr(alone)

@@ -250,3 +250,77 @@ def test_user_data_is_not_modified(oats):
     oats.marginal_means("Variety", by="nitro", at={"nitro": [0, 0.6]})
     oats.pairwise("Variety")
     pd.testing.assert_frame_equal(data(path), before)
+
+
+# ---- the fit's own coding of factor columns; display tables ---------------------------------
+def _oats_variety(kind: str, order: list[str]) -> pd.DataFrame:
+    path = next(p for p in case_files("mm") if p.stem == "mm_oats_factorial")
+    df = data(path).copy()
+    if kind == "categorical":
+        df["Variety"] = pd.Categorical(df["Variety"], categories=order)
+    elif kind == "string":
+        df["Variety"] = df["Variety"].astype("string")
+    elif kind == "pyarrow":
+        df["Variety"] = df["Variety"].astype("string[pyarrow]")
+    return df
+
+
+@settings(max_examples=4, deadline=None, derandomize=True)
+@given(kind=st.sampled_from(["object", "categorical", "string", "pyarrow"]),
+       order=st.permutations(["Golden Rain", "Marvellous", "Victory"]))
+def test_factor_dtype_and_category_order_do_not_change_the_means(kind, order):
+    """Text, pandas string or pyarrow columns and categoricals give the same means per level;
+    rows follow the fit's level order (a categorical's categories, else sorted text)."""
+    path = next(p for p in case_files("mm") if p.stem == "mm_oats_factorial")
+    base = fitted(path).marginal_means("Variety", ddf="satterthwaite").set_index("Variety")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mlm.fit("yield ~ Variety * nitro_f + (1 | Block/Variety)", _oats_variety(kind, order))
+    out = res.marginal_means("Variety", ddf="satterthwaite")
+    want = order if kind == "categorical" else sorted(order)
+    assert list(out["Variety"]) == want
+    got = out.set_index("Variety").loc[base.index]
+    np.testing.assert_allclose(got["estimate"], base["estimate"], rtol=1e-8)
+    np.testing.assert_allclose(got["std_error"], base["std_error"], rtol=1e-6)
+    sub = res.marginal_means("nitro_f", by="Variety", at={"Variety": [order[0]]},
+                             ddf="satterthwaite")
+    assert set(sub["Variety"]) == {order[0]} and len(sub) == 4
+
+
+def test_boolean_and_coerced_factors_are_coded_as_the_fit_coded_them():
+    path = next(p for p in case_files("mm") if p.stem == "mm_oats_numeric")
+    df = data(path).copy()
+    df["high"] = df["nitro"] > 0.3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mlm.fit("yield ~ Variety + high + (1 | Block)", df)
+    out = res.marginal_means("high", ddf="satterthwaite")
+    assert list(out["high"]) == ["FALSE", "TRUE"]
+    beta = res.fixef
+    means_v = beta["(Intercept)"] + (beta["VarietyMarvellous"] + beta["VarietyVictory"]) / 3
+    np.testing.assert_allclose(out["estimate"], [means_v, means_v + beta["highTRUE"]])
+    assert list(res.pairwise("high", at={"high": [True, "FALSE"]}, ddf="satterthwaite")
+                ["contrast"]) == ["TRUE - FALSE"]
+    coerced = fitted(next(p for p in case_files("mm") if p.stem == "mm_oats_coerced"))
+    with pytest.raises(ValueError, match=r"at\['nitro'\] has level\(s\) \[0.3\]"):
+        coerced.marginal_means("nitro", at={"nitro": [0.3]})
+    picked = coerced.marginal_means("nitro", at={"nitro": ["0.6", 0]})
+    assert list(picked["nitro"]) == [0.6, 0.0]
+
+
+def test_tables_display_with_their_notes():
+    from mlm_jupyter.frames import ResultFrame
+
+    path = next(p for p in case_files("mm") if p.stem == "mm_oats_offset")
+    res = fitted(path)
+    means = res.marginal_means("Variety", ddf="satterthwaite")
+    pairs = res.pairwise("Variety", ddf="satterthwaite")
+    for table in (means, pairs):
+        assert isinstance(table, ResultFrame)
+        assert table.notes == table.attrs["notes"]
+        assert all(note in repr(table) for note in table.notes)
+    assert any("Offset held at its mean" in n for n in means.notes)
+    assert not any("Offset" in n for n in pairs.notes)  # differences do not involve it
+    assert "linfct" in means.attrs
+    means["estimate"] = 0.0  # a copy: the next call is unaffected
+    assert (res.marginal_means("Variety", ddf="satterthwaite")["estimate"] > 50).all()

@@ -76,7 +76,9 @@ def bdf():
 def test_unseen_fixed_factor_level_is_a_specific_error(bdf):
     nd = newdata(load(bdf)).copy()
     nd.loc[1, "denomina"] = "jewish"
-    with pytest.raises(ValueError, match=r"'denomina' has level\(s\) \['jewish'\].*levels are"):
+    # the model-matrix layer's wording: the column, the new level and the fit's levels
+    with pytest.raises(ValueError, match=r"'denomina' has level\(s\) 'jewish' in the new data"
+                       r".*\['catholic', 'nondenom', 'protestant', 'public'\]"):
         fitted(bdf).predict(nd, interval="prediction")
 
 

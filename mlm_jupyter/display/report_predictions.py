@@ -15,7 +15,7 @@ _MAX_FACTORS = 3  # marginal-means tables shown per model
 
 def predictions_html(res: Any) -> str:
     """``<h3>Predictions</h3>`` with the default effect plot and marginal means (HTML)."""
-    from ..effects.refgrid import fixed_variables
+    from ..effects.grid_variables import fixed_variables, grid_variable
     from ..effects.response_grid import default_terms, predict_response
     from .effect_charts import effect_chart
     from .report import _table, chart_html
@@ -33,9 +33,7 @@ def predictions_html(res: Any) -> str:
         "<code>res.predict(..., interval=...)</code>).</p>"
     )
     parts.append(f'<div class="charts">{chart_html(effect_chart(table))}</div>')
-    data = res.data
-    factors = [n for n in fixed_variables(res)
-               if data[n].dtype.kind not in "iuf"][:_MAX_FACTORS]
+    factors = [n for n in fixed_variables(res) if not grid_variable(res, n).numeric][:_MAX_FACTORS]
     for name in factors:
         try:
             means = res.marginal_means(name, ddf="satterthwaite")

@@ -2,7 +2,9 @@
 
 A marginal mean is a linear function l'γ of the fixed effects, with l the equally weighted
 average of the model-matrix rows of the reference grid (:mod:`.refgrid`) that share its
-``specs`` and ``by`` values.  Its standard error and df follow ``ddf``:
+``specs`` and ``by`` values (plus the mean offset of the fitted rows when the model has an
+``offset()``, as emmeans adds it for lmer fits; differences of means do not depend on it).
+Its standard error and df follow ``ddf``:
 
 - ``"kenward-roger"`` (emmeans' default for lmer fits): SE √(l'Φ_A l) with Φ_A pbkrtest's
   bias-adjusted covariance, df pbkrtest's ``Lb_ddf`` of l;
@@ -116,13 +118,16 @@ def marginal_means(
     kind = check_type(type)
     funcs = linear_functions(res, specs, by, at)
     est, se, df = _estimates(res, funcs.L, key)
+    est = est + funcs.offset
     half = _quantile(level, df) * se
     table = funcs.levels.copy()
     table["estimate"], table["std_error"], table["df"] = est, se, df
     table["lower"], table["upper"] = est - half, est + half
     if kind == "response":
         table = on_response_scale(table, link_of(res))
-    table.attrs["notes"] = [*funcs.notes, f"Degrees-of-freedom method: {key}",
+    offset = ([f"Offset held at its mean over the fitted rows: {funcs.offset:.6g}"]
+              if res.design.offset is not None else [])
+    table.attrs["notes"] = [*funcs.notes, *offset, f"Degrees-of-freedom method: {key}",
                             f"Confidence level used: {level:g}"]
     table.attrs["linfct"] = pd.DataFrame(funcs.L, columns=list(res.fixef.index))
     return table

@@ -2,16 +2,19 @@
 
 For a model with fixed part x'γ, the reference grid holds every combination of
 
-- each factor's levels (all of them, or those named in ``at``),
+- each factor's levels (all of them, or those named in ``at``; a numeric column used as
+  ``factor(x)`` is a factor whose levels are its values, as emmeans' coerced factors),
 - each numeric predictor's mean over the rows used, except numeric predictors with at most
   two distinct values (0/1 indicators such as ``sex``), which keep both values as if they
   were levels (emmeans' ``cov.keep = "2"``), and except values given in ``at``.
 
-The model-matrix row of each grid point comes from the fit's own formula state (factor
-coding, centring means, transforms such as ``I(x^2)`` evaluated at the grid value, as
-emmeans does), and a marginal mean for a combination of ``specs`` and ``by`` values is the
-equally weighted average of the rows with those values: the coefficient vector l of
-l'γ (emmeans' ``linfct``).
+The model-matrix row of each grid point is the fit's own ``model.matrix`` recipe
+(:class:`mlm_jupyter.model_matrix.MatrixSpec`: factor coding, learnt centring means and
+``poly`` bases, transforms such as ``I(x^2)`` evaluated at the grid value, as emmeans does),
+and a marginal mean for a combination of ``specs`` and ``by`` values is the equally weighted
+average of the rows with those values: the coefficient vector l of l'γ (emmeans' ``linfct``).
+An ``offset()`` is held at its mean over the fitted rows, whatever the grid values of its
+variables (emmeans 1.8 on lmer fits), and added to every mean.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .grid_variables import GridVariable, fixed_variables, grid_variable, level_labels
+
 MAX_GRID = 200_000  # rows of the full grid; beyond this ask the user for `at`
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")  # R's as.numeric
 
@@ -35,8 +40,9 @@ class Predictor:
 
     name: str
     numeric: bool
-    values: tuple  # grid values: levels (factor), or numbers
+    values: tuple  # grid values: level labels (factor), or numbers
     averaged: bool  # several values: averaged over when not in specs or by
+    variable: GridVariable | None = None  # how the fit read the column
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class LinearFunctions:
     predictors : dict of str to Predictor
     notes : tuple of str
         emmeans-style notes (what was averaged over, values outside the data).
+    offset : float
+        The model's offset held at its mean over the fitted rows (0 without one), added to
+        every l'γ.
     """
 
     levels: pd.DataFrame
@@ -61,6 +70,7 @@ class LinearFunctions:
     by: tuple[str, ...]
     predictors: dict[str, Predictor]
     notes: tuple[str, ...]
+    offset: float = 0.0
 
 
 def _names(value: Any, what: str) -> tuple[str, ...]:
@@ -93,44 +103,18 @@ def parse_specs(specs: Any, by: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return spec_names, by_names
 
 
-def fixed_variables(res: Any) -> list[str]:
-    """Data columns the fixed part reads, in the order the model uses them."""
-    spec = res.design.fixed_model_spec
-    try:
-        wanted = set(spec.variables_by_source.get("data", set()))
-    except AttributeError:  # pragma: no cover - formulaic always has it
-        wanted = set(res.design.variables)
-    return [v for v in res.design.variables if v in wanted and v != res.spec.response]
-
-
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
-def factor_levels(res: Any, name: str, series: pd.Series) -> tuple:
-    """Levels of a factor as the fit coded it (formulaic's state), else sorted values."""
-    state = res.design.fixed_model_spec.encoder_state.get(name)
-    if state is not None and "categories" in state[1]:
-        return tuple(state[1]["categories"])
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return tuple(series.cat.remove_unused_categories().cat.categories)
-    return tuple(sorted(series.dropna().unique()))
-
-
-def _match_levels(name: str, wanted: Any, levels: tuple) -> tuple:
-    """``at`` values of a factor, matched to its levels by their text (any dtype)."""
-    by_text = {str(lv): lv for lv in levels}
-    values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
-    unknown = [v for v in values if str(v) not in by_text]
+def _factor_values(variable: GridVariable, wanted: Any) -> tuple[str, ...]:
+    """``at`` values of a factor, matched to its levels by their text (any spelling)."""
+    labels, unknown = level_labels(variable, wanted)
     if unknown:
         raise ValueError(
-            f"at[{name!r}] has level(s) {unknown} that '{name}' does not have in the fit; "
-            f"its levels are {[str(lv) for lv in levels]}."
+            f"at[{variable.name!r}] has level(s) {unknown} that '{variable.name}' does not "
+            f"have in the fit; its levels are {list(variable.levels)}."
         )
-    return tuple(by_text[str(v)] for v in values)
+    return tuple(labels)
 
 
-def _numeric_values(name: str, wanted: Any, series: pd.Series, notes: list[str]) -> tuple:
+def _numeric_values(name: str, wanted: Any, observed: np.ndarray, notes: list[str]) -> tuple:
     values = [wanted] if np.ndim(wanted) == 0 else list(wanted)
     try:
         out = tuple(float(v) for v in values)
@@ -140,7 +124,7 @@ def _numeric_values(name: str, wanted: Any, series: pd.Series, notes: list[str])
         ) from None
     if not all(np.isfinite(out)):
         raise ValueError(f"at[{name!r}] has a missing or infinite value: {values}.")
-    lo, hi = float(series.min()), float(series.max())
+    lo, hi = float(np.nanmin(observed)), float(np.nanmax(observed))
     outside = [v for v in out if v < lo or v > hi]
     if outside:
         note = (
@@ -154,7 +138,6 @@ def _numeric_values(name: str, wanted: Any, series: pd.Series, notes: list[str])
 
 def predictors(res: Any, at: dict[str, Any] | None, notes: list[str]) -> dict[str, Predictor]:
     """Every fixed-part variable with its reference-grid values."""
-    data = res.data
     at = dict(at or {})
     names = fixed_variables(res)
     unknown = [k for k in at if k not in names]
@@ -165,23 +148,22 @@ def predictors(res: Any, at: dict[str, Any] | None, notes: list[str]) -> dict[st
         )
     out: dict[str, Predictor] = {}
     for name in names:
-        series = data[name]
-        if _is_numeric(series):
-            distinct = np.unique(series.to_numpy(dtype=float))
+        variable = grid_variable(res, name)
+        if variable.numeric:
+            observed = variable.values
+            distinct = np.unique(observed)
             if name in at:
-                values = _numeric_values(name, at[name], series, notes)
-                out[name] = Predictor(name, True, values, len(values) > 1)
+                values = _numeric_values(name, at[name], observed, notes)
+                out[name] = Predictor(name, True, values, len(values) > 1, variable)
             elif len(distinct) <= 2:
-                out[name] = Predictor(name, True, tuple(float(v) for v in distinct), True)
+                out[name] = Predictor(name, True, tuple(float(v) for v in distinct), True,
+                                      variable)
             else:
-                out[name] = Predictor(name, True, (float(series.mean()),), False)
+                out[name] = Predictor(name, True, (float(observed.mean()),), False, variable)
         else:
-            levels = factor_levels(res, name, series)
-            if name in at:
-                values = _match_levels(name, at[name], levels)
-                out[name] = Predictor(name, False, values, len(values) > 1)
-            else:
-                out[name] = Predictor(name, False, levels, True)
+            levels = _factor_values(variable, at[name]) if name in at else variable.levels
+            out[name] = Predictor(name, False, levels, len(levels) > 1 or name not in at,
+                                  variable)
     return out
 
 
@@ -204,8 +186,13 @@ def _check_names(res: Any, names: tuple[str, ...], preds: dict[str, Predictor], 
         )
 
 
-def _grid_frame(res: Any, preds: dict[str, Predictor]) -> pd.DataFrame:
-    """Every combination of the predictors' values (the first varies fastest, as R)."""
+def _grid_frame(res: Any, preds: dict[str, Predictor]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every combination of the predictors' values (the first varies fastest, as R): the
+    grid as data for the model matrix, and as the values' labels.
+
+    Factor columns are made of fitted rows (:meth:`GridVariable.column`), so the fit's
+    recipe codes them exactly as it coded the data.
+    """
     sizes = [len(p.values) for p in preds.values()]
     total = int(np.prod(sizes)) if sizes else 1
     if total > MAX_GRID:
@@ -217,18 +204,17 @@ def _grid_frame(res: Any, preds: dict[str, Predictor]) -> pd.DataFrame:
     names = list(preds)
     combos = itertools.product(*(preds[n].values for n in reversed(names)))
     rows = [tuple(reversed(c)) for c in combos]
-    frame = pd.DataFrame(rows, columns=names) if names else pd.DataFrame(index=[0])
-    data = res.data
+    labels = pd.DataFrame(rows, columns=names) if names else pd.DataFrame(index=[0])
+    frame = pd.DataFrame(index=labels.index)
     for name, p in preds.items():
-        if not p.numeric and isinstance(data[name].dtype, pd.CategoricalDtype):
-            frame[name] = pd.Categorical(frame[name], categories=data[name].cat.categories)
-        elif p.numeric:
-            frame[name] = frame[name].astype(float)
-    # Grouping columns that the fixed part does not read still have to exist for formulaic.
-    return frame
+        if p.numeric:
+            frame[name] = labels[name].astype(float)
+        else:
+            frame[name] = p.variable.column(res, list(labels[name]))  # type: ignore[union-attr]
+    return frame, labels
 
 
-def _estimable(res: Any, L_full: np.ndarray, full_names: tuple[str, ...]) -> np.ndarray:
+def _estimable(res: Any, L_full: np.ndarray) -> np.ndarray:
     """Rows of L (over every column of the formula) that are estimable in the rank-deficient fit.
 
     l'γ is estimable when l lies in the row space of the full model matrix: l'N = 0 for a
@@ -236,7 +222,8 @@ def _estimable(res: Any, L_full: np.ndarray, full_names: tuple[str, ...]) -> np.
     """
     from ..predict import _model_matrix
 
-    X = _model_matrix(res.design.fixed_model_spec, res.data, full_names)
+    spec = res.design.fixed_model_spec
+    X = _model_matrix(spec, res.data, tuple(spec.column_names))
     _, s, vt = np.linalg.svd(X, full_matrices=True)
     rank = int(np.sum(s > 1e-7 * s[0]))
     null = vt[rank:].T
@@ -248,7 +235,6 @@ def linear_functions(
     res: Any, specs: Any, by: Any = None, at: dict[str, Any] | None = None
 ) -> LinearFunctions:
     """The l vectors of ``emmeans(m, specs, by = by, at = at)`` (see the module docstring)."""
-    from ..design import r_style_names
     from ..predict import _model_matrix
 
     spec_names, by_names = parse_specs(specs, by)
@@ -261,40 +247,37 @@ def linear_functions(
     preds = predictors(res, at, notes)
     _check_names(res, spec_names, preds, "specs")
     _check_names(res, by_names, preds, "by")
-    frame = _grid_frame(res, preds)
-    fixed_names = tuple(res.design.fixed_names)
-    full_names = tuple(r_style_names(res.design.fixed_model_spec))
-    with_groups = frame.copy()
-    for term in res.design.terms:  # transforms such as cwc(x, g) read a grouping column
-        for col in term.group_columns:
-            if col not in with_groups and col in res.data:
-                with_groups[col] = res.data[col].iloc[0]
-    X = _model_matrix(res.design.fixed_model_spec, with_groups, full_names)
+    frame, labels = _grid_frame(res, preds)
+    spec = res.design.fixed_model_spec
+    full_names = tuple(spec.column_names)
+    X = _model_matrix(spec, frame, full_names)
 
     keys = list(spec_names + by_names)
     order = _table_order(preds, spec_names, by_names)
     position = {key: i for i, key in enumerate(order)}
-    rows = np.array([position[key] for key in frame[keys].itertuples(index=False, name=None)])
+    rows = np.array([position[key] for key in labels[keys].itertuples(index=False, name=None)])
     counts = np.bincount(rows, minlength=len(order)).astype(float)
     L_full = np.zeros((len(order), X.shape[1]))
     np.add.at(L_full, rows, X)
     L_full /= counts[:, None]
-    keep = [full_names.index(n) for n in fixed_names]
-    L = L_full[:, keep]
+    L = L_full[:, [full_names.index(n) for n in res.design.fixed_names]]
     if res.design.dropped_columns:
-        ok = _estimable(res, L_full, full_names)
+        ok = _estimable(res, L_full)
         if not ok.all():
             L[~ok] = np.nan
             notes.append(f"{int((~ok).sum())} row(s) are not estimable in this rank-deficient "
                          "model (NaN).")
     levels = pd.DataFrame(order, columns=keys)
     for name in keys:
-        levels[name] = levels[name].astype(float) if preds[name].numeric else levels[name].map(str)
+        p = preds[name]
+        levels[name] = (levels[name].astype(float) if p.numeric
+                        else levels[name].map(p.variable.level_value))  # type: ignore[union-attr]
     averaged = [p.name for p in preds.values() if p.averaged and p.name not in keys
                 and len(p.values) > 1]
     if averaged:
         notes.insert(0, f"Results are averaged over the levels of: {', '.join(averaged)}")
-    return LinearFunctions(levels, L, spec_names, by_names, preds, tuple(notes))
+    offset = 0.0 if res.design.offset is None else float(np.mean(res.design.offset))
+    return LinearFunctions(levels, L, spec_names, by_names, preds, tuple(notes), offset)
 
 
 def _table_order(
@@ -318,12 +301,14 @@ def row_labels(
     """
     named = {n: preds[n].numeric or all(_NUMBER.match(str(v)) for v in preds[n].values)
              for n in specs}
+    as_number = {n: preds[n].numeric or bool(getattr(preds[n].variable, "coerced", False))
+                 for n in specs}
     out = []
     for _, row in table.iterrows():
         parts = []
         for name in specs:
             value = row[name]
-            text = f"{float(value):.15g}" if preds[name].numeric else str(value)
+            text = f"{float(value):.15g}" if as_number[name] else str(value)
             parts.append(f"{name}{text}" if named[name] else text)
         label = " ".join(parts)
         if any(ch in label for ch in "-+*/"):

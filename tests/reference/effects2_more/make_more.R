@@ -1,5 +1,5 @@
 # More marginal-means and prediction cases, beyond ../effects2 (same conventions, same checks).
-# usage: Rscript make_more.R [mm] [ml] [pred]     (from any folder; about 10 minutes on 2 cores, most of
+# usage: Rscript make_more.R [mm] [ml] [terms] [pred]     (from any folder; about 10 minutes on 2 cores, most of
 #        it pbkrtest's Kenward-Roger on the 3,435-row crossed design)
 # needs: r-cran-lme4 r-cran-lmertest r-cran-pbkrtest r-cran-emmeans r-cran-ggeffects r-cran-mice
 #        r-cran-mitml r-cran-broom.mixed r-cran-mlmrev r-cran-jsonlite (../effects2/effects2_lib.R
@@ -55,6 +55,20 @@ if (want("mm")) {
 if (want("mm") || want("ml")) {
   mm_case("mm_oats_ml_kr", "../effects2/data/oats.csv", here, c("Block", "Variety", "nitro_f"),
           "yield ~ Variety * nitro + (1 | Block/Variety)", FALSE, "kenward-roger",
+          list(list(specs = "Variety"),
+               list(specs = "Variety", by = "nitro", at = list(nitro = c(0, 0.6)))), here)
+}
+
+# A numeric column made a factor in the formula (emmeans' "coerced" factor: the column's values
+# are the grid's levels) and an offset (for lmer fits emmeans holds the offset at the mean of
+# the fitted rows' offsets, whatever `at` says about its variables).
+if (want("mm") || want("terms")) {
+  mm_case("mm_oats_coerced", "../effects2/data/oats.csv", here, c("Block", "Variety", "nitro_f"),
+          "yield ~ Variety + factor(nitro) + (1 | Block)", TRUE, "kenward-roger",
+          list(list(specs = "nitro"),
+               list(specs = "Variety", by = "nitro")), here)
+  mm_case("mm_oats_offset", "../effects2/data/oats.csv", here, c("Block", "Variety", "nitro_f"),
+          "yield ~ Variety + nitro + offset(log(nitro + 1)) + (1 | Block)", TRUE, "satterthwaite",
           list(list(specs = "Variety"),
                list(specs = "Variety", by = "nitro", at = list(nitro = c(0, 0.6)))), here)
 }
