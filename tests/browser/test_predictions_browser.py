@@ -12,7 +12,8 @@ from tests.conftest import fitted_case
 
 pytestmark = pytest.mark.browser
 
-HOOK = "document.querySelector('.mlm-explorer').parentElement.__mlm"
+# The page starts the explorer after loading its bundle: until then there is no element.
+HOOK = "document.querySelector('.mlm-explorer')?.parentElement?.__mlm"
 
 
 def test_predictions_tab_matches_python_offline(browser, tmp_path):
