@@ -12,10 +12,12 @@ from typing import Any
 # Imported eagerly: a lazy ``from .compare import ...`` inside a wrapper function would bind the
 # submodule ``mlm_jupyter.compare`` over the wrapper on first use.
 from .compare import compare
+from .crossval import cross_validate
 from .datasets import load_dataset
 from .display.paper.table import table
 from .fitting import MixedModelWarning, fit
 from .formula import FormulaError, parse
+from .pooling import PooledResult, pool, test_models
 from .results import MixedModelResult
 
 __version__ = "0.1.0"
@@ -34,7 +36,9 @@ def variance_explained(base: MixedModelResult, model: MixedModelResult):
 def report(
     *results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any
 ):
-    """Self-contained offline HTML report of one or more models."""
+    """Self-contained offline HTML report of one or more models (or of one pooled result)."""
+    if len(results) == 1 and isinstance(results[0], PooledResult):
+        return results[0].to_html(path=path, title=title)
     from .display.report import report as _report
     from .validate import check_output_path
 
@@ -54,12 +58,16 @@ __all__ = [
     "FormulaError",
     "MixedModelResult",
     "MixedModelWarning",
+    "PooledResult",
     "compare",
+    "cross_validate",
     "fit",
     "load_dataset",
     "load_ipython_extension",
     "parse",
+    "pool",
     "report",
     "table",
+    "test_models",
     "variance_explained",
 ]

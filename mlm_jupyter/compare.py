@@ -56,6 +56,11 @@ def chibar_critical(df: int, alpha: float = 0.05) -> float:
 def _check(results: tuple, refit: bool) -> None:
     if len(results) < 2:
         raise ValueError("compare() needs at least two fitted models.")
+    from .pooling import PooledResult
+
+    if any(isinstance(r, PooledResult) for r in results):
+        raise TypeError("compare() takes fits to one data set; compare models pooled over "
+                        "imputations with mlm.test_models(model, null_model, method='D1').")
     for k, r in enumerate(results, start=1):
         check_result(r, f"model {k} of compare()")
     first = results[0]
@@ -128,7 +133,8 @@ def _bootstrap(
 
 
 def compare(
-    *results: Any, refit: bool = True, nsim: int = 0, seed: Any = None, progress: bool | None = None
+    *results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
+    progress: bool | None = None, cv: bool | dict = False,
 ) -> ComparisonTable:
     """Likelihood-ratio tests of nested mixed models (lme4's ``anova(m0, m1, ...)``).
 
@@ -144,12 +150,16 @@ def compare(
     seed : int or numpy Generator, optional
     progress : bool, optional
         Show a progress bar (default: when interactive).
+    cv : bool or dict, default False
+        Add ``elpd_cv``, the leave-one-cluster-out elpd of :func:`mlm.cross_validate` of the
+        models as passed (REML or ML as fitted; higher is better); a dict is passed on to
+        it, e.g. ``cv={"group": "Block"}`` or ``cv={"folds": 10, "seed": 1}``.
 
     Returns
     -------
     ComparisonTable
         A DataFrame (index: formulas) with ``npar, aic, bic, loglik, deviance, chisq, df, p,
-        p_mixture[, p_boot]`` and a ``notes`` list.
+        p_mixture[, p_boot][, elpd_cv]`` and a ``notes`` list.
     """
     check_flag("refit", refit)
     nsim = check_count("nsim", nsim)
@@ -213,6 +223,13 @@ def compare(
             "p_mixture: 50:50 mixture of chi-square(df-1) and chi-square(df) for one added "
             "random-effect variance on the boundary (Stram & Lee 1994)."
         )
+    if cv:
+        from .crossval import cross_validate
+
+        scores = cross_validate(*results, **(cv if isinstance(cv, dict) else {}))
+        for row, i in zip(rows, order, strict=True):
+            row["elpd_cv"] = float(scores["elpd"].iloc[i])
+        notes.append("elpd_cv: " + scores.notes[0])
     index = pd.Index([m.formula for m in models], name="model")
     if index.has_duplicates:
         index = pd.Index([f"{i + 1}: {m.formula}" for i, m in enumerate(models)], name="model")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from .messages import warn as emit_warning
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pooling import PooledResult
 
 #: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
 EXACT_FIT_SIGMA = 1e-6
@@ -46,14 +49,20 @@ def _random_exact_fit(design: Design) -> DegenerateModelError:
 __all__ = ["MixedModelWarning", "assemble", "fit", "fit_design"]
 
 
+@overload
+def fit(formula: str | ModelSpec, data: list[pd.DataFrame] | tuple[pd.DataFrame, ...],
+        reml: bool = ..., *, start: np.ndarray | None = ..., warn: bool = ...) -> PooledResult: ...
+@overload
+def fit(formula: str | ModelSpec, data: pd.DataFrame, reml: bool = ..., *,
+        start: np.ndarray | None = ..., warn: bool = ...) -> MixedModelResult: ...
 def fit(
     formula: str | ModelSpec,
-    data: pd.DataFrame | Any,
+    data: pd.DataFrame | list[pd.DataFrame] | tuple[pd.DataFrame, ...] | Any,
     reml: bool = True,
     *,
     start: np.ndarray | None = None,
     warn: bool = True,
-) -> MixedModelResult:
+) -> MixedModelResult | PooledResult:
     """Fit a linear mixed model written in lme4 syntax.
 
     The model, in Raudenbush-Bryk form for one grouping factor j,
@@ -69,10 +78,13 @@ def fit(
     formula : str or ModelSpec
         lme4 formula, e.g. ``"mathach ~ cses * catholic + meanses + (1 + cses | school)"``;
         ``(x || g)`` for uncorrelated terms, ``(1 | a/b)`` for nesting.
-    data : pandas.DataFrame or any frame narwhals supports (polars, pyarrow, ...)
+    data : pandas.DataFrame or any frame narwhals supports (polars, pyarrow, ...), or a list
         Never modified.  Rows with missing values in the used columns are dropped and
         counted in ``res.n_dropped``.  Numbers are used as float64 whatever their dtype;
-        text, categorical and boolean columns are factors (treatment contrasts, as R).
+        text, categorical and boolean columns are factors (treatment contrasts, as R).  A
+        list of m imputed data sets fits each and pools the fits by Rubin's rules
+        (:func:`mlm_jupyter.pool`); see :mod:`mlm_jupyter.pooling.imputations` for
+        multilevel imputers.
     reml : bool, default True
         REML (lme4's default) or maximum likelihood (needed to compare fixed effects).
     start : ndarray, optional
@@ -82,8 +94,12 @@ def fit(
 
     Returns
     -------
-    MixedModelResult
+    MixedModelResult, or PooledResult for a list of data sets
     """
+    if isinstance(data, (list, tuple)):
+        from .pooling import fit_imputed
+
+        return fit_imputed(formula, data, reml=reml, start=start, warn=warn)
     check_flag("reml", reml)
     check_flag("warn", warn)
     if not isinstance(formula, (str, ModelSpec)):

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .influence import _aliased_columns, group_codes, resolve_group, varcorr_labels
+from .influence import group_codes, resolve_group, varcorr_labels
+from .refit import aliased_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..design import Design
@@ -71,7 +72,7 @@ def reduced_design(res: MixedModelResult, keep: np.ndarray) -> Design:
     n, p = X.shape
     if n - p <= 0:
         raise ValueError(f"only {n} observations would remain for {p} fixed effects.")
-    bad = _aliased_columns(X.T @ X, design.fixed_names)
+    bad = aliased_columns(X.T @ X, design.fixed_names)
     if bad:
         raise ValueError(
             "without these clusters X is rank deficient: "
