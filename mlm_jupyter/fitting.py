@@ -65,7 +65,13 @@ def fit(
     start: np.ndarray | None = None,
     warn: bool = True,
     progress: bool | None = None,
-) -> MixedModelResult | PooledResult:
+    method: str | None = None,
+    priors: dict[str, str] | None = None,
+    draws: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    **sampler: Any,
+) -> Any:
     """Fit a linear mixed model written in lme4 syntax.
 
     The model, in Raudenbush-Bryk form for one grouping factor j,
@@ -94,6 +100,13 @@ def fit(
         Starting θ (warm start for refits).
     warn : bool, default True
         Emit ``MixedModelWarning`` for dropped rows, singular fits and convergence issues.
+    method : {None, "reml", "ml", "bayes"}
+        ``"bayes"``: the posterior of brms' model with ``priors`` (brms' vocabulary, e.g.
+        ``{"b": "normal(0, 10)", "sd": "student_t(3, 0, 10)", "cor": "lkj(1)",
+        "sigma": "student_t(3, 0, 10)"}``), sampled by NUTS: ``draws`` per chain,
+        ``chains``, ``seed``, and ``warmup=``, ``target_accept=``, ``cores=``, ``center=``
+        (see :func:`mlm_jupyter.bayes.fit_bayes`).  Needs ``mlm_jupyter[bayes]``.
+        ``"reml"``/``"ml"`` are the same as ``reml=True``/``False``.
     progress : bool or None
         Show evaluations and the criterion while a long fit runs (None, the default: when
         it runs for more than a few seconds in a notebook or terminal; False: never).
@@ -103,8 +116,22 @@ def fit(
 
     Returns
     -------
-    MixedModelResult, or PooledResult for a list of data sets
+    MixedModelResult; PooledResult for a list of data sets; BayesianResult for
+    ``method="bayes"``
     """
+    if method == "bayes":
+        from .bayes import fit_bayes
+
+        return fit_bayes(formula, data, priors, draws, chains, seed, warn=warn, **sampler)
+    if method not in (None, "reml", "ml"):
+        raise ValueError(f"method must be 'reml', 'ml' or 'bayes', not {method!r}.")
+    extra = [name for name, used in (("priors", priors is not None), ("draws", draws != 1000),
+                                      ("chains", chains != 4), ("seed", seed is not None))
+             if used] + sorted(sampler)
+    if extra:
+        raise TypeError(f"{', '.join(extra)} only apply to method='bayes'.")
+    if method is not None:
+        reml = method == "reml"
     if isinstance(data, (list, tuple)):
         from .pooling import fit_imputed
 

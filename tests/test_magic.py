@@ -19,7 +19,10 @@ from mlm_jupyter.magic import DEFAULT_NAME, formula_from_cell  # noqa: E402
 
 @pytest.fixture(scope="module")
 def ip():
-    shell = get_ipython()
+    import IPython
+
+    # globalipapp starts its shell once per process and returns None afterwards.
+    shell = get_ipython() or IPython.get_ipython()
     shell.run_line_magic("load_ext", "mlm_jupyter")
     shell.user_ns["hsb"] = reference_data("hsb").copy()
     shell.user_ns["sleep"] = reference_data("sleepstudy").copy()
