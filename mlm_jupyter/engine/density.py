@@ -85,7 +85,7 @@ def marginal_logdensity(design: Design, beta: np.ndarray, theta: np.ndarray, sig
     if factor is None:
         raise np.linalg.LinAlgError("the random-effects covariance is not positive semidefinite")
     n = cp.n
-    r2 = float(factor.L22[-1, -1] ** 2)
+    r2 = float(factor.diag22()[-1] ** 2)  # no dense L22 for a per-component factor
     logdet = factor.logdet_Z(cp.m_rest)
     return -0.5 * (n * (LOG_2PI + 2.0 * np.log(sigma)) + logdet + r2 / sigma**2)
 
