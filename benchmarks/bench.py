@@ -728,12 +728,18 @@ def hard_row(c: Case) -> str:
     return (
         f"| {name} | {o['n']:,} | {o['n_theta']} | {o['ours']:.2f} | "
         f"{'n/a' if not lme4 else f'{lme4:.1f}'} | "
-        f"{'n/a' if ratio is None else f'{ratio:.4f} (1/{1 / ratio:.0f})'} | "
+        f"{_ratio_text(ratio)} | "
         f"{target}: {status} | {o['evals']} | {o.get('lme4_feval', 'n/a')} | "
         f"{'n/a' if per is None else f'{per * 1000:.1f}'} | {dobj} | "
         f"{o.get('peak_mb', float('nan')):.0f} | {o.get('cost', '')} | {anchor} | "
         f"{o.get('run', '')} |"
     )
+
+
+def _ratio_text(ratio: float | None) -> str:
+    if ratio is None:
+        return "n/a"
+    return f"{ratio:.4f} (1/{1 / ratio:.0f})" if ratio < 1 else f"{ratio:.2f} (slower than lme4)"
 
 
 def _is_reml(c: Case) -> bool:
@@ -871,7 +877,9 @@ table above come from ours and lme4 timed in the same run.
   1e-3 (`verify.hessian_at`; the gradient it divides by is always fresh, the figures it
   checks are a scaled gradient of 2e-3 and curvature of 1e-6 relative): 262 -> 196
   evaluations.  lme4 1.1-31: 2,648 BOBYQA evaluations, 991 s in a trial run at load 6-10,
-  same deviance (28670.79).
+  the same optimum (lme4's deviance is 0.002 higher: it stops early).  Same run at load
+  2-3: 1.87 s against lme4's 237.6 s, 1/127 (met); earlier at load 5-8 with lme4 at
+  lower load, 4.45 s against 289.7 s (1/65).
 - **InstEval-shaped, ML.**  The rest block (1,128 instructors + 14 departments + X) fills
   in completely after the 2,972 students are eliminated (pairs of instructors share a
   student almost everywhere), as in MixedModels.jl, which also factors it densely.  What
@@ -881,6 +889,7 @@ table above come from ours and lme4 timed in the same run.
   Strategy by measurement (CPU seconds, the same machine): BOBYQA on values 92
   evaluations, 2.6 s; L-BFGS-B on exact gradients 26 evaluations, 2.7 s: equal, so the
   gradient method stays (its last gradient feeds the Newton polish and the check).
+  Same run at load 2-3: 4.9 s against lme4's 22.6 s, 1/5.
   **Why 1/25 is missed and what would reach it:** one dense 1,142-row Cholesky is 5·10⁸
   flops (20-40 ms on one core here) and the gradient's inverse twice that; two BLAS
   threads on a busy machine were 15-30x *slower* (1,146 rows: 0.03 s with one thread,
@@ -895,8 +904,15 @@ table above come from ours and lme4 timed in the same run.
   raters of 50 districts; `simulate.crossed_districts`): the rest block splits into 50
   connected components of 200 rows; `engine/components.py` orders the rest rows by
   component (no fill between components, so the ordering is exact), factors each densely
-  (batched), with X and y as a dense border: 84 ms per factorisation instead of a
-  10,002² dense one (~20 s), met.  Crossed *uniformly at random*
+  (batched), with X and y as a dense border: 40-80 ms per factorisation instead of a
+  10,002² dense one (~20 s): 12.5 s and 1.4 GB, met.  **But lme4 is faster here** (7.2 s):
+  CHOLMOD's supernodal factor finds the same structure, and lme4 needs 53 evaluations
+  where we need 109, because the component kernel has no exact gradient yet (BOBYQA, then
+  finite-difference stencils for the polish and the check), and 2-3 s go into the dense
+  10,002² cross-product block that the CrossProducts interface requires.  What would
+  turn it around: the gradient on components (for ML the rest block's inverse is block
+  diagonal, one potri per component; REML adds a rank-p border correction), which would
+  bring L-BFGS-B's ~25 evaluations, and a sparse A22 in CrossProducts.  Crossed *uniformly at random*
   (`simulate.crossed_uniform`): after one factor is eliminated the other two are coupled
   almost everywhere; CHOLMOD's AMD ordering (scikit-sparse 0.4.16 on Debian's SuiteSparse
   5.12, tried and not kept) leaves 76 million of the full factor's 112 million entries
