@@ -96,6 +96,12 @@ def fit(
     -------
     MixedModelResult, or PooledResult for a list of data sets
     """
+    from .warehouse.sources import is_source
+
+    if is_source(data):
+        from .warehouse import fit_source
+
+        return fit_source(formula, data, reml=reml, start=start, warn=warn)
     if isinstance(data, (list, tuple)):
         from .pooling import fit_imputed
 
