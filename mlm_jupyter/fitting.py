@@ -169,6 +169,12 @@ def fit_design(
     The optimisation runs in the engine's units (:mod:`.engine.conditioning`); ``start``
     is a θ in the user's units (a previous fit's ``res.theta``).
     """
+    from .warehouse.rows import RowsElsewhere
+
+    if isinstance(design.X, RowsElsewhere):  # data in a database: refit its aggregates
+        from .warehouse.fit import refit_design
+
+        return refit_design(design, reml=reml, start=start)
     conditioning, engine_design = condition(design)
     cp = cross_products(engine_design)
     objective = ProfiledDeviance(cp, reml=reml)

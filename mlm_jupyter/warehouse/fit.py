@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..design import Design, RandomBlock
 from ..design_checks import check_identifiable, lme4_term_order
@@ -35,6 +34,7 @@ from .moments import cross_products_from_cells, dependent_in_gram, moments_for, 
 from .plan import ModelPlan, PartColumns, plan_model, term_levels
 from .rows import RowsElsewhere
 from .sources import open_source
+from .summaries import term_column_facts
 
 __all__ = ["Origin", "fit_source"]
 
@@ -57,6 +57,9 @@ class Origin:
         Level index of every cell for each term (lme4's order).
     engine_map : ndarray
         T°: the engine's columns [X° Z° y°] as combinations of the aggregated columns.
+    cp : CrossProducts
+        The engine's cross-products (refits with another criterion start from them).
+    conditioning : Conditioning
     """
 
     source: Any
@@ -66,6 +69,8 @@ class Origin:
     z_exprs: tuple[tuple[str | None, ...], ...]
     cell_levels: tuple[np.ndarray, ...]
     engine_map: np.ndarray
+    cp: CrossProducts
+    conditioning: Conditioning
 
     @property
     def row_key(self) -> str:
@@ -96,7 +101,7 @@ def fit_source(formula: str | ModelSpec, data: Any, reml: bool = True, *,
     MixedModelResult
         ``res.data_used`` is None; row-level methods say what they need.
     """
-    from ..fitting import assemble, check_flag, check_start
+    from ..fitting import check_flag, check_start
 
     check_flag("reml", reml)
     check_flag("warn", warn)
@@ -110,6 +115,33 @@ def fit_source(formula: str | ModelSpec, data: Any, reml: bool = True, *,
     cells = aggregate(plan, memory_limit)
     design, origin, cp, cond = _build(plan, cells)
     start = check_start(start, design)
+    result = _fit(design, origin, reml, start)
+    if warn:
+        for message in result.messages:
+            emit_warning(message, stacklevel=2)
+    return result
+
+
+def refit_design(design: Design, reml: bool = True,
+                 start: np.ndarray | None = None) -> MixedModelResult:
+    """:func:`mlm_jupyter.fitting.fit_design` for a design whose rows stay in the database:
+    the same aggregates, another criterion or start (``res.refit(reml=False)``)."""
+    from .rows import RowsElsewhere, RowsNotInMemory
+
+    origin = design.X.origin
+    if not isinstance(design.y, RowsElsewhere):
+        raise RowsNotInMemory(
+            "A new response needs the rows (its cross-products with X and Z), which stay in "
+            f"{origin.source.label}; add the response as a column there and fit again."
+        )
+    return _fit(design, origin, reml, start)
+
+
+def _fit(design: Design, origin: Origin, reml: bool,
+         start: np.ndarray | None) -> MixedModelResult:
+    from ..fitting import assemble
+
+    cp, cond = origin.cp, origin.conditioning
     objective = ProfiledDeviance(cp, reml=reml)
     theta0 = None if start is None else cond.theta_to_engine(np.asarray(start, float), cp)
     record = optimize(objective, theta0)
@@ -122,9 +154,6 @@ def fit_source(formula: str | ModelSpec, data: Any, reml: bool = True, *,
             "to 0), so the model has no maximum-likelihood estimate. Check the formula: the "
             "response may be constant within clusters (a cluster-level variable)."
         )
-    if warn:
-        for message in result.messages:
-            emit_warning(message, stacklevel=2)
     return result
 
 
@@ -242,9 +271,14 @@ def _build(plan: ModelPlan, cells: Cells) -> tuple[Design, Origin, CrossProducts
     cp = cross_products_from_cells(
         cells, T_engine, len(x_exprs), [b.q for b in blocks], list(cell_levels),
         [b.n_levels for b in blocks])
-    origin = Origin(plan.source, plan, cells, x_exprs, z_exprs, cell_levels, T_engine)
+    origin = Origin(plan.source, plan, cells, x_exprs, z_exprs, cell_levels, T_engine, cp,
+                    cond)
     for ph in placeholders:
         ph.origin = origin
+    for block, exprs, codes in zip(blocks, z_exprs, cell_levels, strict=True):
+        scales, constant = term_column_facts(cells, exprs, codes, block.n_levels)
+        block.Z.column_scales = scales  # type: ignore[attr-defined]
+        block.Z.constant_within = constant  # type: ignore[attr-defined]
     return design, origin, cp, cond
 
 
@@ -291,15 +325,3 @@ def cluster_sizes(origin: Origin) -> list[np.ndarray]:
     for codes in origin.cell_levels:
         out.append(np.bincount(codes, weights=counts, minlength=int(codes.max()) + 1))
     return out
-
-
-def describe(res: MixedModelResult) -> pd.Series:  # pragma: no cover - convenience
-    """Where a warehouse fit's data are (source, rows used and dropped, cells)."""
-    from .rows import origin_of
-
-    origin = origin_of(res)
-    if origin is None:
-        raise ValueError("this result was fitted in memory.")
-    return pd.Series({"source": origin.source.label, "rows_used": origin.plan.n_used,
-                      "rows_dropped": origin.plan.n_total - origin.plan.n_used,
-                      "cells": origin.cells.gram.shape[0]})
