@@ -100,10 +100,18 @@ def _optional(module: str, name: str) -> Any:
 
 def cluster_sizes(res: Any) -> dict[str, np.ndarray]:
     """Observations per cluster of every grouping factor (lme4's order)."""
+    from ..warehouse.rows import origin_of
+
+    rowless = origin_of(res) is not None  # rows in a database: counts from its aggregates
     out: dict[str, np.ndarray] = {}
     for term in res.design.terms:
         if term.group not in out:
-            out[term.group] = np.bincount(term.codes, minlength=len(term.levels))
+            if rowless:
+                from ..warehouse.effects import cluster_counts
+
+                out[term.group] = cluster_counts(res, term.group).astype(int)
+            else:
+                out[term.group] = np.bincount(term.codes, minlength=len(term.levels))
     return out
 
 
