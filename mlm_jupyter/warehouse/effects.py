@@ -79,3 +79,52 @@ def fixed_level2(res: Any, j: int, group: str) -> bool:
     G = cells.total
     raw2 = G[0, 0] * m * m + 2 * m * s * G[0, i] + s * s * G[i, i]
     return within <= 1e-12 * max(raw2, 1e-300)
+
+
+def _reference(res: Any) -> Any:
+    import pandas as pd
+
+    from .plan import COMPLETE, frame_sql
+
+    origin = origin_of(res)
+    plan = origin.plan
+    d = origin.source.dialect
+    numeric = [v for v in plan.used if plan.kinds[v] == "numeric"]
+    ranges: dict[str, tuple[float, float]] = {}
+    if numeric:
+        items = [f"MIN({d.quote(v)}) AS lo{i}, MAX({d.quote(v)}) AS hi{i}"
+                 for i, v in enumerate(numeric)]
+        got = origin.source.run(f"{frame_sql(plan)}SELECT {', '.join(items)} FROM {COMPLETE}")
+        ranges = {v: (float(got[f"lo{i}"][0]), float(got[f"hi{i}"][0]))
+                  for i, v in enumerate(numeric)}
+    levels: dict[str, tuple[str, ...]] = {}
+    for spec in (res.design.fixed_model_spec, *(t.model_spec for t in res.design.terms)):
+        for info in spec.variables:
+            if info.levels is not None and info.name in plan.kinds:
+                levels.setdefault(info.name, info.levels)
+    groups = {c for t in res.design.terms for c in t.group_columns}
+    columns: dict[str, list[Any]] = {}
+    for v in plan.used:
+        if v in groups:
+            columns[v] = [origin.cells.keys[v][0]]
+        elif plan.kinds[v] == "numeric":
+            columns[v] = list(ranges[v])
+        elif plan.kinds[v] == "bool":
+            columns[v] = [False, True]
+        else:
+            columns[v] = list(levels.get(v, ("",)))
+    rows = max(len(c) for c in columns.values())
+    return pd.DataFrame({v: [c[i % len(c)] for i in range(rows)] for v, c in columns.items()})
+
+
+def reference_frame(res: Any) -> Any:
+    """A few rows standing in for the data where only their kinds, ranges and levels are
+    read (simple slopes' defaults, Johnson-Neyman's observed range): every numeric column
+    holds its minimum and maximum over the rows used, every factor its levels, every
+    grouping column its first cluster.  Computed once per result (one MIN/MAX query)."""
+    from ..caching import result_memo
+
+    memo = result_memo(res)
+    if "reference_frame" not in memo:
+        memo["reference_frame"] = _reference(res)
+    return memo["reference_frame"]
