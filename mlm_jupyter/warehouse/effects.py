@@ -128,3 +128,46 @@ def reference_frame(res: Any) -> Any:
     if "reference_frame" not in memo:
         memo["reference_frame"] = _reference(res)
     return memo["reference_frame"]
+
+
+def nesting_problem(small: Any, large: Any) -> str:
+    """:func:`mlm_jupyter.nesting.nesting_problem` for fits whose rows stay in a database.
+
+    Columns are compared as the SQL expressions both fits computed (the same formula text
+    translates to the same expression), partitions as sets of grouping columns: a
+    sufficient test, so a model written differently (``I(2 * x)`` for ``x``) is reported
+    as not nested rather than guessed.
+    """
+    os_, ol = origin_of(small), origin_of(large)
+    if os_ is None or ol is None:
+        return ("one model's rows are in memory and the other's in a database; fit both "
+                "the same way")
+    if os_.row_key != ol.row_key:
+        return "the two models were fitted to different data or rows"
+    big = set(ol.fixed_exprs)
+    outside = [name for name, e in zip(small.design.fixed_names, os_.fixed_exprs, strict=True)
+               if e not in big]
+    if outside:
+        named = ", ".join(repr(n) for n in outside)
+        return f"its fixed effect(s) {named} are not in the larger model"
+    for term, exprs in zip(small.design.terms, os_.z_exprs, strict=True):
+        fits = False
+        for other, other_exprs in zip(large.design.terms, ol.z_exprs, strict=True):
+            if set(other.group_columns) != set(term.group_columns):
+                continue
+            if term.q > 1 and not (other.correlated or other.q == term.q == 1):
+                continue
+            if set(exprs) <= set(other_exprs):
+                fits = True
+                break
+        if not fits:
+            cols = " + ".join(term.columns)
+            return (f"its random term ({cols} | {term.group}) has no counterpart in the larger "
+                    "model (same clusters, columns and covariances)")
+    return ""
+
+
+def same_fixed_effects(small: Any, large: Any) -> bool:
+    """Both fits have the same fixed-effect columns (as SQL expressions)."""
+    os_, ol = origin_of(small), origin_of(large)
+    return set(os_.fixed_exprs) == set(ol.fixed_exprs)
