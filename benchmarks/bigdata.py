@@ -183,6 +183,7 @@ def main() -> None:
 def render(rec: dict) -> None:
     big = rec["duckdb"][-1]
     eq = rec["equality"]
+    equal = max(eq["fixef_rel"], eq["theta_rel"], eq["sigma_rel"]) <= 1e-8
     lines = [
         "# Benchmark: fits on data where they live (Parquet via DuckDB, Spark)",
         "",
@@ -207,7 +208,7 @@ def render(rec: dict) -> None:
         f"| estimates = in-memory fit ({eq['rows']:,} rows) to 1e-8 relative | fixef "
         f"{eq['fixef_rel']:.1e}, θ {eq['theta_rel']:.1e}, σ {eq['sigma_rel']:.1e}, SDs/corr "
         f"{eq['sdcor_rel']:.1e} | "
-        f"{'met' if max(eq['fixef_rel'], eq['theta_rel'], eq['sigma_rel']) <= 1e-8 else '**missed**'} |",
+        f"{'met' if equal else '**missed**'} |",
         "",
         f"The in-memory fit of the {eq['rows']:,} rows took {eq['memory']['fit_s']:.1f} s "
         f"(after reading them into pandas) and {eq['memory']['peak_rss_mb']:.0f} MB; from "

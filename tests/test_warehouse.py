@@ -13,13 +13,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fitted_case, reference_case, reference_data
 
 import mlm_jupyter as mlm
 from mlm_jupyter.formula import FormulaError
 from mlm_jupyter.warehouse import RowsNotInMemory, SourceError
 from mlm_jupyter.warehouse.aggregate import DesignTooLarge
-
-from conftest import fitted_case, reference_case, reference_data
 
 duckdb = pytest.importorskip("duckdb")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plan import FRAME, ModelPlan, frame_sql
+from .plan import BASE, FRAME, ModelPlan, check_counts, frame_sql
 
 __all__ = ["Cells", "DesignTooLarge", "aggregate", "union_columns"]
 
@@ -50,6 +50,8 @@ class Cells:
         G_c (row/column 0 the constant: G_c[0, 0] is the cell's row count).
     n : int
         Rows used.
+    n_total : int
+        Rows of the source (used and dropped for missing values).
     """
 
     exprs: tuple[str, ...]
@@ -58,6 +60,7 @@ class Cells:
     keys: dict[str, np.ndarray]
     gram: np.ndarray
     n: int
+    n_total: int
 
     @property
     def total(self) -> np.ndarray:
@@ -106,7 +109,7 @@ def aggregate(plan: ModelPlan, memory_limit: int = MEMORY_LIMIT) -> Cells:
     exprs = union_columns(plan)
     frame = frame_sql(plan)
     keys = plan.keys
-    items = ["COUNT(*) AS n"]
+    items = ["COUNT(*) AS n", f"(SELECT COUNT(*) FROM {BASE}) AS n_total"]
     for i, e in enumerate(exprs):
         items += [f"AVG({e}) AS m{i}", f"STDDEV_POP({e}) AS s{i}",
                   f"SUM(CASE WHEN ({e}) - ({e}) = 0 THEN 0 ELSE 1 END) AS bad{i}"]
@@ -117,6 +120,8 @@ def aggregate(plan: ModelPlan, memory_limit: int = MEMORY_LIMIT) -> Cells:
                      f"AS levels{t}")
     row = source.run(f"{frame}SELECT {', '.join(items)} FROM {FRAME}")
     n = int(row["n"][0])
+    n_total = int(row["n_total"][0])
+    check_counts(n_total, n, plan.used)
     names = _column_names(plan)
     for i, e in enumerate(exprs):
         bad = int(np.nan_to_num(row[f"bad{i}"][0]))
@@ -131,7 +136,7 @@ def aggregate(plan: ModelPlan, memory_limit: int = MEMORY_LIMIT) -> Cells:
     sd = np.array([float(np.nan_to_num(row[f"s{i}"][0])) for i in range(len(exprs))])
     scale = np.where((sd > 0) & (sd > 1e-300), sd, 1.0)
     _check_size(plan, row, len(exprs), memory_limit)
-    return _cells(plan, frame, exprs, mean, scale, n)
+    return _cells(plan, frame, exprs, mean, scale, n, n_total)
 
 
 def _check_size(plan: ModelPlan, row: dict, k: int, limit: int) -> None:
@@ -155,7 +160,7 @@ def _check_size(plan: ModelPlan, row: dict, k: int, limit: int) -> None:
 
 
 def _cells(plan: ModelPlan, frame: str, exprs: tuple[str, ...], mean: np.ndarray,
-           scale: np.ndarray, n: int) -> Cells:
+           scale: np.ndarray, n: int, n_total: int) -> Cells:
     d = plan.source.dialect
     keys = plan.keys
     key_items = [d.quote(k) for k in keys]
@@ -177,4 +182,5 @@ def _cells(plan: ModelPlan, frame: str, exprs: tuple[str, ...], mean: np.ndarray
         G[:, 0, i + 1] = G[:, i + 1, 0] = got[f"s{i}"].astype(float)
         for j in range(i, k):
             G[:, i + 1, j + 1] = G[:, j + 1, i + 1] = got[f"p{i}_{j}"].astype(float)
-    return Cells(exprs, mean, scale, {kk: got[f"k{j}"] for j, kk in enumerate(keys)}, G, n)
+    return Cells(exprs, mean, scale, {kk: got[f"k{j}"] for j, kk in enumerate(keys)}, G, n,
+                 n_total)

@@ -113,6 +113,7 @@ def fit_source(formula: str | ModelSpec, data: Any, reml: bool = True, *,
     source = open_source(data)
     plan = plan_model(spec, source)
     cells = aggregate(plan, memory_limit)
+    plan = replace(plan, n_total=cells.n_total, n_used=cells.n)
     design, origin, cp, cond = _build(plan, cells)
     start = check_start(start, design)
     result = _fit(design, origin, reml, start)

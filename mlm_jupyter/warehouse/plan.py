@@ -68,8 +68,8 @@ class ModelPlan:
     groups: tuple[tuple[str, ...], ...]  # grouping columns per random term (order written)
     requests: tuple[StateRequest, ...]
     states: dict[str, Any]
-    n_total: int
-    n_used: int
+    n_total: int | None  # None until counted (with the moments, when no state needs them)
+    n_used: int | None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -191,15 +191,12 @@ def _plan(spec: ModelSpec, source: Source, parts: ModelParts, used: tuple[str, .
             raise ExprError(f"{r.key}: centring transforms inside one another are not "
                             "supported when the data stay in the database.",
                             hint="Compute the inner variable in the data first.")
-    counts, states = _states(source, used, kinds, requests)
-    n_total, n_used = counts
-    if n_total == 0:
-        raise ValueError("The data are empty: there are no rows to fit the model to.")
-    if n_used == 0:
-        raise ValueError(
-            f"Every row has a missing value in at least one of {list(used)}; nothing is left "
-            "to fit."
-        )
+    n_total: int | None = None
+    n_used: int | None = None
+    states: dict[str, Any] = {}
+    if requests:  # learnt constants need a pass of their own (and count the rows on the way)
+        (n_total, n_used), states = _states(source, used, kinds, requests)
+        check_counts(n_total, n_used, used)
     tr = Translator(d, kinds, states)
     response, values, offsets = _translate(parts, tr)
     label = deparse(parts.response)
@@ -215,16 +212,40 @@ def _plan(spec: ModelSpec, source: Source, parts: ModelParts, used: tuple[str, .
     frame = _frame_sql(source, used, kinds, requests)
     level_cache: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
     shared = MappingProxyType(states)
-    part_cols = [
-        _part_columns(part, vals, source, frame, level_cache, shared)
-        for part, vals in zip((parts.fixed, *parts.random), values, strict=True)
-    ]
+    try:
+        part_cols = [
+            _part_columns(part, vals, source, frame, level_cache, shared)
+            for part, vals in zip((parts.fixed, *parts.random), values, strict=True)
+        ]
+    except _NoRows as err:
+        check_counts(*count_rows(source, used, kinds), used)
+        raise ValueError(f"The factor '{err}' has no values in the rows used.") from None
     return ModelPlan(
         spec=spec, source=source, used=used, kinds=kinds, response=y, offset=offset,
         fixed=part_cols[0], random=tuple(part_cols[1:]),
         groups=tuple(term.group_columns for term in spec.random),
         requests=requests, states=states, n_total=n_total, n_used=n_used,
     )
+
+
+def check_counts(n_total: int, n_used: int, used: tuple[str, ...]) -> None:
+    """Refuse empty data and data whose every row misses a used column."""
+    if n_total == 0:
+        raise ValueError("The data are empty: there are no rows to fit the model to.")
+    if n_used == 0:
+        raise ValueError(
+            f"Every row has a missing value in at least one of {list(used)}; nothing is left "
+            "to fit."
+        )
+
+
+def count_rows(source: Source, used: tuple[str, ...], kinds: dict[str, str]) -> tuple[int, int]:
+    """(rows, rows with every used column present)."""
+    cond = complete_condition(source, used, kinds)
+    row = source.run(f"SELECT COUNT(*) AS n_total, SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) "
+                     f"AS n_used FROM ({base_sql(source, used, kinds)}) b")
+    n_total = int(row["n_total"][0])
+    return n_total, int(np.nan_to_num(row["n_used"][0])) if n_total else 0
 
 
 def _states(source: Source, used: tuple[str, ...], kinds: dict[str, str],
@@ -274,6 +295,8 @@ def _levels(value: SqlFactor | SqlLogical, source: Source, frame: str,
     if key not in cache:
         got = source.run(f"{frame}SELECT DISTINCT {value.expr} AS v FROM {FRAME}")
         raw = list(got["v"])
+        if not raw:  # no rows used at all: the caller says why (empty, or all incomplete)
+            raise _NoRows(name)
         factor = drop_unused(factor_of(pd.Series(raw, dtype=_series_dtype(raw)), name), None)
         labels = list(factor.levels)
         by_label = {factor.levels[c]: raw[i] for i, c in enumerate(factor.codes) if c >= 0}
@@ -285,6 +308,10 @@ def _levels(value: SqlFactor | SqlLogical, source: Source, frame: str,
             labels.insert(0, value.ref)
         cache[key] = (tuple(labels), by_label)
     return cache[key]
+
+
+class _NoRows(Exception):
+    """A factor has no values because no row is used."""
 
 
 def _series_dtype(raw: list[Any]) -> Any:

@@ -71,7 +71,7 @@ def _quantiles(res: Any) -> np.ndarray:
     head, from_, resid = _residual_query(res)
     scaled = f"({resid}) / {d.number(res.sigma)}"
     exact = res.nobs <= EXACT_QUANTILE_ROWS
-    items = [f"MIN(r) AS q0", f"MAX(r) AS q4"]
+    items = ["MIN(r) AS q0", "MAX(r) AS q4"]
     for i, p in enumerate(PROBS[1:-1], start=1):
         if d.name == "spark":
             fn = f"percentile(r, {p})" if exact else f"percentile_approx(r, {p}, 100000)"

@@ -161,9 +161,14 @@ class DuckDBSource(Source):
     def frame_table(self, frame: pd.DataFrame) -> str:
         # A relation's connection is not public: small tables travel as a temporary Parquet
         # file that the query reads (per-cluster values: a few MB for 100,000 clusters).
+        import duckdb
+
         handle, path = tempfile.mkstemp(suffix=".parquet", prefix="mlm_")
         os.close(handle)
-        frame.to_parquet(path, index=False)
+        writer = duckdb.connect()
+        writer.register("mlm_small", frame)
+        writer.execute(f"COPY mlm_small TO '{path}' (FORMAT PARQUET)")
+        writer.close()
         self._tmp.append(path)
         return f"read_parquet('{path}')"
 
