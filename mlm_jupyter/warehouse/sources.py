@@ -290,6 +290,9 @@ def _open_files(path: str) -> DuckDBSource:
         where = Path(text).expanduser()
         hint = ("" if where.parent.exists() else
                 f" The folder '{where.parent}' does not exist either.")
+        if os.sep not in text and "." not in text:
+            hint += (f" (A data frame is passed as itself, not by name; a bundled data set is "
+                     f"mlm.load_dataset('{text}').)")
         raise FileNotFoundError(
             f"No file matches '{text}'.{hint} Give the path of a Parquet or CSV file, a glob "
             "such as 'registry/*.parquet', or a folder of Parquet files."
