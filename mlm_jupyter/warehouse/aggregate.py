@@ -162,25 +162,42 @@ def _check_size(plan: ModelPlan, row: dict, k: int, limit: int) -> None:
 def _cells(plan: ModelPlan, frame: str, exprs: tuple[str, ...], mean: np.ndarray,
            scale: np.ndarray, n: int, n_total: int) -> Cells:
     d = plan.source.dialect
-    keys = plan.keys
-    key_items = [d.quote(k) for k in keys]
-    inner = key_items + [
-        f"(({e}) - {d.number(m)}) / {d.number(s)} AS u{i}"
-        for i, (e, m, s) in enumerate(zip(exprs, mean, scale, strict=True))
-    ]
-    k = len(exprs)
+    columns = [f"(({e}) - {d.number(m)}) / {d.number(s)}"
+               for e, m, s in zip(exprs, mean, scale, strict=True)]
+    keys, G = cell_grams(plan, frame, columns)
+    return Cells(exprs, mean, scale, keys, G, n, n_total)
+
+
+def cell_grams(plan: ModelPlan, frame: str, columns: list[str],
+               order: dict[str, np.ndarray] | None = None,
+               ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-cell Gram matrices of [1, columns] (SQL over ``mlm_frame``), and the cells' keys.
+
+    With ``order`` (the keys of an earlier pass) the cells come back in that order.
+    """
+    d = plan.source.dialect
+    key_items = [d.quote(k) for k in plan.keys]
+    inner = key_items + [f"{c} AS u{i}" for i, c in enumerate(columns)]
+    k = len(columns)
     outer = [f"{kk} AS k{j}" for j, kk in enumerate(key_items)] + ["COUNT(*) AS n"]
     outer += [f"SUM(u{i}) AS s{i}" for i in range(k)]
     outer += [f"SUM(u{i} * u{j}) AS p{i}_{j}" for i in range(k) for j in range(i, k)]
     sql = (f"{frame}SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {FRAME}) c "
            f"GROUP BY {', '.join(key_items)}")
     got = plan.source.run(sql)
-    n_cells = len(got["n"])
-    G = np.empty((n_cells, k + 1, k + 1))
-    G[:, 0, 0] = got["n"].astype(float)
+    rows = np.arange(len(got["n"]))
+    keys = {kk: got[f"k{j}"] for j, kk in enumerate(plan.keys)}
+    if order is not None:
+        position = {_row_key(keys, i): i for i in rows}
+        rows = np.array([position[_row_key(order, i)] for i in range(len(rows))])
+    G = np.empty((len(rows), k + 1, k + 1))
+    G[:, 0, 0] = got["n"][rows].astype(float)
     for i in range(k):
-        G[:, 0, i + 1] = G[:, i + 1, 0] = got[f"s{i}"].astype(float)
+        G[:, 0, i + 1] = G[:, i + 1, 0] = got[f"s{i}"][rows].astype(float)
         for j in range(i, k):
-            G[:, i + 1, j + 1] = G[:, j + 1, i + 1] = got[f"p{i}_{j}"].astype(float)
-    return Cells(exprs, mean, scale, {kk: got[f"k{j}"] for j, kk in enumerate(keys)}, G, n,
-                 n_total)
+            G[:, i + 1, j + 1] = G[:, j + 1, i + 1] = got[f"p{i}_{j}"][rows].astype(float)
+    return ({kk: v[rows] for kk, v in keys.items()} if order is None else order), G
+
+
+def _row_key(keys: dict[str, np.ndarray], i: int) -> tuple:
+    return tuple(v[i].item() if isinstance(v[i], np.generic) else v[i] for v in keys.values())

@@ -32,6 +32,7 @@ from ..spec import ModelSpec
 from .aggregate import MEMORY_LIMIT, Cells, aggregate
 from .moments import cross_products_from_cells, dependent_in_gram, moments_for, part_map
 from .plan import ModelPlan, PartColumns, plan_model, term_levels
+from .refine import needs_refinement, refine
 from .rows import RowsElsewhere
 from .sources import open_source
 from .summaries import term_column_facts
@@ -268,9 +269,13 @@ def _build(plan: ModelPlan, cells: Cells) -> tuple[Design, Origin, CrossProducts
                          "aggregates cannot resolve; simplify the fixed part.") from None
     if not cond.scale > EXACT_FIT_TOL * max(y_rms, np.finfo(float).tiny):
         raise _exact_fit(plan, cells)
+    engine_cells = cells
+    if needs_refinement(moments):  # collinear columns: a second pass in X°'s columns
+        engine_cells, moments = refine(plan, cells, moments, cond, T_engine, list(z_exprs))
+        cond, T_engine = Conditioning.from_moments(moments)
     cell_levels = tuple(levels[t] for t in order)
     cp = cross_products_from_cells(
-        cells, T_engine, len(x_exprs), [b.q for b in blocks], list(cell_levels),
+        engine_cells, T_engine, len(x_exprs), [b.q for b in blocks], list(cell_levels),
         [b.n_levels for b in blocks])
     origin = Origin(plan.source, plan, cells, x_exprs, z_exprs, cell_levels, T_engine, cp,
                     cond)
