@@ -188,7 +188,7 @@ def cell_grams(plan: ModelPlan, frame: str, columns: list[str],
     rows = np.arange(len(got["n"]))
     keys = {kk: got[f"k{j}"] for j, kk in enumerate(plan.keys)}
     if order is not None:
-        position = {_row_key(keys, i): i for i in rows}
+        position = {_row_key(keys, int(i)): int(i) for i in rows}
         rows = np.array([position[_row_key(order, i)] for i in range(len(rows))])
     G = np.empty((len(rows), k + 1, k + 1))
     G[:, 0, 0] = got["n"][rows].astype(float)

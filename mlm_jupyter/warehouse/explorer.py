@@ -26,7 +26,7 @@ def _variable_exprs(res: Any, names: set[str]) -> dict[str, str]:
     origin = origin_of(res)
     plan = origin.plan
     d = origin.source.dialect
-    columns = {}
+    columns: dict[str, str] = {}
     for part in (plan.fixed, *plan.random):
         for name, expr in zip(part.names, part.exprs, strict=True):
             if expr is not None:
@@ -70,8 +70,8 @@ def cluster_stats(res: Any, group: str, ks: list[int], names: set[str]) -> dict[
     G = term.n_levels
     exprs = _variable_exprs(res, names)
     factors = _factor_columns(res, names)
-    for col, info in factors.items():
-        for dummy, level in info["dummies"].items():
+    for col, fac in factors.items():
+        for dummy, level in fac["dummies"].items():
             exprs[dummy] = (f"(CASE WHEN {d.quote(col)} = {d.literal(level)} THEN 1.0 "
                             "ELSE 0.0 END)")
     order = sorted(exprs)
@@ -121,8 +121,9 @@ def cluster_stats(res: Any, group: str, ks: list[int], names: set[str]) -> dict[
                 m, s = float(base.mean()), float(base.std(ddof=1)) if len(base) > 1 else 0.0
             else:
                 m, s = info["mean"], info["sd"]
-            ticks = [{"value": m - s, "label": "−1 SD"}, {"value": m, "label": "mean"},
-                     {"value": m + s, "label": "+1 SD"}]
+            ticks: list[dict[str, Any]] = [
+                {"value": m - s, "label": "−1 SD"}, {"value": m, "label": "mean"},
+                {"value": m + s, "label": "+1 SD"}]
             info["ticks"] = [t for t in ticks if vmin <= t["value"] <= vmax]
         variables[name] = info
     factor_first = {}

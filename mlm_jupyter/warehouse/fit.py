@@ -130,7 +130,7 @@ def refit_design(design: Design, reml: bool = True,
     the same aggregates, another criterion or start (``res.refit(reml=False)``)."""
     from .rows import RowsElsewhere, RowsNotInMemory
 
-    origin = design.X.origin
+    origin: Origin = getattr(design.X, "origin")  # noqa: B009 - X stands in for an ndarray
     if not isinstance(design.y, RowsElsewhere):
         raise RowsNotInMemory(
             "A new response needs the rows (its cross-products with X and Z), which stay in "
@@ -222,7 +222,7 @@ def _build(plan: ModelPlan, cells: Cells) -> tuple[Design, Origin, CrossProducts
         raise ValueError(f"{n} observations cannot estimate {len(x_exprs)} fixed effects; "
                          "simplify the fixed part.")
     messages = []
-    n_dropped = plan.n_total - plan.n_used
+    n_dropped = int(cells.n_total) - n
     if n_dropped:
         messages.append(f"{n_dropped} row(s) with missing values dropped ({n} used).")
     if dropped:
@@ -236,7 +236,7 @@ def _build(plan: ModelPlan, cells: Cells) -> tuple[Design, Origin, CrossProducts
     order = lme4_term_order([len(names) for names in level_names])
     placeholders: list[RowsElsewhere] = []
 
-    def rows(shape: tuple[int, ...], what: str) -> RowsElsewhere:
+    def rows(shape: tuple[int, ...], what: str) -> Any:  # stands in for an ndarray
         out = RowsElsewhere(shape, what)
         placeholders.append(out)
         return out
@@ -316,7 +316,7 @@ def _exact_fit(plan: ModelPlan, cells: Cells) -> DegenerateModelError:
 
 def _engine_design(design: Design, origin: Origin) -> Design:
     """The engine's copy: the same stand-ins, labelled as the engine's columns."""
-    def ph(shape: tuple[int, ...], what: str) -> RowsElsewhere:
+    def ph(shape: tuple[int, ...], what: str) -> Any:  # stands in for an ndarray
         return RowsElsewhere(shape, what, origin)
 
     terms = tuple(replace(t, Z=ph((design.n, t.q), f"Z° of ({t.group})")) for t in design.terms)

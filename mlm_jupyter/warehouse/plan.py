@@ -154,7 +154,7 @@ def plan_model(spec: ModelSpec, source: Source) -> ModelPlan:
     _check_response(spec, parts)
     columns = source.columns()
     try:
-        used = tuple(_used_columns(spec, parts, _Names(list(columns))))
+        used = tuple(_used_columns(spec, parts, _Names(list(columns))))  # type: ignore[arg-type]
     except FormulaError:
         raise
     kinds = {name: columns[name] for name in used}

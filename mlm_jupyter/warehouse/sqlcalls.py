@@ -7,7 +7,7 @@ exact SQL equivalent in every engine, or that need every value of a variable at 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..rexpr import ExprError, Node, deparse
 from .sqlvalues import SqlFactor, SqlLogical, SqlNum, StateRequest
@@ -36,6 +36,15 @@ class Calls:
     d: Any
     kinds: dict[str, str]
     requests: dict[str, StateRequest]
+
+    if TYPE_CHECKING:  # provided by Translator
+        def value(self, node: Node) -> Any: ...
+        def numbers(self, value: Any, node: Node, what: str) -> SqlNum: ...
+        def vector(self, node: Node, what: str) -> str: ...
+        def constant(self, node: Node, what: str) -> Any: ...
+        @staticmethod
+        def argument(node: Node, position: int, name: str) -> Node | None: ...
+        def _state(self, request: StateRequest) -> Any: ...
 
     def call(self, node: Node) -> Any:
         name = str(node.value)
