@@ -101,6 +101,11 @@ class Design:
     messages: tuple[str, ...]
     fixed_model_spec: Any = field(repr=False, compare=False)
     variables: tuple[str, ...] = ()
+    # GLMM inputs (None for a linear mixed model): the offset(...) terms' sum, the trials
+    # of a cbind(successes, failures) response (y is then the proportion) and prior weights.
+    offset: np.ndarray | None = None
+    trials: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -187,7 +192,14 @@ def _lme4_term_order(levels_per_term: list[int]) -> list[int]:
     return ascending[::-1]
 
 
-def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> Design:
+def build_design(
+    spec: ModelSpec,
+    data: pd.DataFrame,
+    *,
+    plain: bool = True,
+    weights: Any = None,
+    single_row_groups: bool = False,
+) -> Design:
     """Validate ``data`` against ``spec`` and build the engine's arrays.
 
     Parameters
@@ -249,7 +261,10 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
         names = {g for term in spec.random for g in term.group_columns}
         groups = {g: source[g] if keep is None else source[g][keep] for g in names}
 
-    if mats.y.shape[1] != 1:
+    y, trials = mats.y, None
+    if mats.y.shape[1] == 2 and spec.response.strip().startswith("cbind("):
+        y, trials = _cbind_response(mats.y, spec.response)
+    elif mats.y.shape[1] != 1:
         raise ValueError(
             f"The response '{spec.response}' does not give one numeric column ({mats.y_names}); "
             "use a numeric variable on the left of '~'."
@@ -265,14 +280,15 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
                 f"The {what} column '{col}' has {int(bad.sum())} infinite or undefined value(s) "
                 "(e.g. log of 0 or a division by zero). Remove or recode those rows first."
             )
-    X, fixed_names, dropped_cols = _drop_aliased(mats.X, mats.x_names)
+    X, x_names, offset = _split_offsets(mats.X, mats.x_names)
+    X, fixed_names, dropped_cols = _drop_aliased(X, x_names)
     if dropped_cols:
         messages.append(
             "fixed-effect model matrix is rank deficient so dropping "
             f"{len(dropped_cols)} column(s): {', '.join(dropped_cols)}"
         )
     blocks = [
-        _random_block(term, Z, z_names, z_spec, groups, n_used)
+        _random_block(term, Z, z_names, z_spec, groups, n_used, single_row_groups)
         for term, (Z, z_names, z_spec) in zip(spec.random, mats.random, strict=True)
     ]
     order = _lme4_term_order([b.n_levels for b in blocks])
@@ -280,7 +296,7 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
 
     return Design(
         spec=spec,
-        y=mats.y[:, 0].copy(),
+        y=y[:, 0].copy(),
         X=np.ascontiguousarray(X),
         fixed_names=fixed_names,
         terms=tuple(blocks),
@@ -290,11 +306,56 @@ def build_design(spec: ModelSpec, data: pd.DataFrame, *, plain: bool = True) -> 
         messages=tuple(messages),
         fixed_model_spec=mats.x_spec,
         variables=tuple(used),
+        offset=offset,
+        trials=trials,
+        weights=_prior_weights(weights, len(data), keep),
     )
 
 
+def _cbind_response(values: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``cbind(successes, failures)`` -> (proportion (n, 1), trials); 0 where no trials."""
+    if np.any(values < 0):
+        raise ValueError(
+            f"The response {text} has negative counts ({int((values < 0).sum())} value(s)); "
+            "successes and failures must be counts >= 0."
+        )
+    trials = values.sum(axis=1)
+    prop = np.divide(values[:, 0], trials, out=np.zeros(len(trials)), where=trials > 0)
+    return prop[:, None], trials
+
+
+def _split_offsets(
+    X: np.ndarray, names: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
+    """Move ``offset(...)`` columns out of X: their sum is the offset (coefficient 1)."""
+    is_offset = [n.startswith("offset(") for n in names]
+    if not any(is_offset):
+        return X, names, None
+    keep = [i for i, o in enumerate(is_offset) if not o]
+    offset = X[:, [i for i, o in enumerate(is_offset) if o]].sum(axis=1)
+    return X[:, keep], tuple(names[i] for i in keep), offset
+
+
+def _prior_weights(weights: Any, n_rows: int, keep: np.ndarray | None) -> np.ndarray | None:
+    """The prior weights of the rows used; finite and >= 0, one per row of the data."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.size != n_rows:
+        raise ValueError(
+            f"weights has {w.size} values for {n_rows} rows of data; give one per row."
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(
+            "weights must be finite and >= 0 "
+            f"({int((~np.isfinite(w) | (w < 0)).sum())} value(s) are not)."
+        )
+    return w if keep is None else w[keep]
+
+
 def _random_block(
-    term: RandomTerm, Z: np.ndarray, z_names: tuple[str, ...], z_spec: Any, groups: Any, n: int
+    term: RandomTerm, Z: np.ndarray, z_names: tuple[str, ...], z_spec: Any, groups: Any, n: int,
+    single_row_groups: bool = False,
 ) -> RandomBlock:
     """One random term's block, after checking that it can be estimated from ``n`` rows."""
     if not np.isfinite(Z).all():
@@ -307,13 +368,13 @@ def _random_block(
             f"The grouping factor '{term.group}' has {len(levels)} level(s) in the rows used; "
             "a random effect needs at least 2 groups (lme4 requires more than 1)."
         )
-    if len(levels) >= n:
+    if len(levels) >= n and not single_row_groups:
         raise ValueError(
             f"The grouping factor '{term.group}' has {len(levels)} levels for {n} "
             "observations: every group has a single row, so its variance cannot be told "
             "apart from the residual. Use a coarser grouping factor."
         )
-    if len(levels) * len(z_names) >= n:
+    if len(levels) * len(z_names) >= n and not single_row_groups:
         raise ValueError(
             f"The term ({term.expr} | {term.group}) has {len(levels) * len(z_names)} random "
             f"effects for {n} observations; the model is not identified. Drop a "

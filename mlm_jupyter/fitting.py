@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,11 @@ def fit(
     *,
     start: np.ndarray | None = None,
     warn: bool = True,
-) -> MixedModelResult:
+    family: str = "gaussian",
+    link: str | None = None,
+    weights: Any = None,
+    nagq: int = 1,
+) -> Any:
     """Fit a linear mixed model written in lme4 syntax.
 
     The model, in Raudenbush-Bryk form for one grouping factor j,
@@ -54,11 +59,20 @@ def fit(
         Starting θ (warm start for refits).
     warn : bool, default True
         Emit ``MixedModelWarning`` for dropped rows, singular fits and convergence issues.
+    family, link, weights, nagq
+        A generalised linear mixed model (glmer) for ``family`` ``"binomial"``,
+        ``"poisson"`` or ``"negative_binomial"``: see :func:`mlm_jupyter.glmm.fit_glmm`.
 
     Returns
     -------
-    MixedModelResult
+    MixedModelResult, or GLMMResult for a non-Gaussian family
     """
+    if _is_glmm(family):
+        from .glmm.fitting import fit_glmm
+
+        return fit_glmm(formula, data, family, link=link, weights=weights, nagq=nagq,
+                        start=start, warn=warn)
+    _check_gaussian_options(link, weights, nagq)
     spec = parse(formula) if isinstance(formula, str) else formula
     design = build_design(spec, data)
     if design.n - design.p <= 0:
@@ -66,12 +80,45 @@ def fit(
             f"{design.n} observations cannot estimate {design.p} fixed effects; "
             "simplify the fixed part."
         )
+    _check_gaussian_design(design)
     used = used_frame(data, design)
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
             warnings.warn(message, MixedModelWarning, stacklevel=2)
     return result
+
+
+def _is_glmm(family: Any) -> bool:
+    return not (isinstance(family, str) and family.strip().lower() in ("gaussian", "normal"))
+
+
+def _check_gaussian_options(link: str | None, weights: Any, nagq: int) -> None:
+    """The LMM takes no GLMM options (an identity link is the LMM itself)."""
+    if link not in (None, "identity"):
+        raise ValueError(
+            f"link='{link}' needs a non-Gaussian family (e.g. family='binomial'); the linear "
+            "mixed model uses the identity link."
+        )
+    if weights is not None:
+        raise ValueError(
+            "weights are supported for GLMMs (family='binomial', 'poisson', "
+            "'negative_binomial'); a weighted linear mixed model is not available."
+        )
+    if nagq != 1:
+        raise ValueError("nagq applies to GLMMs only (family='binomial', 'poisson', ...).")
+
+
+def _check_gaussian_design(design: Design) -> None:
+    if design.trials is not None:
+        raise ValueError(
+            "cbind(successes, failures) is a binomial response: add family='binomial'."
+        )
+    if design.offset is not None:
+        raise ValueError(
+            "offset() terms are supported for GLMMs (e.g. family='poisson'); for a linear "
+            "mixed model subtract the offset from the response instead."
+        )
 
 
 def fit_design(

@@ -53,7 +53,11 @@ def _transform_arguments(text: str, context: dict[str, Any]) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
             if node.func.id in known:
-                out |= {n.id for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
+                # Names called inside the argument (``offset(log(t))``) are functions.
+                called = {c.func.id for c in ast.walk(node.args[0])
+                          if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+                out |= {n.id for n in ast.walk(node.args[0])
+                        if isinstance(n, ast.Name) and n.id not in called}
     return out
 
 

@@ -128,10 +128,27 @@ def center(x: Any, c: float | None = None, _state: dict = {}) -> np.ndarray:  # 
     return values - _state["c"]
 
 
+def offset(x: Any) -> np.ndarray:
+    """``offset(log(exposure))``: a term with coefficient fixed at 1 (design moves it out of X)."""
+    return np.asarray(x, dtype=float)
+
+
+def cbind(*columns: Any) -> np.ndarray:
+    """``cbind(successes, failures)``: the two-column binomial response, as in R."""
+    if len(columns) != 2:
+        raise ValueError(
+            f"cbind() on the left of '~' takes two columns (successes, failures), "
+            f"not {len(columns)}."
+        )
+    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+
 #: Transform name -> (function, whether its second argument is a grouping variable).
 TRANSFORMS: dict[str, Any] = {"cwc": cwc, "cm": cm, "gmc": gmc, "center": center}
+#: Names R formulas use for model structure rather than a transformation of a column.
+STRUCTURE: dict[str, Any] = {"offset": offset, "cbind": cbind}
 
 
 def formula_context() -> dict[str, Any]:
     """Names available inside formulas in addition to formulaic's own."""
-    return dict(TRANSFORMS)
+    return {**TRANSFORMS, **STRUCTURE}

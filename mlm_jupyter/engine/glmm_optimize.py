@@ -1,0 +1,290 @@
+"""Minimise a GLMM criterion over (θ, β[, log θ_nb]) and verify the optimum.
+
+The Laplace criterion has an exact gradient (:mod:`.laplace`): L-BFGS-B on it, with
+lme4's bound θ ≥ 0 on the diagonals of scalar terms (multi-column terms unbounded: the
+criterion is even in the sign of each column of T, see the LMM optimiser), then Newton
+steps with the Hessian from central differences of the gradient.  Quadrature criteria
+(:mod:`.agq`) have no exact gradient: BOBYQA (NLopt) from the Laplace optimum, then
+Newton steps with a difference Hessian.  Both end with the first- and second-order
+checks: lme4's scaled gradient max |min(R⁻¹g, g)| (H = R'R) and the Hessian's
+eigenvalues, reported as glmer reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .fit import GRAD_TOL, SINGULAR_TOL, difference_stencil
+from .objective import canonical_theta
+
+try:
+    import nlopt
+except ImportError:  # pragma: no cover
+    nlopt = None
+
+
+@dataclass(frozen=True)
+class GLMMOptimization:
+    """How the optimum was found and what was checked there (internal parametrisation).
+
+    Attributes
+    ----------
+    start, params : ndarray
+        Starting and final parameters ``[θ, β̃[, log θ_nb]]`` (β̃: centred/scaled X).
+    objective : float
+        The criterion at ``params`` (-2 log L).
+    gradient : ndarray
+        Its gradient there.
+    hessian : ndarray
+        Central-difference Hessian over the ``free`` parameters.
+    free : ndarray of int
+        Parameters not on a bound (the others are θ diagonals at 0).
+    n_evals : int
+    optimizer : str
+    converged : bool
+    max_scaled_gradient : float
+        lme4's measure max_i min(|R⁻¹g|_i, |g_i|) with H = R'R.
+    messages : tuple of str
+        glmer-style convergence messages (empty when the optimum passed every check).
+    """
+
+    start: np.ndarray
+    params: np.ndarray
+    objective: float
+    gradient: np.ndarray
+    hessian: np.ndarray
+    free: np.ndarray
+    n_evals: int
+    optimizer: str
+    converged: bool
+    max_scaled_gradient: float
+    messages: tuple[str, ...]
+
+
+class _Terms:
+    """Adapter so :func:`canonical_theta` reads a RandomEffectsSystem's terms."""
+
+    def __init__(self, terms):
+        self.terms = terms
+
+
+def _free(lower: np.ndarray, params: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(~((lower == 0) & (params <= SINGULAR_TOL)))
+
+
+def gradient_hessian(
+    grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray, idx: np.ndarray,
+    step: float = 1e-4,
+) -> np.ndarray:
+    """Symmetric Hessian over ``idx`` by central differences of an exact gradient."""
+    k = idx.size
+    H = np.empty((k, k))
+    for i, col in enumerate(idx):
+        h = step * max(1.0, abs(x[col]))
+        up, down = x.copy(), x.copy()
+        up[col] += h
+        down[col] -= h
+        H[:, i] = (grad(up)[idx] - grad(down)[idx]) / (2 * h)
+    return 0.5 * (H + H.T)
+
+
+def scaled_gradient(H: np.ndarray, g: np.ndarray) -> float:
+    """lme4's check.conv.grad measure: max min(|R⁻¹g|, |g|) with H = R'R."""
+    if g.size == 0:
+        return 0.0
+    try:
+        R = np.linalg.cholesky(H).T
+        sc = np.linalg.solve(R, g)
+    except np.linalg.LinAlgError:
+        return float(np.max(np.abs(g)))
+    return float(np.max(np.minimum(np.abs(sc), np.abs(g))))
+
+
+def hessian_messages(H: np.ndarray) -> list[str]:
+    """glmer's second-order messages for the Hessian at the optimum."""
+    if H.size == 0:
+        return []
+    ev = np.linalg.eigvalsh(H)
+    if np.any(ev < 0) and np.min(ev) < -1e-8 * max(1.0, np.max(np.abs(ev))):
+        k = int(np.sum(ev < 0))
+        return [f"Model failed to converge: degenerate Hessian with {k} negative eigenvalues"]
+    if np.max(ev) > 0 and np.min(ev) / np.max(ev) < 1e-12:
+        return ["Model is nearly unidentifiable: very large eigenvalue ratio; "
+                "rescale variables?"]
+    return []
+
+
+def _newton(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    try:
+        step = np.linalg.solve(H, g)
+    except np.linalg.LinAlgError:
+        return None
+    return step if np.all(np.isfinite(step)) else None
+
+
+def _leave_boundary(f, lower: np.ndarray, x: np.ndarray, value: float) -> np.ndarray | None:
+    """A better point just inside the bounds, or None when the zero diagonals are optimal."""
+    best, best_value = None, value
+    for i in np.flatnonzero((lower == 0) & (x <= 1e-8)):
+        for h in (1e-3, 1e-2, 1e-1, 0.5):
+            probe = x.copy()
+            probe[i] = h
+            new = f(probe)
+            if new < best_value - 1e-8:
+                best, best_value = probe, new
+    return best
+
+
+def optimize_laplace(crit, start: np.ndarray, terms) -> GLMMOptimization:
+    """Minimise a :class:`~.laplace.LaplaceCriterion` from ``start``.
+
+    ``terms`` are the random-effects terms (for the sign convention of θ).
+    """
+    evals0 = crit.n_evals
+    lower = crit.lower
+    n_theta = crit.n_theta
+    scalar = np.concatenate([np.full(t.n_theta, t.q == 1) for t in terms])
+    keep = np.r_[scalar, np.zeros(crit.n_params - n_theta, dtype=bool)]
+
+    def fg(x: np.ndarray):
+        value, grad = crit.value_and_gradient(x)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(x)
+        return value, grad
+
+    def lbfgsb(x0: np.ndarray, bounded: np.ndarray) -> tuple[np.ndarray, float]:
+        bounds = [(lo if b else None, None) for lo, b in zip(lower, bounded, strict=True)]
+        res = minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-6, "maxls": 40})
+        x = np.asarray(res.x, dtype=float)
+        x[:n_theta] = canonical_theta(_Terms(terms), x[:n_theta])
+        return x, float(crit(x))
+
+    x, value = lbfgsb(np.asarray(start, dtype=float), keep)
+    for _ in range(3):
+        restart = _leave_boundary(crit, lower, x, value)
+        if restart is None:
+            break
+        x, value = lbfgsb(restart, np.isfinite(lower))
+    x, value, g, H, free = _polish(crit, x, value, lambda t: crit.value_and_gradient(t)[1])
+    return _record(crit, start, x, value, g, H, free, evals0,
+                   "L-BFGS-B (exact gradient) + Newton polish")
+
+
+def _polish(crit, x: np.ndarray, value: float, grad_fn):
+    """Newton steps on the free parameters (kept when they improve); the final H and g."""
+    lower = crit.lower
+    free = _free(lower, x)
+    g = grad_fn(x)
+    H = gradient_hessian(grad_fn, x, free) if free.size else np.zeros((0, 0))
+    for _ in range(4):
+        if not free.size:
+            break
+        step = _newton(H, g[free])
+        if step is None or np.max(np.abs(step)) < 1e-12:
+            break
+        cand = x.copy()
+        cand[free] = x[free] - step
+        cand = np.maximum(cand, lower)
+        new = crit(cand)
+        if not new < value:
+            break
+        moved = np.max(np.abs(step) / np.maximum(1.0, np.abs(x[free])))
+        x, value = cand, new
+        g = grad_fn(x)
+        if moved > 1e-5:  # the Hessian is refreshed only after a real move
+            H = gradient_hessian(grad_fn, x, free)
+    snapped = _snap(crit, x, value)
+    if snapped is not None:
+        x, value = snapped
+        free = _free(lower, x)
+        g = grad_fn(x)
+        H = gradient_hessian(grad_fn, x, free) if free.size else np.zeros((0, 0))
+    return x, value, g, H, free
+
+
+def _snap(crit, x: np.ndarray, value: float):
+    """θ diagonals that are numerically zero set to exactly 0 when that is no worse."""
+    near = (crit.lower == 0) & (x > 0) & (x < SINGULAR_TOL * 1e-2)
+    if not near.any():
+        return None
+    cand = np.where(near, 0.0, x)
+    new = crit(cand)
+    return (cand, min(new, value)) if new <= value + 1e-10 else None
+
+
+def _record(crit, start, x, value, g, H, free, evals0, name) -> GLMMOptimization:
+    max_grad = scaled_gradient(H, g[free]) if free.size else 0.0
+    messages = []
+    if max_grad >= GRAD_TOL:
+        messages.append(f"Model failed to converge with max|grad| = {max_grad:.6g} "
+                        f"(tol = {GRAD_TOL}, component {int(np.argmax(np.abs(g[free]))) + 1})")
+    messages += hessian_messages(H)
+    converged = bool(np.isfinite(value) and not messages)
+    return GLMMOptimization(
+        start=np.asarray(start, dtype=float), params=x, objective=float(value), gradient=g,
+        hessian=H, free=free, n_evals=crit.n_evals - evals0, optimizer=name,
+        converged=converged, max_scaled_gradient=max_grad, messages=tuple(messages),
+    )
+
+
+def optimize_derivative_free(crit, start: np.ndarray) -> GLMMOptimization:
+    """BOBYQA (NLopt) on a criterion without an exact gradient, then difference Newton."""
+    evals0 = crit.n_evals
+    lower = crit.lower
+    x = np.maximum(np.asarray(start, dtype=float), np.where(np.isfinite(lower), lower, -np.inf))
+    if nlopt is not None:
+        opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
+        opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -1e300))
+        opt.set_initial_step(np.full(x.size, 0.05))
+
+        def f(t: np.ndarray, _grad: np.ndarray) -> float:
+            v = crit(t)
+            return v if np.isfinite(v) else 1e300
+
+        opt.set_min_objective(f)
+        opt.set_ftol_abs(1e-12)
+        opt.set_xtol_abs(1e-9)
+        opt.set_maxeval(20_000)
+        x = np.asarray(opt.optimize(x))
+        name = "BOBYQA (NLopt) + Newton polish"
+    else:  # pragma: no cover - nlopt is a dependency
+        res = minimize(crit, x, method="Nelder-Mead",
+                       options={"xatol": 1e-10, "fatol": 1e-12, "maxfev": 20_000})
+        x, name = np.asarray(res.x), "Nelder-Mead + Newton polish"
+    value = float(crit(x))
+    free = _free(lower, x)
+    g, H = _free_stencil(crit, x, free)
+    for _ in range(3):
+        if not free.size:
+            break
+        step = _newton(H, g)
+        if step is None or np.max(np.abs(step)) < 1e-12:
+            break
+        cand = x.copy()
+        cand[free] = np.maximum(x[free] - step, lower[free])
+        new = crit(cand)
+        if not new < value:
+            break
+        x, value = cand, new
+        g, H = _free_stencil(crit, x, free)
+    full_g = np.zeros_like(x)
+    full_g[free] = g
+    return _record(crit, start, x, value, full_g, H, free, evals0, name)
+
+
+def _free_stencil(crit, x: np.ndarray, free: np.ndarray, step: float = 1e-3):
+    """Central-difference gradient and Hessian over the free parameters."""
+    if not free.size:
+        return np.zeros(0), np.zeros((0, 0))
+
+    def sub(t: np.ndarray) -> float:
+        full = x.copy()
+        full[free] = t
+        return crit(full)
+
+    return difference_stencil(sub, x[free], crit(x), step)

@@ -1,0 +1,321 @@
+"""The weighted random-effects system A = Λ'Z'WZΛ + I of a GLMM, factored blockwise.
+
+PIRLS solves with A at every iteration (new working weights W), so the structure of Z is
+laid out once and each iteration only recomputes numbers.  The layout is the LMM
+engine's (:mod:`.blocks`, MixedModels.jl's scheme): the first random term (most levels)
+has one q1 x q1 block per level, factored with one batched Cholesky
+(:mod:`.smallblocks`); the other ("rest") terms form one dense block; their coupling
+S = B L11⁻ᵀ is sparse.  With A = [[M, B'], [B, C]] (M block diagonal)
+
+    L11 L11' = M,   S = B L11⁻ᵀ,   L22 L22' = C - S S',   log|A| = log|L11|² + log|L22|²
+
+and for the gradients of the Laplace criterion the diagonal and row-wise blocks of A⁻¹:
+P = (L22 L22')⁻¹, K = S L11⁻¹ = B M⁻¹,
+
+    A⁻¹ = [[M⁻¹ + K'PK, -K'P], [-PK, P]].
+
+Weighted cross-products are sums over rows grouped by pairs of levels, precomputed as
+"pair" indices, so an iteration is a few ``bincount`` calls per pair of terms and no
+Python loop over groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from . import smallblocks
+from .objective import inverse_from_cholesky, lower_tri_index
+
+
+@dataclass(frozen=True)
+class TermZ:
+    """One random term: grouping codes, raw Z columns and its place in the stacked u."""
+
+    codes: np.ndarray  # (n,)
+    Z: np.ndarray  # (n, q)
+    n_levels: int
+    offset: int  # first position of this term in the stacked u (first term at 0)
+
+    @property
+    def q(self) -> int:
+        return int(self.Z.shape[1])
+
+    @property
+    def size(self) -> int:
+        return self.q * self.n_levels
+
+    @property
+    def n_theta(self) -> int:
+        return self.q * (self.q + 1) // 2
+
+
+class _Pairs:
+    """Rows grouped by their pair of levels (j_a(i), j_b(i)) for two terms a, b."""
+
+    def __init__(self, a: TermZ, b: TermZ):
+        key = a.codes.astype(np.int64) * b.n_levels + b.codes
+        uniq, inv = np.unique(key, return_inverse=True)
+        self.ja = (uniq // b.n_levels).astype(np.int64)
+        self.jb = (uniq % b.n_levels).astype(np.int64)
+        self.inv = inv.ravel()
+        self.count = int(uniq.size)
+        self.products = [[a.Z[:, r] * b.Z[:, c] for c in range(b.q)] for r in range(a.q)]
+
+    def sums(self, w: np.ndarray) -> np.ndarray:
+        """(pairs, q_a, q_b) sums of w_i z_a,i z_b,i'."""
+        qa, qb = len(self.products), len(self.products[0])
+        out = np.empty((self.count, qa, qb))
+        for r in range(qa):
+            for c in range(qb):
+                out[:, r, c] = np.bincount(self.inv, weights=w * self.products[r][c],
+                                           minlength=self.count)
+        return out
+
+
+def level_sums(term: TermZ, values: np.ndarray) -> np.ndarray:
+    """Σ_{i in level j} values_i z_i: (levels, q) for a vector, (levels, q, k) for (n, k)."""
+    if values.ndim == 1:
+        out = np.empty((term.n_levels, term.q))
+        for r in range(term.q):
+            out[:, r] = np.bincount(term.codes, weights=values * term.Z[:, r],
+                                    minlength=term.n_levels)
+        return out
+    out = np.empty((term.n_levels, term.q, values.shape[1]))
+    for r in range(term.q):
+        zr = term.Z[:, r]
+        for k in range(values.shape[1]):
+            out[:, r, k] = np.bincount(term.codes, weights=values[:, k] * zr,
+                                       minlength=term.n_levels)
+    return out
+
+
+@dataclass(frozen=True)
+class SystemFactor:
+    """Blocked Cholesky factor of A at one (θ, W)."""
+
+    T: tuple[np.ndarray, ...]
+    L11: np.ndarray  # (l1, q1, q1)
+    L11inv: np.ndarray  # (l1, q1, q1)
+    S: sp.csr_matrix | None  # (m_r, l1*q1)
+    L22: np.ndarray | None  # (m_r, m_r) lower
+
+    @property
+    def logdet(self) -> float:
+        """log|A| = log|L11|² + log|L22|²."""
+        d = 2.0 * float(np.log(np.diagonal(self.L11, axis1=1, axis2=2)).sum())
+        if self.L22 is not None:
+            d += 2.0 * float(np.log(np.diag(self.L22)).sum())
+        return d
+
+
+class RandomEffectsSystem:
+    """Z laid out for repeated weighted factorisations of Λ'Z'WZΛ + I.
+
+    Parameters
+    ----------
+    terms : sequence of TermZ
+        In lme4's order: the first term has the most levels.
+    """
+
+    def __init__(self, terms: list[TermZ]):
+        self.terms = tuple(terms)
+        first = self.terms[0]
+        self.n1 = first.size
+        self.m_rest = sum(t.size for t in self.terms[1:])
+        self.m = self.n1 + self.m_rest
+        self.n_theta = sum(t.n_theta for t in self.terms)
+        self._first_products = [
+            [first.Z[:, r] * first.Z[:, c] for c in range(r + 1)] for r in range(first.q)
+        ]
+        rest = self.terms[1:]
+        # Pairs (rest term, first term) and (rest term a, rest term b) for a <= b.
+        self._coupling = [_Pairs(t, first) for t in rest]
+        self._rest_pairs = {(a, b): _Pairs(rest[a], rest[b])
+                            for a in range(len(rest)) for b in range(a, len(rest))}
+        if rest:
+            rows, cols = [], []
+            for t, pr in zip(rest, self._coupling, strict=True):
+                r_idx = (t.offset - self.n1 + pr.ja[:, None, None] * t.q
+                         + np.arange(t.q)[None, :, None])
+                c_idx = pr.jb[:, None, None] * first.q + np.arange(first.q)[None, None, :]
+                r_b, c_b = np.broadcast_arrays(r_idx, c_idx)
+                rows.append(r_b.ravel())
+                cols.append(c_b.ravel())
+            rows_a, cols_a = np.concatenate(rows), np.concatenate(cols)
+            order = np.lexsort((cols_a, rows_a))
+            self._s_order = order
+            self._s_rows = rows_a[order]
+            self._s_cols = cols_a[order]
+            indptr = np.zeros(self.m_rest + 1, dtype=np.int64)
+            np.add.at(indptr, self._s_rows + 1, 1)
+            self._s_indptr = np.cumsum(indptr)
+            self._rest_index = [
+                (t.offset - self.n1 + np.arange(t.size).reshape(t.n_levels, t.q)) for t in rest
+            ]
+
+    # -- factorisation ---------------------------------------------------------------
+    def split_theta(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
+        """θ -> lower-triangular T_k per term (lme4's column-major order)."""
+        out, start = [], 0
+        for term in self.terms:
+            rows, cols = lower_tri_index(term.q)
+            T = np.zeros((term.q, term.q))
+            T[rows, cols] = theta[start : start + term.n_theta]
+            out.append(T)
+            start += term.n_theta
+        return tuple(out)
+
+    def first_gram(self, w: np.ndarray) -> np.ndarray:
+        """(l1, q1, q1) per-level Σ w z z' of the first term."""
+        first = self.terms[0]
+        q = first.q
+        G = np.empty((first.n_levels, q, q))
+        for r in range(q):
+            for c in range(r + 1):
+                G[:, r, c] = np.bincount(first.codes, weights=w * self._first_products[r][c],
+                                         minlength=first.n_levels)
+                G[:, c, r] = G[:, r, c]
+        return G
+
+    def factor(self, T: tuple[np.ndarray, ...], w: np.ndarray) -> SystemFactor | None:
+        """Factor A = Λ'Z'WZΛ + I; None when it is not positive definite."""
+        T1 = T[0]
+        q1 = T1.shape[0]
+        G = self.first_gram(w)
+        M = T1.T @ G @ T1 if q1 > 1 else G * (T1[0, 0] ** 2)
+        M[:, np.arange(q1), np.arange(q1)] += 1.0
+        L11 = smallblocks.cholesky(M)
+        if not np.all(np.isfinite(L11)):
+            return None
+        L11inv = smallblocks.lower_inverse(L11)
+        if not self.m_rest:
+            return SystemFactor(T, L11, L11inv, None, None)
+        blocks = []
+        for k, pr in enumerate(self._coupling):
+            B = pr.sums(w)  # (pairs, q_t, q1)
+            Tk = T[k + 1]
+            B = Tk.T @ B @ T1  # Λ_t' B Λ_1
+            blocks.append(B @ L11inv[pr.jb].transpose(0, 2, 1))  # times L11_j⁻ᵀ
+        data = np.concatenate([b.ravel() for b in blocks])[self._s_order]
+        S = sp.csr_matrix((data, self._s_cols, self._s_indptr), shape=(self.m_rest, self.n1))
+        C = np.zeros((self.m_rest, self.m_rest))
+        for (a, b), pr in self._rest_pairs.items():
+            blk = T[a + 1].T @ pr.sums(w) @ T[b + 1]  # (pairs, q_a, q_b)
+            ia = self._rest_index[a][pr.ja]  # (pairs, q_a)
+            ib = self._rest_index[b][pr.jb]
+            C[ia[:, :, None], ib[:, None, :]] = blk
+            if a != b:
+                C[ib[:, :, None], ia[:, None, :]] = blk.transpose(0, 2, 1)
+        C -= (S @ S.T).toarray()
+        C.flat[:: self.m_rest + 1] += 1.0
+        try:
+            L22 = np.linalg.cholesky(C)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(L22)):
+            return None
+        return SystemFactor(T, L11, L11inv, S, L22)
+
+    # -- products with Z and Λ ----------------------------------------------------------
+    def lambda_t_z_t(self, T: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndarray:
+        """Λ'Z' values (stacked, level-major), for a vector or an (n, k) matrix."""
+        parts = []
+        for term, Tk in zip(self.terms, T, strict=True):
+            s = level_sums(term, values)
+            s = np.einsum("ba,lb...->la...", Tk, s)
+            parts.append(s.reshape(term.size, *values.shape[1:]))
+        return np.concatenate(parts, axis=0)
+
+    def z_lambda(self, T: tuple[np.ndarray, ...], u: np.ndarray) -> np.ndarray:
+        """ZΛu (n,) for a stacked u."""
+        out = None
+        for term, Tk in zip(self.terms, T, strict=True):
+            b = u[term.offset : term.offset + term.size].reshape(term.n_levels, term.q) @ Tk.T
+            contrib = (term.Z * b[term.codes]).sum(axis=1) if term.q > 1 else (
+                term.Z[:, 0] * b[term.codes, 0])
+            out = contrib if out is None else out + contrib
+        return out
+
+    # -- solves ----------------------------------------------------------------------
+    def solve(self, f: SystemFactor, rhs: np.ndarray) -> np.ndarray:
+        """A⁻¹ rhs for a stacked vector or an (m, k) matrix."""
+        first = self.terms[0]
+        l1, q1 = first.n_levels, first.q
+        vec = rhs.ndim == 1
+        R = rhs[:, None] if vec else rhs
+        k = R.shape[1]
+        r1 = R[: self.n1].reshape(l1, q1, k)
+        y1 = f.L11inv @ r1  # L11⁻¹ r1
+        if f.S is None:
+            x1 = f.L11inv.transpose(0, 2, 1) @ y1
+            out = x1.reshape(self.n1, k)
+        else:
+            y1f = y1.reshape(self.n1, k)
+            y2 = sla.solve_triangular(f.L22, R[self.n1 :] - f.S @ y1f, lower=True,
+                                      check_finite=False)
+            x2 = sla.solve_triangular(f.L22, y2, lower=True, trans="T", check_finite=False)
+            t1 = (y1f - f.S.T @ x2).reshape(l1, q1, k)
+            x1 = f.L11inv.transpose(0, 2, 1) @ t1
+            out = np.vstack([x1.reshape(self.n1, k), x2])
+        return out[:, 0] if vec else out
+
+    # -- blocks of A⁻¹ along the rows ------------------------------------------------------
+    def row_inverse_products(
+        self, f: SystemFactor, T: tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """Per row i: h_i = r_i'A⁻¹r_i and g_i = (A⁻¹ r_i) on row i's own blocks.
+
+        r_i is row i of ZΛ.  Returns h (n,), g per term (n, q_t), and the first term's
+        diagonal blocks of A⁻¹ (l1, q1, q1) in a one-element list (conditional variances).
+        """
+        first = self.terms[0]
+        V1 = f.L11inv.transpose(0, 2, 1) @ f.L11inv  # M⁻¹
+        lam_z = [term.Z @ Tk for term, Tk in zip(self.terms, T, strict=True)]  # (n, q): z'T
+        if f.S is None:
+            g1 = np.einsum("nab,nb->na", V1[first.codes], lam_z[0])
+            h = np.einsum("na,na->n", lam_z[0], g1)
+            return h, [g1], [V1]
+        P = inverse_from_cholesky(f.L22)
+        K = (f.S @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
+        KtP = np.asarray(K.T @ P)  # (n1, m_r)
+        V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
+        idx1 = first.codes[:, None] * first.q + np.arange(first.q)[None, :]  # (n, q1)
+        gs = [np.einsum("nab,nb->na", V1[first.codes], lam_z[0])]
+        rest_idx = []
+        for k, term in enumerate(self.terms[1:]):
+            rest_idx.append(self._rest_index[k][term.codes])  # (n, q_t) into the rest block
+            gs.append(np.zeros((term.codes.size, term.q)))
+        for k in range(len(self.terms) - 1):
+            cross = -KtP[idx1[:, :, None], rest_idx[k][:, None, :]]  # (n, q1, q_t)
+            gs[0] += np.einsum("nab,nb->na", cross, lam_z[k + 1])
+            gs[k + 1] += np.einsum("nab,na->nb", cross, lam_z[0])
+            for k2 in range(len(self.terms) - 1):
+                blk = P[rest_idx[k][:, :, None], rest_idx[k2][:, None, :]]
+                gs[k + 1] += np.einsum("nab,nb->na", blk, lam_z[k2 + 1])
+        h = sum(np.einsum("na,na->n", lz, g) for lz, g in zip(lam_z, gs, strict=True))
+        return h, gs, [V1]
+
+    def conditional_covariances(
+        self, f: SystemFactor, T: tuple[np.ndarray, ...]
+    ) -> list[np.ndarray]:
+        """Per term (levels, q, q): diagonal blocks of Λ A⁻¹ Λ' (lme4's condVar, σ = 1)."""
+        first = self.terms[0]
+        V1 = f.L11inv.transpose(0, 2, 1) @ f.L11inv
+        out = []
+        if f.S is not None:
+            P = inverse_from_cholesky(f.L22)
+            K = (f.S @ smallblocks.block_diagonal(f.L11inv)).tocsr()
+            KtP = np.asarray(K.T @ P)
+            V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
+            out.append(V1)
+            for k, _term in enumerate(self.terms[1:]):
+                idx = self._rest_index[k]
+                out.append(P[idx[:, :, None], idx[:, None, :]])
+        else:
+            out.append(V1)
+        return [Tk @ V @ Tk.T for Tk, V in zip(T, out, strict=True)]
+
