@@ -53,29 +53,33 @@ class RowDerivatives(NamedTuple):
 
 # -- links ------------------------------------------------------------------------------
 def _inverse_link(link: str, eta: np.ndarray):
-    """μ, log μ, log(1-μ) (binomial links) or log μ (log), μ' and μ'' at η."""
+    """μ, log μ, log(1-μ) (binomial links; None for log), μ', log μ' and μ''/μ' at η.
+
+    Logarithms come from stable forms (log-sum-exp, ``log_ndtr``), so the ratios the
+    family needs, such as μ'/V, stay finite where μ itself rounds to 0 or 1.
+    """
     if link == "logit":
         log_mu = -np.logaddexp(0.0, -eta)
         log_1m = -np.logaddexp(0.0, eta)
         mu = np.exp(log_mu)
-        d1 = np.exp(log_mu + log_1m)
-        return mu, log_mu, log_1m, d1, d1 * (1.0 - 2.0 * mu)
+        log_d1 = log_mu + log_1m
+        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, 1.0 - 2.0 * mu
     if link == "probit":
         log_mu = special.log_ndtr(eta)
         log_1m = special.log_ndtr(-eta)
-        mu = np.exp(log_mu)
-        d1 = np.exp(-0.5 * eta * eta - _LOG_SQRT_2PI)
-        return mu, log_mu, log_1m, d1, -eta * d1
+        log_d1 = -0.5 * eta * eta - _LOG_SQRT_2PI
+        return np.exp(log_mu), log_mu, log_1m, np.exp(log_d1), log_d1, -eta
     if link == "cloglog":
-        e = np.exp(np.minimum(eta, 700.0))
+        eta_c = np.minimum(eta, 700.0)
+        e = np.exp(eta_c)
         log_1m = -e
         mu = -np.expm1(-e)
         log_mu = np.log(np.maximum(mu, 1e-320))
-        d1 = np.exp(np.minimum(eta, 700.0) - e)
-        return mu, log_mu, log_1m, d1, d1 * (1.0 - e)
+        log_d1 = eta_c - e
+        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, 1.0 - e
     if link == "log":
         mu = np.exp(eta)
-        return mu, eta, None, mu, mu
+        return mu, eta, None, mu, eta, np.ones_like(mu)
     raise ValueError(f"unknown link '{link}'")
 
 
@@ -101,6 +105,11 @@ def inverse_link(link: str, eta: np.ndarray) -> np.ndarray:
 def inverse_link_derivative(link: str, eta: np.ndarray) -> np.ndarray:
     """dμ/dη at η (the delta method's factor on the response scale)."""
     return _inverse_link(link, np.asarray(eta, dtype=float))[3]
+
+
+def _binomial_ratio(log_mu, log_1m, log_d1) -> np.ndarray:
+    """μ'/V = μ' / (μ(1-μ)), from logarithms (finite where μ rounds to 0 or 1)."""
+    return np.exp(np.minimum(log_d1 - log_mu - log_1m, 700.0))
 
 
 # -- families ---------------------------------------------------------------------------
@@ -151,14 +160,15 @@ class Family:
     def terms(self, eta: np.ndarray) -> RowTerms:
         """μ, score, Fisher weight and the total log-likelihood at η."""
         y, w = self.y, self.weights
-        mu, log_mu, log_1m, d1, _ = _inverse_link(self.link, eta)
+        mu, log_mu, log_1m, d1, log_d1, _ = _inverse_link(self.link, eta)
         if self.name == "binomial":
             ll = float(np.dot(w, y * log_mu + (1.0 - y) * log_1m))
             if self.link == "logit":
                 return RowTerms(mu, w * (y - mu), w * d1, ll + self.constant)
-            var = np.maximum(mu * (1.0 - mu), 1e-300)
-            score = w * (y - mu) * d1 / var
-            return RowTerms(mu, score, w * d1 * d1 / var, ll + self.constant)
+            ratio = _binomial_ratio(log_mu, log_1m, log_d1)  # μ'/V
+            # y - μ from 1 - μ = exp(log(1-μ)) where μ is near 1
+            resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
+            return RowTerms(mu, w * resid * ratio, w * d1 * ratio, ll + self.constant)
         if self.name == "poisson":
             ll = float(np.dot(w, y * log_mu - mu))
             return RowTerms(mu, w * (y - mu), w * mu, ll + self.constant)
@@ -172,7 +182,7 @@ class Family:
     def loglik_rows(self, eta: np.ndarray) -> np.ndarray:
         """Per-row log-likelihood up to terms that do not depend on η (quadrature nodes)."""
         y, w = self.y, self.weights
-        _, log_mu, log_1m, _, _ = _inverse_link(self.link, eta)
+        _, log_mu, log_1m, _, _, _ = _inverse_link(self.link, eta)
         if self.name == "binomial":
             return w * (y * log_mu + (1.0 - y) * log_1m)
         if self.name == "poisson":
@@ -180,7 +190,11 @@ class Family:
         return w * (y * log_mu - (y + self.theta) * np.log(np.exp(eta) + self.theta))
 
     def derivatives(self, eta: np.ndarray, mu: np.ndarray) -> RowDerivatives:
-        """Observed weight -∂²ℓ/∂η² and dW/dη at η."""
+        """Observed weight -∂²ℓ/∂η² and dW/dη at η.
+
+        With r = μ'/V (so W = w μ' r and s = w (y - μ) r) and c = μ''/μ',
+        dr/dη = r c - r² V'(μ), W_o = W - w (y - μ) dr/dη, dW/dη = w μ' (r c + dr/dη).
+        """
         y, w = self.y, self.weights
         if self.canonical:
             if self.name == "binomial":
@@ -188,17 +202,18 @@ class Family:
                 return RowDerivatives(W, W * (1.0 - 2.0 * mu))
             W = w * mu
             return RowDerivatives(W, W)
-        _, _, _, d1, d2 = _inverse_link(self.link, eta)
-        var = np.maximum(self.variance(mu), 1e-300)
+        _, log_mu, log_1m, d1, log_d1, curv = _inverse_link(self.link, eta)
         if self.name == "binomial":
+            ratio = _binomial_ratio(log_mu, log_1m, log_d1)
             dvar = 1.0 - 2.0 * mu
+            resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
         else:
+            ratio = self.theta / (mu + self.theta)
             dvar = 1.0 + 2.0 * mu / self.theta
-        W = w * d1 * d1 / var
-        d_ratio = d2 / var - d1 * d1 * dvar / (var * var)  # d(μ'/V)/dη
-        observed = W - w * (y - mu) * d_ratio
-        dweight = w * (2.0 * d1 * d2 / var - d1**3 * dvar / (var * var))
-        return RowDerivatives(observed, dweight)
+            resid = y - mu
+        d_ratio = ratio * curv - ratio * ratio * dvar
+        W = w * d1 * ratio
+        return RowDerivatives(W - w * resid * d_ratio, w * d1 * (ratio * curv + d_ratio))
 
     # -- negative binomial shape --------------------------------------------------------
     def _theta_terms(self, theta: float) -> float:
