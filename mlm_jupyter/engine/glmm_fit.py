@@ -69,14 +69,44 @@ def column_scaling(X: np.ndarray) -> tuple[np.ndarray, ColumnScaling]:
     return Xs, ColumnScaling(A, center, scale, intercept)
 
 
-def system_of(design: Design) -> RandomEffectsSystem:
-    """The random-effects system of a design's terms (lme4's order)."""
-    terms, offset = [], 0
+@dataclass(frozen=True)
+class ThetaScaling:
+    """Z̃ = Z S⁻¹ per term (non-intercept columns divided by their root mean square).
+
+    Then b̃ = S b and T̃ = S T, so θ̃ = s_row θ element by element (S is diagonal and keeps
+    T lower triangular): θ̃ is O(1) whatever the units of a random slope's variable.
+    """
+
+    row_scale: np.ndarray  # s of the row of every θ entry (lme4's θ order)
+    term_scales: tuple[np.ndarray, ...]
+
+    def to_user(self, theta_s: np.ndarray) -> np.ndarray:
+        return np.asarray(theta_s, dtype=float) / self.row_scale
+
+    def to_internal(self, theta: np.ndarray) -> np.ndarray:
+        return np.asarray(theta, dtype=float) * self.row_scale
+
+    def cov_to_user(self, k: int, C: np.ndarray) -> np.ndarray:
+        """Covariances of b̃ of term k (..., q, q) -> of b."""
+        inv = 1.0 / self.term_scales[k]
+        return C * inv[:, None] * inv[None, :]
+
+
+def system_of(design: Design) -> tuple[RandomEffectsSystem, ThetaScaling]:
+    """The random-effects system of a design's terms (lme4's order), Z scaled internally."""
+    from .objective import lower_tri_index
+
+    terms, offset, scales, rows = [], 0, [], []
     for block in design.terms:
-        terms.append(TermZ(block.codes, np.ascontiguousarray(block.Z, dtype=float),
-                           block.n_levels, offset))
+        Z = np.asarray(block.Z, dtype=float)
+        s = np.sqrt(np.mean(Z * Z, axis=0)) if Z.shape[0] else np.ones(Z.shape[1])
+        s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
+        s[np.all(Z == 1.0, axis=0)] = 1.0
+        terms.append(TermZ(block.codes, np.ascontiguousarray(Z / s), block.n_levels, offset))
         offset += block.n_levels * block.q
-    return RandomEffectsSystem(terms)
+        scales.append(s)
+        rows.append(s[lower_tri_index(block.q)[0]])
+    return RandomEffectsSystem(terms), ThetaScaling(np.concatenate(rows), tuple(scales))
 
 
 @dataclass(frozen=True)
@@ -86,10 +116,11 @@ class GLMMFit:
     criterion: LaplaceCriterion
     quadrature: AGQCriterion | None
     scaling: ColumnScaling
+    theta_scaling: ThetaScaling
     record: GLMMOptimization
     mode: Mode
-    theta: np.ndarray
-    beta: np.ndarray
+    theta: np.ndarray  # user's θ (lme4's)
+    beta: np.ndarray  # user's β
     nb_theta: float
     family: Family
     loglik_full: float  # with every constant (for nAGQ > 1 also the saturated part)
@@ -98,6 +129,28 @@ class GLMMFit:
     @property
     def system(self) -> RandomEffectsSystem:
         return self.criterion.system
+
+    def internal_params(self, theta: np.ndarray, beta: np.ndarray,
+                        nb_theta: float | None = None) -> np.ndarray:
+        """User-scale (θ, β[, θ_nb]) -> the criterion's parameter vector."""
+        parts = [self.theta_scaling.to_internal(theta), self.scaling.to_internal(beta)]
+        if self.criterion.estimate_nb:
+            parts.append([np.log(self.nb_theta if nb_theta is None else nb_theta)])
+        return np.concatenate([np.asarray(p, dtype=float) for p in parts])
+
+    def random_effects(self) -> list[np.ndarray]:
+        """b = Λû per term in the user's units (levels, q)."""
+        out = []
+        for k, (term, T) in enumerate(zip(self.system.terms, self.mode.factor.T, strict=True)):
+            u = self.mode.u[term.offset : term.offset + term.size].reshape(term.n_levels, term.q)
+            out.append((u @ T.T) / self.theta_scaling.term_scales[k])
+        return out
+
+    def conditional_covariances(self) -> list[np.ndarray]:
+        """Per term (levels, q, q) conditional covariances of b (lme4's condVar)."""
+        f = self.mode.factor
+        cov = self.system.conditional_covariances(f, f.T)
+        return [self.theta_scaling.cov_to_user(k, C) for k, C in enumerate(cov)]
 
 
 def start_params(crit: LaplaceCriterion, family: Family, Xs: np.ndarray,
@@ -132,7 +185,7 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
     """
     Xs, scaling = column_scaling(design.X)
     offset = np.zeros(design.n) if design.offset is None else design.offset
-    system = system_of(design)
+    system, theta_scaling = system_of(design)
     nb = family.name == "negative_binomial"
     crit = LaplaceCriterion(system, Xs, offset, family, estimate_nb=nb)
     with _threads(system):
@@ -155,7 +208,8 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
         else:
             full = -0.5 * quadrature.from_mode(params, mode)
             loglik = full - fam.saturated_loglik()
-    return GLMMFit(crit, quadrature, scaling, record, mode, theta.copy(),
+    return GLMMFit(crit, quadrature, scaling, theta_scaling, record, mode,
+                   theta_scaling.to_user(theta),
                    scaling.to_user(beta_s), fam.theta if nb else float("nan"), fam,
                    float(full), float(loglik))
 

@@ -140,9 +140,10 @@ def _check_separation(design: Design, fam: Family) -> None:
     if not columns:
         return
     what = "0/1 outcome" if fam.name == "binomial" else "count"
+    named = ", ".join(repr(c) for c in columns)
     raise ValueError(
         f"Complete or quasi-complete separation: the {what} '{design.spec.response}' is "
-        f"perfectly predicted along the fixed effect(s) {', '.join(columns)} (some category "
+        f"perfectly predicted along the fixed effect(s) {named} (some category "
         "or range of them has only 0s or only 1s), so their estimates would be infinite. "
         "Remove or merge those categories, or use a penalised or Bayesian fit "
         "(method='bayes')."
@@ -179,10 +180,7 @@ def assemble(design: Design, state: GLMMFit, nagq: int,
                 "positive definite: falling back to var-cov estimated from RX"
             )
     fixef = pd.Series(state.beta, index=list(design.fixed_names), name="estimate")
-    b = []
-    for term, T in zip(state.system.terms, state.mode.factor.T, strict=True):
-        u = state.mode.u[term.offset : term.offset + term.size].reshape(term.n_levels, term.q)
-        b.append(u @ T.T)
+    b = state.random_effects()
     nb = state.family.name == "negative_binomial"
     npar = state.criterion.n_theta + design.p + int(nb)
     dev = -2.0 * state.loglik

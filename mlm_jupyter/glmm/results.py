@@ -117,9 +117,7 @@ class GLMMResult(RandomEffectsViews):
     @cached_property
     def conditional_covariances(self) -> tuple[np.ndarray, ...]:
         """Per term, (levels, q, q) conditional covariances of b at the modes (condVar)."""
-        state = self.fit_state
-        f = state.mode.factor
-        return tuple(state.system.conditional_covariances(f, f.T))
+        return tuple(self.fit_state.conditional_covariances())
 
     # -- fitted values and predictions ---------------------------------------------------
     def fitted(self, include_re: bool = True, type: str = "response") -> pd.Series:

@@ -59,4 +59,6 @@ def separated_columns(family: Family, X: np.ndarray, names: tuple[str, ...]) -> 
     if res.status != 0 or -res.fun <= 1e-7 * max(1, ineq.sum()):
         return []
     d = res.x
-    return [n for n, dk in zip(names, d, strict=True) if abs(dk) > 1e-6]
+    along = [n for n, dk in zip(names, d, strict=True) if abs(dk) > 1e-6]
+    # The intercept only shifts the separating line; name it alone only when it is all.
+    return [n for n in along if n != "(Intercept)"] or along
