@@ -103,33 +103,3 @@ class AGQCriterion:
             acc = np.logaddexp(acc, self.logw[k] + half_sq[k] + val - base)
         return float(mode.penalised + f.logdet - 2.0 * acc.sum())
 
-
-def brute_force_loglik(laplace: LaplaceCriterion, params: np.ndarray, points: int = 201,
-                       width: float = 9.0) -> float:
-    """Non-adaptive tensor-grid quadrature of log L, for validating :class:`AGQCriterion`.
-
-    Each level's integral over u ∈ [-width, width]^q (trapezoid on ``points`` per axis,
-    shifted to the conditional mode) with the exact normal density; only sensible for
-    q ≤ 2 and small data.
-    """
-    term = laplace.system.terms[0]
-    mode = laplace.mode(params)
-    _, _, family = laplace.split(params)
-    T = mode.factor.T[0]
-    n_lev, q = term.n_levels, term.q
-    u_hat = mode.u.reshape(n_lev, q)
-    grid = np.linspace(-width, width, points)
-    step = grid[1] - grid[0]
-    zt = term.Z @ T  # (n, q)
-    fixed = mode.eta - np.einsum("na,na->n", zt, u_hat[term.codes])
-    total = family.constant
-    if family.name == "negative_binomial":
-        total += family._theta_terms(family.theta)
-    acc = np.full(n_lev, -np.inf)
-    for offsets in product(grid, repeat=q):
-        u = u_hat + np.asarray(offsets)[None, :]
-        rows = family.loglik_rows(fixed + np.einsum("na,na->n", zt, u[term.codes]))
-        val = np.bincount(term.codes, weights=rows, minlength=n_lev)
-        val += -0.5 * np.einsum("la,la->l", u, u) - 0.5 * q * np.log(2 * np.pi)
-        acc = np.logaddexp(acc, val + q * np.log(step))
-    return float(total + acc.sum())
