@@ -88,9 +88,9 @@ class AGQCriterion:
         u_hat = mode.u.reshape(n_lev, q)
         Linv_t = f.L11inv.transpose(0, 2, 1)  # L_j⁻ᵀ
         # Row i's change of η per unit node coordinate: (L_j⁻¹ T' z_i)'.
-        lz = np.einsum("nab,nb->na", f.L11inv[term.codes], term.Z @ T)
+        lz = np.einsum("nab,nb->na", term.expand(f.L11inv), term.Z @ T)
         base_rows = family.loglik_rows(mode.eta)
-        base = np.bincount(term.codes, weights=base_rows, minlength=n_lev)
+        base = term.sum_rows(base_rows)
         base -= 0.5 * np.einsum("la,la->l", u_hat, u_hat)
         acc = np.full(n_lev, -np.inf)
         half_sq = 0.5 * np.einsum("ka,ka->k", self.nodes, self.nodes)
@@ -98,7 +98,7 @@ class AGQCriterion:
             z = self.nodes[k]
             u_k = u_hat + Linv_t @ z  # (l, q)
             rows = family.loglik_rows(mode.eta + lz @ z)
-            val = np.bincount(term.codes, weights=rows, minlength=n_lev)
+            val = term.sum_rows(rows)
             val -= 0.5 * np.einsum("la,la->l", u_k, u_k)
             acc = np.logaddexp(acc, self.logw[k] + half_sq[k] + val - base)
         return float(mode.penalised + f.logdet - 2.0 * acc.sum())

@@ -160,11 +160,15 @@ class Family:
     def terms(self, eta: np.ndarray) -> RowTerms:
         """μ, score, Fisher weight and the total log-likelihood at η."""
         y, w = self.y, self.weights
+        if self.link == "logit":
+            return self._logit_terms(eta)
+        if self.name == "poisson":
+            mu = np.exp(eta)
+            ll = float(np.dot(w, y * eta - mu))
+            return RowTerms(mu, w * (y - mu), w * mu, ll + self.constant)
         mu, log_mu, log_1m, d1, log_d1, _ = _inverse_link(self.link, eta)
         if self.name == "binomial":
             ll = float(np.dot(w, y * log_mu + (1.0 - y) * log_1m))
-            if self.link == "logit":
-                return RowTerms(mu, w * (y - mu), w * d1, ll + self.constant)
             ratio = _binomial_ratio(log_mu, log_1m, log_d1)  # μ'/V
             # y - μ from 1 - μ = exp(log(1-μ)) where μ is near 1
             resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
@@ -178,6 +182,23 @@ class Family:
         ll += self._theta_terms(theta)
         ratio = theta / (mu + theta)
         return RowTerms(mu, w * (y - mu) * ratio, w * mu * ratio, ll + self.constant)
+
+    def _logit_terms(self, eta: np.ndarray) -> RowTerms:
+        """The canonical binomial with few transcendental calls (the hot path on big data).
+
+        y log μ + (1 - y) log(1 - μ) = y η - softplus(η), softplus(η) = max(η, 0) +
+        log(1 + e^{-|η|}); μ = 1 / (1 + e^{-η}).
+        """
+        y, w = self.y, self.weights
+        e = np.exp(-np.abs(eta))
+        softplus = np.maximum(eta, 0.0)
+        softplus += np.log1p(e)
+        ll = float(np.dot(w, y * eta - softplus))
+        with np.errstate(over="ignore"):
+            mu = 1.0 / (1.0 + np.exp(-eta))
+        W = mu * (1.0 - mu)
+        W *= w
+        return RowTerms(mu, w * (y - mu), W, ll + self.constant)
 
     def loglik_rows(self, eta: np.ndarray) -> np.ndarray:
         """Per-row log-likelihood up to terms that do not depend on η (quadrature nodes)."""

@@ -49,9 +49,16 @@ def glm_start(family: Family, X: np.ndarray, offset: np.ndarray, max_iter: int =
 
 
 def _weighted_ls(X: np.ndarray, z: np.ndarray, w: np.ndarray) -> np.ndarray:
-    sw = np.sqrt(np.maximum(w, 0.0))
-    coef, *_ = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)
-    return coef
+    """Weighted least squares by the normal equations (X is centred and scaled: well
+    conditioned), with a least-squares fallback."""
+    w = np.maximum(w, 0.0)
+    Xw = X * w[:, None]
+    try:
+        return np.linalg.solve(Xw.T @ X, Xw.T @ z)
+    except np.linalg.LinAlgError:
+        sw = np.sqrt(w)
+        coef, *_ = np.linalg.lstsq(X * sw[:, None], z * sw, rcond=None)
+        return coef
 
 
 def theta_ml(y: np.ndarray, mu: np.ndarray, weights: np.ndarray, max_iter: int = 25) -> float:

@@ -92,17 +92,32 @@ class ThetaScaling:
         return C * inv[:, None] * inv[None, :]
 
 
-def system_of(design: Design) -> tuple[RandomEffectsSystem, ThetaScaling]:
-    """The random-effects system of a design's terms (lme4's order), Z scaled internally."""
+def row_order(design: Design) -> np.ndarray | None:
+    """Rows sorted by the first term's level (None when they already are)."""
+    codes = design.terms[0].codes
+    if np.all(np.diff(codes) >= 0):
+        return None
+    return np.argsort(codes, kind="stable")
+
+
+def system_of(design: Design, order: np.ndarray | None = None
+              ) -> tuple[RandomEffectsSystem, ThetaScaling]:
+    """The random-effects system of a design's terms (lme4's order), Z scaled internally.
+
+    ``order`` permutes the rows (the engine works with rows sorted by the first term).
+    """
     from .objective import lower_tri_index
 
     terms, offset, scales, rows = [], 0, [], []
     for block in design.terms:
         Z = np.asarray(block.Z, dtype=float)
+        codes = block.codes
+        if order is not None:
+            Z, codes = Z[order], codes[order]
         s = np.sqrt(np.mean(Z * Z, axis=0)) if Z.shape[0] else np.ones(Z.shape[1])
         s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
         s[np.all(Z == 1.0, axis=0)] = 1.0
-        terms.append(TermZ(block.codes, np.ascontiguousarray(Z / s), block.n_levels, offset))
+        terms.append(TermZ.build(codes, np.ascontiguousarray(Z / s), block.n_levels, offset))
         offset += block.n_levels * block.q
         scales.append(s)
         rows.append(s[lower_tri_index(block.q)[0]])
@@ -122,9 +137,28 @@ class GLMMFit:
     theta: np.ndarray  # user's θ (lme4's)
     beta: np.ndarray  # user's β
     nb_theta: float
-    family: Family
+    family: Family  # in the user's row order, with the fitted θ_nb
     loglik_full: float  # with every constant (for nAGQ > 1 also the saturated part)
     loglik: float  # glmer's logLik (nAGQ > 1: without the saturated log-likelihood)
+    order: np.ndarray | None  # the engine's row order (None: the user's)
+
+    def user_rows(self, values: np.ndarray) -> np.ndarray:
+        """A per-row array of the engine (sorted rows) in the user's row order."""
+        if self.order is None:
+            return values
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
+
+    @property
+    def eta(self) -> np.ndarray:
+        """Linear predictor at the conditional modes (offset included), user's rows."""
+        return self.user_rows(self.mode.eta)
+
+    @property
+    def mu(self) -> np.ndarray:
+        """Conditional means at the modes, user's rows (glmer's ``fitted()``)."""
+        return self.user_rows(self.mode.rows.mu)
 
     @property
     def system(self) -> RandomEffectsSystem:
@@ -153,15 +187,24 @@ class GLMMFit:
         return [self.theta_scaling.cov_to_user(k, C) for k, C in enumerate(cov)]
 
 
-def start_params(crit: LaplaceCriterion, family: Family, Xs: np.ndarray,
-                 offset: np.ndarray, theta0: np.ndarray | None = None) -> np.ndarray:
+def glm_fit(design: Design, family: Family) -> tuple[np.ndarray, np.ndarray]:
+    """The GLM without random effects on the scaled X: (β̃, η), user's row order.
+
+    The negative binomial starts, as glmer.nb, from the Poisson fit.
+    """
+    Xs, _ = column_scaling(design.X)
+    offset = np.zeros(design.n) if design.offset is None else design.offset
+    fam = family
+    if family.name == "negative_binomial":
+        fam = make_family("poisson", "log", family.y, family.weights)
+    return glm_start(fam, Xs, offset)
+
+
+def start_params(crit: LaplaceCriterion, family: Family, beta: np.ndarray, eta: np.ndarray,
+                 theta0: np.ndarray | None = None) -> np.ndarray:
     """θ = 1 on diagonals, β̃ from the GLM, log θ_nb from theta.ml at the GLM's means."""
     lower = crit.lower[: crit.n_theta]
     theta = np.where(np.isfinite(lower), 1.0, 0.0) if theta0 is None else theta0
-    fam = family
-    if family.name == "negative_binomial":  # glmer.nb starts from the Poisson fit
-        fam = make_family("poisson", "log", family.y, family.weights)
-    beta, eta = glm_start(fam, Xs, offset)
     parts = [theta, beta]
     if crit.estimate_nb:
         mu = np.exp(eta)
@@ -170,7 +213,8 @@ def start_params(crit: LaplaceCriterion, family: Family, Xs: np.ndarray,
 
 
 def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
-                    start: np.ndarray | None = None) -> GLMMFit:
+                    start: np.ndarray | None = None,
+                    glm: tuple[np.ndarray, np.ndarray] | None = None) -> GLMMFit:
     """Fit a validated design (see the module docstring for the steps).
 
     Parameters
@@ -182,14 +226,26 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
         1 for Laplace, > 1 for adaptive Gauss-Hermite quadrature (one term only).
     start : ndarray, optional
         Internal starting parameters (warm start for refits).
+    glm : (ndarray, ndarray), optional
+        :func:`glm_fit` of this design when the caller has it already.
     """
     Xs, scaling = column_scaling(design.X)
     offset = np.zeros(design.n) if design.offset is None else design.offset
-    system, theta_scaling = system_of(design)
+    order = row_order(design)
+    system, theta_scaling = system_of(design, order)
+    engine_family = family
+    if order is not None:
+        Xs, offset = np.ascontiguousarray(Xs[order]), offset[order]
+        engine_family = Family(family.name, family.link, family.y[order],
+                               family.weights[order], family.constant, family.theta)
     nb = family.name == "negative_binomial"
-    crit = LaplaceCriterion(system, Xs, offset, family, estimate_nb=nb)
+    crit = LaplaceCriterion(system, Xs, offset, engine_family, estimate_nb=nb)
     with _threads(system):
-        x0 = start_params(crit, family, Xs, offset) if start is None else start
+        if start is None:
+            beta0, eta0 = glm_fit(design, family) if glm is None else glm
+            x0 = start_params(crit, family, beta0, eta0)
+        else:
+            x0 = start
         record = optimize_laplace(crit, x0, system.terms)
         quadrature = None
         if nagq > 1:
@@ -210,8 +266,8 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
             loglik = full - fam.saturated_loglik()
     return GLMMFit(crit, quadrature, scaling, theta_scaling, record, mode,
                    theta_scaling.to_user(theta),
-                   scaling.to_user(beta_s), fam.theta if nb else float("nan"), fam,
-                   float(full), float(loglik))
+                   scaling.to_user(beta_s), fam.theta if nb else float("nan"),
+                   family.with_theta(fam.theta), float(full), float(loglik), order)
 
 
 def _with_evals(record: GLMMOptimization, extra: int) -> GLMMOptimization:

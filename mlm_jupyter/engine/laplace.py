@@ -145,8 +145,8 @@ class LaplaceCriterion:
         start = 0
         for term, g in zip(system.terms, gs, strict=True):
             sl = slice(term.offset, term.offset + term.size)
-            u_t = mode.u[sl].reshape(term.n_levels, term.q)[term.codes]
-            v_t = v[sl].reshape(term.n_levels, term.q)[term.codes]
+            u_t = term.expand(mode.u[sl].reshape(term.n_levels, term.q))
+            v_t = term.expand(v[sl].reshape(term.n_levels, term.q))
             a = a0[:, None] * u_t + 2.0 * W[:, None] * g + s[:, None] * v_t
             M = term.Z.T @ a
             rows_i, cols_i = lower_tri_index(term.q)

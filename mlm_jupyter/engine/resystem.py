@@ -33,12 +33,33 @@ from .objective import inverse_from_cholesky, lower_tri_index
 
 @dataclass(frozen=True)
 class TermZ:
-    """One random term: grouping codes, raw Z columns and its place in the stacked u."""
+    """One random term: grouping codes, raw Z columns and its place in the stacked u.
+
+    When the rows are sorted by this term's codes (the engine sorts by the first term),
+    per-level sums are contiguous ``reduceat`` segments and per-row expansions are
+    ``repeat``s: several times faster than ``bincount`` and fancy indexing on large data.
+    """
 
     codes: np.ndarray  # (n,)
     Z: np.ndarray  # (n, q)
     n_levels: int
     offset: int  # first position of this term in the stacked u (first term at 0)
+    starts: np.ndarray | None = None  # segment starts when the rows are sorted by codes
+    counts: np.ndarray | None = None
+    intercepts: tuple[bool, ...] | None = None  # columns that are all 1
+
+    @staticmethod
+    def build(codes: np.ndarray, Z: np.ndarray, n_levels: int, offset: int) -> TermZ:
+        codes = np.asarray(codes, dtype=np.int64)
+        starts = counts = None
+        if codes.size and np.all(np.diff(codes) >= 0):
+            counts = np.bincount(codes, minlength=n_levels)
+            if np.all(counts > 0):
+                starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            else:
+                counts = None
+        ones = tuple(bool(np.all(Z[:, r] == 1.0)) for r in range(Z.shape[1]))
+        return TermZ(codes, Z, n_levels, offset, starts, counts, ones)
 
     @property
     def q(self) -> int:
@@ -51,6 +72,25 @@ class TermZ:
     @property
     def n_theta(self) -> int:
         return self.q * (self.q + 1) // 2
+
+    @property
+    def ones(self) -> tuple[bool, ...]:
+        """Which columns are the intercept (all 1: no product needed)."""
+        if self.intercepts is not None:
+            return self.intercepts
+        return tuple(bool(np.all(self.Z[:, r] == 1.0)) for r in range(self.q))
+
+    def sum_rows(self, values: np.ndarray) -> np.ndarray:
+        """Σ over the rows of each level of a per-row vector -> (levels,)."""
+        if self.starts is not None:
+            return np.add.reduceat(values, self.starts)
+        return np.bincount(self.codes, weights=values, minlength=self.n_levels)
+
+    def expand(self, per_level: np.ndarray) -> np.ndarray:
+        """Per-level values (levels, ...) -> per-row values (n, ...)."""
+        if self.counts is not None:
+            return np.repeat(per_level, self.counts, axis=0)
+        return per_level[self.codes]
 
 
 class _Pairs:
@@ -78,18 +118,17 @@ class _Pairs:
 
 def level_sums(term: TermZ, values: np.ndarray) -> np.ndarray:
     """Σ_{i in level j} values_i z_i: (levels, q) for a vector, (levels, q, k) for (n, k)."""
+    ones = term.ones
     if values.ndim == 1:
         out = np.empty((term.n_levels, term.q))
         for r in range(term.q):
-            out[:, r] = np.bincount(term.codes, weights=values * term.Z[:, r],
-                                    minlength=term.n_levels)
+            out[:, r] = term.sum_rows(values if ones[r] else values * term.Z[:, r])
         return out
     out = np.empty((term.n_levels, term.q, values.shape[1]))
     for r in range(term.q):
         zr = term.Z[:, r]
         for k in range(values.shape[1]):
-            out[:, r, k] = np.bincount(term.codes, weights=values[:, k] * zr,
-                                       minlength=term.n_levels)
+            out[:, r, k] = term.sum_rows(values[:, k] if ones[r] else values[:, k] * zr)
     return out
 
 
@@ -128,9 +167,12 @@ class RandomEffectsSystem:
         self.m_rest = sum(t.size for t in self.terms[1:])
         self.m = self.n1 + self.m_rest
         self.n_theta = sum(t.n_theta for t in self.terms)
+        ones = first.ones
         self._first_products = [
-            [first.Z[:, r] * first.Z[:, c] for c in range(r + 1)] for r in range(first.q)
+            [None if ones[r] and ones[c] else first.Z[:, r] * first.Z[:, c]
+             for c in range(r + 1)] for r in range(first.q)
         ]
+        self._ones = [term.ones for term in self.terms]
         rest = self.terms[1:]
         # Pairs (rest term, first term) and (rest term a, rest term b) for a <= b.
         self._coupling = [_Pairs(t, first) for t in rest]
@@ -176,8 +218,8 @@ class RandomEffectsSystem:
         G = np.empty((first.n_levels, q, q))
         for r in range(q):
             for c in range(r + 1):
-                G[:, r, c] = np.bincount(first.codes, weights=w * self._first_products[r][c],
-                                         minlength=first.n_levels)
+                prod = self._first_products[r][c]
+                G[:, r, c] = first.sum_rows(w if prod is None else w * prod)
                 G[:, c, r] = G[:, r, c]
         return G
 
@@ -233,11 +275,12 @@ class RandomEffectsSystem:
     def z_lambda(self, T: tuple[np.ndarray, ...], u: np.ndarray) -> np.ndarray:
         """ZΛu (n,) for a stacked u."""
         out = None
-        for term, Tk in zip(self.terms, T, strict=True):
+        for k, (term, Tk) in enumerate(zip(self.terms, T, strict=True)):
             b = u[term.offset : term.offset + term.size].reshape(term.n_levels, term.q) @ Tk.T
-            contrib = (term.Z * b[term.codes]).sum(axis=1) if term.q > 1 else (
-                term.Z[:, 0] * b[term.codes, 0])
-            out = contrib if out is None else out + contrib
+            for r, one in enumerate(self._ones[k]):
+                col = term.expand(b[:, r])
+                contrib = col if one else term.Z[:, r] * col
+                out = contrib if out is None else out + contrib
         return out
 
     # -- solves ----------------------------------------------------------------------
@@ -276,7 +319,7 @@ class RandomEffectsSystem:
         V1 = f.L11inv.transpose(0, 2, 1) @ f.L11inv  # M⁻¹
         lam_z = [term.Z @ Tk for term, Tk in zip(self.terms, T, strict=True)]  # (n, q): z'T
         if f.S is None:
-            g1 = np.einsum("nab,nb->na", V1[first.codes], lam_z[0])
+            g1 = _row_products(first, V1, lam_z[0])
             h = np.einsum("na,na->n", lam_z[0], g1)
             return h, [g1], [V1]
         P = inverse_from_cholesky(f.L22)
@@ -284,7 +327,7 @@ class RandomEffectsSystem:
         KtP = np.asarray(K.T @ P)  # (n1, m_r)
         V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
         idx1 = first.codes[:, None] * first.q + np.arange(first.q)[None, :]  # (n, q1)
-        gs = [np.einsum("nab,nb->na", V1[first.codes], lam_z[0])]
+        gs = [_row_products(first, V1, lam_z[0])]
         rest_idx = []
         for k, term in enumerate(self.terms[1:]):
             rest_idx.append(self._rest_index[k][term.codes])  # (n, q_t) into the rest block
@@ -319,3 +362,12 @@ class RandomEffectsSystem:
             out.append(V1)
         return [Tk @ V @ Tk.T for Tk, V in zip(T, out, strict=True)]
 
+
+def _row_products(term: TermZ, blocks: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Row i: blocks[j(i)] @ vectors[i] for per-level (levels, q, q) blocks, no (n, q, q) copy."""
+    q = term.q
+    out = np.zeros((vectors.shape[0], q))
+    for a in range(q):
+        for b in range(q):
+            out[:, a] += term.expand(blocks[:, a, b]) * vectors[:, b]
+    return out

@@ -26,8 +26,8 @@ def residuals(res: GLMMResult, kind: str = "deviance") -> pd.Series:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}.")
     fam = res.fit_state.family
-    mode = res.fit_state.mode
-    mu = mode.rows.mu
+    state = res.fit_state
+    mu = state.mu
     if kind == "deviance":
         values = fam.deviance_residuals(mu)
     elif kind == "pearson":
@@ -36,7 +36,7 @@ def residuals(res: GLMMResult, kind: str = "deviance") -> pd.Series:
     elif kind == "response":
         values = fam.y - mu
     else:
-        values = (fam.y - mu) / inverse_link_derivative(res.link, mode.eta)
+        values = (fam.y - mu) / inverse_link_derivative(res.link, state.eta)
     return pd.Series(values, index=res.design.row_index, name=kind)
 
 

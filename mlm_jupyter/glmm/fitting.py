@@ -12,7 +12,7 @@ import pandas as pd
 from ..design import Design, build_design, used_frame
 from ..engine.families import Family, make_family
 from ..engine.fit import SINGULAR_TOL
-from ..engine.glmm_fit import GLMMFit, column_scaling, fit_glmm_design
+from ..engine.glmm_fit import GLMMFit, fit_glmm_design, glm_fit
 from ..engine.glmm_vcov import hessian_vcov, rx_vcov
 from ..formula import parse
 from ..spec import ModelSpec
@@ -84,9 +84,9 @@ def fit_glmm(
     design = build_design(spec, frame, weights=weights, single_row_groups=True)
     _check_structure(design, nagq)
     fam = response_family(design, family, link)
-    _check_separation(design, fam)
+    glm = _check_separation(design, fam) if start is None else None
     result = fit_family_design(design, fam, nagq, start=start,
-                               data=used_frame(data, design))
+                               data=used_frame(data, design), glm=glm)
     if warn:
         for message in result.messages:
             warnings.warn(message, MixedModelWarning, stacklevel=2)
@@ -125,20 +125,17 @@ def _check_structure(design: Design, nagq: int) -> None:
             )
 
 
-def _check_separation(design: Design, fam: Family) -> None:
-    """Refuse fixed effects that the data separate (their estimates would be infinite)."""
-    from ..engine.glm import glm_start
+def _check_separation(design: Design, fam: Family) -> tuple[np.ndarray, np.ndarray]:
+    """Refuse fixed effects that the data separate (their estimates would be infinite).
 
-    if fam.name == "negative_binomial":
-        return
-    Xs, _ = column_scaling(design.X)
-    offset = np.zeros(design.n) if design.offset is None else design.offset
-    _, eta = glm_start(fam, Xs, offset)
-    if not shows_symptoms(fam, eta):
-        return
+    Returns the GLM fit it looked at (the engine's starting values).
+    """
+    glm = glm_fit(design, fam)
+    if fam.name == "negative_binomial" or not shows_symptoms(fam, glm[1]):
+        return glm
     columns = separated_columns(fam, design.X, design.fixed_names)
     if not columns:
-        return
+        return glm
     what = "0/1 outcome" if fam.name == "binomial" else "count"
     named = ", ".join(repr(c) for c in columns)
     raise ValueError(
@@ -152,10 +149,10 @@ def _check_separation(design: Design, fam: Family) -> None:
 
 def fit_family_design(
     design: Design, fam: Family, nagq: int = 1, start: np.ndarray | None = None,
-    data: pd.DataFrame | None = None,
+    data: pd.DataFrame | None = None, glm: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> GLMMResult:
     """Optimise and assemble a result for an already validated design and family."""
-    state = fit_glmm_design(design, fam, nagq=nagq, start=start)
+    state = fit_glmm_design(design, fam, nagq=nagq, start=start, glm=glm)
     return assemble(design, state, nagq, data)
 
 

@@ -36,7 +36,7 @@ def fitted_values(res: GLMMResult, include_re: bool = True, type: str = "respons
     _check_type(type)
     design = res.design
     if include_re:
-        eta = res.fit_state.mode.eta
+        eta = res.fit_state.eta
     else:
         eta = design.X @ res.fixef.to_numpy()
         if design.offset is not None:

@@ -48,7 +48,7 @@ def family_line(res: GLMMResult) -> str:
 def pearson_residuals(res: GLMMResult) -> np.ndarray:
     """(y - μ̂) √w / √V(μ̂): glmer's ``residuals(m, "pearson")`` at the conditional modes."""
     fam = res.fit_state.family
-    mu = res.fit_state.mode.rows.mu
+    mu = res.fit_state.mu
     return (fam.y - mu) * np.sqrt(fam.weights) / np.sqrt(np.maximum(fam.variance(mu), 1e-300))
 
 
