@@ -26,6 +26,7 @@ from itertools import product
 import numpy as np
 
 from .laplace import LaplaceCriterion
+from .rowops import small_product
 
 MAX_NODES = 20_000
 
@@ -88,7 +89,7 @@ class AGQCriterion:
         u_hat = mode.u.reshape(n_lev, q)
         Linv_t = f.L11inv.transpose(0, 2, 1)  # L_j⁻ᵀ
         # Row i's change of η per unit node coordinate: (L_j⁻¹ T' z_i)'.
-        lz = np.einsum("nab,nb->na", term.expand(f.L11inv), term.Z @ T)
+        lz = np.einsum("nab,nb->na", term.expand(f.L11inv), small_product(term.Z, T))
         base_rows = family.loglik_rows(mode.eta)
         base = term.sum_rows(base_rows)
         base -= 0.5 * np.einsum("la,la->l", u_hat, u_hat)

@@ -24,6 +24,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
+from .rowops import dot as _dot
+
 FAMILIES = ("binomial", "poisson", "negative_binomial")
 LINKS = {
     "binomial": ("logit", "probit", "cloglog"),
@@ -164,21 +166,21 @@ class Family:
             return self._logit_terms(eta)
         if self.name == "poisson":
             mu = np.exp(eta)
-            ll = float(np.dot(w, y * eta - mu))
+            ll = float(_dot(w, y * eta - mu))
             return RowTerms(mu, w * (y - mu), w * mu, ll + self.constant)
         mu, log_mu, log_1m, d1, log_d1, _ = _inverse_link(self.link, eta)
         if self.name == "binomial":
-            ll = float(np.dot(w, y * log_mu + (1.0 - y) * log_1m))
+            ll = float(_dot(w, y * log_mu + (1.0 - y) * log_1m))
             ratio = _binomial_ratio(log_mu, log_1m, log_d1)  # μ'/V
             # y - μ from 1 - μ = exp(log(1-μ)) where μ is near 1
             resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
             return RowTerms(mu, w * resid * ratio, w * d1 * ratio, ll + self.constant)
         if self.name == "poisson":
-            ll = float(np.dot(w, y * log_mu - mu))
+            ll = float(_dot(w, y * log_mu - mu))
             return RowTerms(mu, w * (y - mu), w * mu, ll + self.constant)
         theta = self.theta
         log_mt = np.log(mu + theta)
-        ll = float(np.dot(w, y * log_mu - (y + theta) * log_mt))
+        ll = float(_dot(w, y * log_mu - (y + theta) * log_mt))
         ll += self._theta_terms(theta)
         ratio = theta / (mu + theta)
         return RowTerms(mu, w * (y - mu) * ratio, w * mu * ratio, ll + self.constant)
@@ -193,7 +195,7 @@ class Family:
         e = np.exp(-np.abs(eta))
         softplus = np.maximum(eta, 0.0)
         softplus += np.log1p(e)
-        ll = float(np.dot(w, y * eta - softplus))
+        ll = float(np.einsum("i,i->", w, y * eta - softplus))
         with np.errstate(over="ignore"):
             mu = 1.0 / (1.0 + np.exp(-eta))
         W = mu * (1.0 - mu)
@@ -241,7 +243,7 @@ class Family:
         """Σ w [log Γ(y+θ) - log Γ(θ) + θ log θ]: the NB's θ-dependent constants."""
         y, w = self.y, self.weights
         return float(
-            np.dot(w, special.gammaln(y + theta)) - w.sum() * (special.gammaln(theta)
+            _dot(w, special.gammaln(y + theta)) - w.sum() * (special.gammaln(theta)
                                                                 - theta * np.log(theta))
         )
 
@@ -250,7 +252,7 @@ class Family:
         y, w, theta = self.y, self.weights, self.theta
         mt = mu + theta
         dll = float(
-            np.dot(w, special.digamma(y + theta) - np.log(mt) - (y + theta) / mt)
+            _dot(w, special.digamma(y + theta) - np.log(mt) - (y + theta) / mt)
             + w.sum() * (1.0 + np.log(theta) - special.digamma(theta))
         )
         return dll, w * (y - mu) * mu / (mt * mt), w * mu * mu / (mt * mt)
@@ -260,12 +262,12 @@ class Family:
         """Σ log f(y | μ = y): what lme4's nAGQ > 1 log-likelihood leaves out."""
         y, w = self.y, self.weights
         if self.name == "binomial":
-            return float(np.dot(w, special.xlogy(y, y) + special.xlogy(1 - y, 1 - y))
+            return float(_dot(w, special.xlogy(y, y) + special.xlogy(1 - y, 1 - y))
                          + self.constant)
         if self.name == "poisson":
-            return float(np.dot(w, special.xlogy(y, y) - y) + self.constant)
+            return float(_dot(w, special.xlogy(y, y) - y) + self.constant)
         theta = self.theta
-        return float(np.dot(w, special.xlogy(y, y) - (y + theta) * np.log(y + theta))
+        return float(_dot(w, special.xlogy(y, y) - (y + theta) * np.log(y + theta))
                      + self._theta_terms(theta) + self.constant)
 
     def deviance_residuals(self, mu: np.ndarray) -> np.ndarray:
@@ -309,7 +311,7 @@ def make_family(
         k = m * y
         log_choose = (special.gammaln(m + 1) - special.gammaln(k + 1)
                       - special.gammaln(m - k + 1))
-        constant = float(np.dot(ratio, log_choose))
+        constant = float(_dot(ratio, log_choose))
     else:
-        constant = -float(np.dot(w, special.gammaln(y + 1)))
+        constant = -float(_dot(w, special.gammaln(y + 1)))
     return Family(name, link, y, w, constant, float(theta))

@@ -26,6 +26,7 @@ from .families import Family
 from .objective import lower_tri_index
 from .pirls import Mode, pirls
 from .resystem import RandomEffectsSystem
+from .rowops import dot, matvec, rmatvec
 
 
 class LaplaceCriterion:
@@ -53,7 +54,7 @@ class LaplaceCriterion:
         estimate_nb: bool = False,
     ):
         self.system = system
-        self.X = X
+        self.X = np.asfortranarray(X, dtype=float)  # columns contiguous (see .rowops)
         self.offset = offset
         self.family = family
         self.estimate_nb = estimate_nb
@@ -95,7 +96,7 @@ class LaplaceCriterion:
         if not np.all(np.isfinite(params)):
             return None
         T = self.system.split_theta(theta)
-        fixed_eta = self.offset + self.X @ beta
+        fixed_eta = self.offset + matvec(self.X, beta)
         start = self._u if u0 is None else u0
         mode = pirls(self.system, T, fixed_eta, family, start)
         if mode is None and start is not None:
@@ -141,19 +142,24 @@ class LaplaceCriterion:
         e = c - der.observed * zv
         a0 = e - 2.0 * s
         grad = np.empty(self.n_params)
-        grad[self.n_theta : self.n_theta + self.p] = self.X.T @ a0
+        grad[self.n_theta : self.n_theta + self.p] = rmatvec(self.X, a0)
         start = 0
+        W2 = 2.0 * W
         for term, g in zip(system.terms, gs, strict=True):
-            sl = slice(term.offset, term.offset + term.size)
-            u_t = term.expand(mode.u[sl].reshape(term.n_levels, term.q))
-            v_t = term.expand(v[sl].reshape(term.n_levels, term.q))
-            a = a0[:, None] * u_t + 2.0 * W[:, None] * g + s[:, None] * v_t
-            M = term.Z.T @ a
+            u_l = mode.u[term.offset : term.offset + term.size].reshape(term.n_levels, term.q)
+            v_l = v[term.offset : term.offset + term.size].reshape(term.n_levels, term.q)
+            M = np.empty((term.q, term.q))
+            for c in range(term.q):
+                a = a0 * term.expand(u_l[:, c])
+                a += W2 * g[:, c]
+                a += s * term.expand(v_l[:, c])
+                for r in range(term.q):
+                    M[r, c] = a.sum() if term.ones[r] else dot(term.Z[:, r], a)
             rows_i, cols_i = lower_tri_index(term.q)
             grad[start : start + term.n_theta] = M[rows_i, cols_i]
             start += term.n_theta
         if self.estimate_nb:
             dll, ds, dW = family.theta_derivatives(rows.mu)
-            d_theta = -2.0 * dll + float(h @ dW) + float(zv @ ds)
+            d_theta = -2.0 * dll + dot(h, dW) + dot(zv, ds)
             grad[-1] = d_theta * family.theta
         return grad

@@ -19,6 +19,7 @@ import numpy as np
 
 from .families import Family, RowTerms
 from .resystem import RandomEffectsSystem, SystemFactor
+from .rowops import dot
 
 # Relative to 1 + |G|: the step's predicted decrease of G.  At 1e-16 the remaining error of
 # û moves F by ~1e-16 |F| and its gradient (envelope theorem) by ~1e-8 |∇_u G|-scale:
@@ -79,7 +80,7 @@ def pirls(
         rows = family.terms(eta)
         if not np.isfinite(rows.loglik):
             return None
-    pen = -2.0 * rows.loglik + float(u @ u)
+    pen = -2.0 * rows.loglik + dot(u, u)
     previous = np.inf
     converged = False
     for it in range(max_iter):
@@ -88,7 +89,7 @@ def pirls(
             return None
         rhs = system.lambda_t_z_t(T, rows.score) - u
         delta = system.solve(f, rhs)
-        dec = float(rhs @ delta)
+        dec = dot(rhs, delta)
         if dec <= DECREMENT_TOL * (1.0 + abs(pen)) or (dec < 1e-14 * (1.0 + abs(pen))
                                                          and dec >= 0.25 * previous):
             # Converged.  The last step is taken and A refactored at it (without a new
@@ -97,7 +98,7 @@ def pirls(
                 u_new = u + delta
                 eta_new = eta + system.z_lambda(T, delta)
                 rows_new = family.terms(eta_new)
-                pen_new = -2.0 * rows_new.loglik + float(u_new @ u_new)
+                pen_new = -2.0 * rows_new.loglik + dot(u_new, u_new)
                 f_new = system.factor(T, rows_new.weight) if np.isfinite(pen_new) else None
                 if f_new is not None and pen_new <= pen + 1e-12 * abs(pen):
                     return Mode(u_new, eta_new, rows_new, f_new, pen_new, it + 1, True)
@@ -109,7 +110,7 @@ def pirls(
             eta_new = eta + step * z_delta
             rows_new = family.terms(eta_new)
             u_new = u + step * delta
-            pen_new = -2.0 * rows_new.loglik + float(u_new @ u_new)
+            pen_new = -2.0 * rows_new.loglik + dot(u_new, u_new)
             if np.isfinite(pen_new) and pen_new <= pen + 1e-12 * abs(pen):
                 break
             step *= 0.5

@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from . import smallblocks
 from .objective import inverse_from_cholesky, lower_tri_index
+from .rowops import small_product
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class TermZ:
                 starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
             else:
                 counts = None
+        Z = np.asfortranarray(Z, dtype=float)  # columns contiguous (see .rowops)
         ones = tuple(bool(np.all(Z[:, r] == 1.0)) for r in range(Z.shape[1]))
         return TermZ(codes, Z, n_levels, offset, starts, counts, ones)
 
@@ -317,11 +319,10 @@ class RandomEffectsSystem:
         """
         first = self.terms[0]
         V1 = f.L11inv.transpose(0, 2, 1) @ f.L11inv  # M⁻¹
-        lam_z = [term.Z @ Tk for term, Tk in zip(self.terms, T, strict=True)]  # (n, q): z'T
+        lam_z = [small_product(term.Z, Tk) for term, Tk in zip(self.terms, T, strict=True)]
         if f.S is None:
             g1 = _row_products(first, V1, lam_z[0])
-            h = np.einsum("na,na->n", lam_z[0], g1)
-            return h, [g1], [V1]
+            return _row_dots(lam_z[0], g1), [g1], [V1]
         P = inverse_from_cholesky(f.L22)
         K = (f.S @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
         KtP = np.asarray(K.T @ P)  # (n1, m_r)
@@ -331,7 +332,7 @@ class RandomEffectsSystem:
         rest_idx = []
         for k, term in enumerate(self.terms[1:]):
             rest_idx.append(self._rest_index[k][term.codes])  # (n, q_t) into the rest block
-            gs.append(np.zeros((term.codes.size, term.q)))
+            gs.append(np.zeros((term.codes.size, term.q), order="F"))
         for k in range(len(self.terms) - 1):
             cross = -KtP[idx1[:, :, None], rest_idx[k][:, None, :]]  # (n, q1, q_t)
             gs[0] += np.einsum("nab,nb->na", cross, lam_z[k + 1])
@@ -339,7 +340,7 @@ class RandomEffectsSystem:
             for k2 in range(len(self.terms) - 1):
                 blk = P[rest_idx[k][:, :, None], rest_idx[k2][:, None, :]]
                 gs[k + 1] += np.einsum("nab,nb->na", blk, lam_z[k2 + 1])
-        h = sum(np.einsum("na,na->n", lz, g) for lz, g in zip(lam_z, gs, strict=True))
+        h = sum(_row_dots(lz, g) for lz, g in zip(lam_z, gs, strict=True))
         return h, gs, [V1]
 
     def conditional_covariances(
@@ -366,8 +367,17 @@ class RandomEffectsSystem:
 def _row_products(term: TermZ, blocks: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Row i: blocks[j(i)] @ vectors[i] for per-level (levels, q, q) blocks, no (n, q, q) copy."""
     q = term.q
-    out = np.zeros((vectors.shape[0], q))
+    out = np.zeros((vectors.shape[0], q), order="F")
     for a in range(q):
+        col = out[:, a]
         for b in range(q):
-            out[:, a] += term.expand(blocks[:, a, b]) * vectors[:, b]
+            col += term.expand(blocks[:, a, b]) * vectors[:, b]
+    return out
+
+
+def _row_dots(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Row-wise a_i'b_i for column-major (n, q) arrays."""
+    out = A[:, 0] * B[:, 0]
+    for c in range(1, A.shape[1]):
+        out += A[:, c] * B[:, c]
     return out
