@@ -82,6 +82,7 @@ def _check(results: tuple, refit: bool) -> None:
     if len(results) < 2:
         raise ValueError("compare() needs at least two fitted models.")
     first = results[0]
+    _check_families(results)
     for k, r in enumerate(results[1:], start=2):
         if r.spec.response != first.spec.response:
             raise ValueError(
@@ -107,6 +108,21 @@ def _check(results: tuple, refit: bool) -> None:
             )
 
 
+def _check_families(results: tuple) -> None:
+    """LMMs with LMMs; GLMMs with GLMMs of one approximation (nAGQ changes the constants)."""
+    kinds = {bool(getattr(r, "is_glmm", False)) for r in results}
+    if len(kinds) > 1:
+        raise ValueError(
+            "compare() cannot mix linear mixed models with GLMMs: their likelihoods are of "
+            "different distributions of the response."
+        )
+    if True in kinds and len({r.nagq for r in results}) > 1:
+        raise ValueError(
+            "GLMMs fitted with different nagq are not comparable (glmer's nAGQ > 1 "
+            "log-likelihood leaves out a constant); refit them with the same nagq."
+        )
+
+
 def _nested(small: Any, large: Any) -> bool:
     return set(small.fixef.index) <= set(large.fixef.index) and _re_pairs(small) <= _re_pairs(large)
 
@@ -129,6 +145,10 @@ def _bootstrap(
     progress: bool | None,
 ) -> tuple[float, int]:
     """Parametric bootstrap LRT p-value and the number of failed replicates."""
+    if getattr(small, "is_glmm", False):
+        from .glmm.bootstrap import bootstrap_lrt
+
+        return bootstrap_lrt(small, large, observed, nsim, rng, progress)
     up_s = ResponseUpdater(small.design, small.engine.cp)
     up_l = ResponseUpdater(large.design, large.engine.cp)
     ys = simulate_responses(small, nsim, rng)

@@ -281,3 +281,28 @@ def _threads(system: RandomEffectsSystem):
     from contextlib import nullcontext
 
     return single_blas_thread() if system.m_rest <= THREAD_LIMIT_MAX else nullcontext()
+
+
+def refit_response(state: GLMMFit, y: np.ndarray, trials: np.ndarray | None = None,
+                   nagq: int = 1) -> tuple[np.ndarray, float, bool]:
+    """Quick refit of the same model to a new response (user's row order).
+
+    Warm-started at the fit's optimum, on the same random-effects system; no Hessian
+    (bootstrap replicates).  Returns the internal parameters, -2 log L (the criterion the
+    fit maximised) and whether the optimiser converged.
+    """
+    fam = state.family
+    new = make_family(fam.name, fam.link, y, fam.weights, trials=trials, theta=fam.theta)
+    crit = state.criterion
+    if state.order is not None:
+        new = Family(new.name, new.link, new.y[state.order], new.weights[state.order],
+                     new.constant, new.theta)
+    laplace = LaplaceCriterion(crit.system, crit.X, crit.offset, new,
+                               estimate_nb=crit.estimate_nb)
+    with _threads(crit.system):
+        record = optimize_laplace(laplace, state.record.params, crit.system.terms,
+                                  polish=False)
+        if nagq > 1:
+            quad = AGQCriterion(laplace, nagq)
+            record = optimize_derivative_free(quad, record.params)
+    return record.params, record.objective, record.converged

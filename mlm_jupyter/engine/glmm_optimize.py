@@ -151,10 +151,12 @@ def _leave_boundary(f, lower: np.ndarray, x: np.ndarray, value: float) -> np.nda
     return best
 
 
-def optimize_laplace(crit, start: np.ndarray, terms) -> GLMMOptimization:
+def optimize_laplace(crit, start: np.ndarray, terms, polish: bool = True) -> GLMMOptimization:
     """Minimise a :class:`~.laplace.LaplaceCriterion` from ``start``.
 
-    ``terms`` are the random-effects terms (for the sign convention of θ).
+    ``terms`` are the random-effects terms (for the sign convention of θ).  Without
+    ``polish`` (bootstrap refits) the L-BFGS-B optimum is returned as it is: no Newton
+    steps, no Hessian; ``converged`` then means a gradient below L-BFGS-B's tolerance.
     """
     evals0 = crit.n_evals
     lower = crit.lower
@@ -187,6 +189,13 @@ def optimize_laplace(crit, start: np.ndarray, terms) -> GLMMOptimization:
         if restart is None:
             break
         x, value = lbfgsb(restart, np.isfinite(lower))
+    if not polish:
+        value, g = crit.value_and_gradient(x)
+        free = _free(lower, x)
+        ok = bool(np.isfinite(value) and np.max(np.abs(g[free]), initial=0.0) < 1e3 * gtol)
+        return GLMMOptimization(np.asarray(start, dtype=float), x, float(value), g,
+                                np.zeros((0, 0)), free, crit.n_evals - evals0, "L-BFGS-B",
+                                ok, float("nan"), ())
     x, value, g, H, free = _polish(crit, x, value, lambda t: crit.value_and_gradient(t)[1])
     return _record(crit, start, x, value, g, H, free, evals0,
                    "L-BFGS-B (exact gradient) + Newton polish")

@@ -95,6 +95,9 @@ class TermZ:
         return per_level[self.codes]
 
 
+DENSE_COUPLING_MAX = 250_000  # entries of S = B L11⁻ᵀ up to which S is a dense array
+
+
 class _Pairs:
     """Rows grouped by their pair of levels (j_a(i), j_b(i)) for two terms a, b."""
 
@@ -141,7 +144,7 @@ class SystemFactor:
     T: tuple[np.ndarray, ...]
     L11: np.ndarray  # (l1, q1, q1)
     L11inv: np.ndarray  # (l1, q1, q1)
-    S: sp.csr_matrix | None  # (m_r, l1*q1)
+    S: sp.csr_matrix | np.ndarray | None  # (m_r, l1*q1), dense when small
     L22: np.ndarray | None  # (m_r, m_r) lower
 
     @property
@@ -197,6 +200,9 @@ class RandomEffectsSystem:
             indptr = np.zeros(self.m_rest + 1, dtype=np.int64)
             np.add.at(indptr, self._s_rows + 1, 1)
             self._s_indptr = np.cumsum(indptr)
+            # A small coupling block is kept dense: scipy.sparse's per-call overhead
+            # exceeds the arithmetic there (grouseticks: 181 x 403).
+            self._dense_s = self.m_rest * self.n1 <= DENSE_COUPLING_MAX
             self._rest_index = [
                 (t.offset - self.n1 + np.arange(t.size).reshape(t.n_levels, t.q)) for t in rest
             ]
@@ -245,7 +251,12 @@ class RandomEffectsSystem:
             B = Tk.T @ B @ T1  # Λ_t' B Λ_1
             blocks.append(B @ L11inv[pr.jb].transpose(0, 2, 1))  # times L11_j⁻ᵀ
         data = np.concatenate([b.ravel() for b in blocks])[self._s_order]
-        S = sp.csr_matrix((data, self._s_cols, self._s_indptr), shape=(self.m_rest, self.n1))
+        if self._dense_s:
+            S = np.zeros((self.m_rest, self.n1))
+            S[self._s_rows, self._s_cols] = data
+        else:
+            S = sp.csr_matrix((data, self._s_cols, self._s_indptr),
+                              shape=(self.m_rest, self.n1))
         C = np.zeros((self.m_rest, self.m_rest))
         for (a, b), pr in self._rest_pairs.items():
             blk = T[a + 1].T @ pr.sums(w) @ T[b + 1]  # (pairs, q_a, q_b)
@@ -254,7 +265,7 @@ class RandomEffectsSystem:
             C[ia[:, :, None], ib[:, None, :]] = blk
             if a != b:
                 C[ib[:, :, None], ia[:, None, :]] = blk.transpose(0, 2, 1)
-        C -= (S @ S.T).toarray()
+        C -= S @ S.T if self._dense_s else (S @ S.T).toarray()
         C.flat[:: self.m_rest + 1] += 1.0
         try:
             L22 = np.linalg.cholesky(C)
@@ -324,7 +335,7 @@ class RandomEffectsSystem:
             g1 = _row_products(first, V1, lam_z[0])
             return _row_dots(lam_z[0], g1), [g1], [V1]
         P = inverse_from_cholesky(f.L22)
-        K = (f.S @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
+        K = (sp.csr_matrix(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
         KtP = np.asarray(K.T @ P)  # (n1, m_r)
         V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
         idx1 = first.codes[:, None] * first.q + np.arange(first.q)[None, :]  # (n, q1)
@@ -352,7 +363,7 @@ class RandomEffectsSystem:
         out = []
         if f.S is not None:
             P = inverse_from_cholesky(f.L22)
-            K = (f.S @ smallblocks.block_diagonal(f.L11inv)).tocsr()
+            K = (sp.csr_matrix(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
             KtP = np.asarray(K.T @ P)
             V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
             out.append(V1)

@@ -86,14 +86,21 @@ def contrast(res: GLMMResult, L: Any, level: float = 0.95,
 
 
 def wald_confint(res: GLMMResult, level: float = 0.95, vcov: str = "default") -> pd.DataFrame:
-    """``confint(m, method = "Wald")``: β̂ ± z SE (no intervals for variance parameters)."""
+    """``confint(m, method = "Wald")``: β̂ ± z SE; SDs and correlations NaN (as lme4)."""
+    from .bootstrap import parameter_names
+
     table = coefficient_table(res, vcov)
     z = stats.norm.ppf(0.5 + level / 2)
-    return pd.DataFrame(
-        {"estimate": table["estimate"], "lower": table["estimate"] - z * table["std_error"],
-         "upper": table["estimate"] + z * table["std_error"]},
-        index=res.fixef.index,
-    )
+    names = parameter_names(res)
+    k = len(names) - len(table)
+    rows = [(a, b, np.nan, np.nan) for a, b in names[:k]]
+    rows += [(name, name, est - z * s, est + z * s)
+             for name, est, s in zip(table.index, table["estimate"], table["std_error"],
+                                     strict=True)]
+    out = pd.DataFrame(rows, columns=["parameter", "lme4_name", "lower", "upper"])
+    out = out.set_index("parameter")
+    out.attrs["level"] = level
+    return out
 
 
 def confint(res: GLMMResult, method: str = "wald", level: float = 0.95,
