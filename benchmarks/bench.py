@@ -212,6 +212,7 @@ def profile(case: Case, data: pd.DataFrame) -> dict[str, float]:
     """Seconds in parsing + design, cross-products, optimisation, result assembly."""
     from mlm_jupyter.design import build_design
     from mlm_jupyter.engine.blocks import cross_products
+    from mlm_jupyter.engine.conditioning import condition
     from mlm_jupyter.engine.fit import optimize
     from mlm_jupyter.engine.objective import ProfiledDeviance
     from mlm_jupyter.engine.threads import blas_limit
@@ -222,13 +223,14 @@ def profile(case: Case, data: pd.DataFrame) -> dict[str, float]:
         t0 = time.perf_counter()
         design = build_design(mlm.parse(case.formula), data)
         t1 = time.perf_counter()
-        cp = cross_products(design)
+        conditioning, engine_design = condition(design)
+        cp = cross_products(engine_design)
         t2 = time.perf_counter()
         obj = ProfiledDeviance(cp, reml=case.reml)
         record = optimize(obj)
         t3 = time.perf_counter()
         with blas_limit(obj):
-            assemble(design, obj, record, None)
+            assemble(design, obj, record, conditioning, engine_design, None)
         t4 = time.perf_counter()
         ms_eval = _per_eval(obj, record.theta)
     return {

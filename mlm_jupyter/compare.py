@@ -26,6 +26,7 @@ from scipy import stats
 
 from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
 from .engine.threads import single_blas_thread
+from .nesting import added_variances, nesting_problem, same_fixed_effects
 from .progress import Progress
 
 
@@ -63,19 +64,6 @@ def chibar_critical(df: int, alpha: float = 0.05) -> float:
     from scipy.optimize import brentq
 
     return float(brentq(lambda x: chibar_pvalue(x, df) - alpha, 1e-9, 200.0))
-
-
-def _re_pairs(res: Any) -> set[tuple[str, str, str]]:
-    """Random-effect parameters as (group, column, column) pairs (variances have equal columns)."""
-    out = set()
-    for term in res.design.terms:
-        cols = term.columns
-        for i in range(len(cols)):
-            for j in range(i + 1 if not term.correlated else len(cols)):
-                if term.correlated or i == j:
-                    a, b = sorted((cols[i], cols[j]))
-                    out.add((term.group, a, b))
-    return out
 
 
 def _check(results: tuple, refit: bool) -> None:
@@ -123,17 +111,8 @@ def _check_families(results: tuple) -> None:
         )
 
 
-def _nested(small: Any, large: Any) -> bool:
-    return set(small.fixef.index) <= set(large.fixef.index) and _re_pairs(small) <= _re_pairs(large)
-
-
-def _added_variances(small: Any, large: Any) -> int:
-    return sum(1 for _, a, b in _re_pairs(large) - _re_pairs(small) if a == b)
-
-
 def _mixture_applies(small: Any, large: Any) -> bool:
-    same_fixed = list(small.fixef.index) == list(large.fixef.index)
-    return same_fixed and _added_variances(small, large) == 1
+    return same_fixed_effects(small, large) and added_variances(small, large) == 1
 
 
 def _bootstrap(
@@ -144,21 +123,31 @@ def _bootstrap(
     rng: np.random.Generator,
     progress: bool | None,
 ) -> tuple[float, int]:
-    """Parametric bootstrap LRT p-value and the number of failed replicates."""
+    """Parametric bootstrap LRT p-value and the number of failed replicates.
+
+    Each replicate is simulated in the user's units and refitted in each model's own
+    engine units; the criteria are mapped back (constants per model) before differencing.
+    """
     if getattr(small, "is_glmm", False):
         from .glmm.bootstrap import bootstrap_lrt
 
         return bootstrap_lrt(small, large, observed, nsim, rng, progress)
-    up_s = ResponseUpdater(small.design, small.engine.cp)
-    up_l = ResponseUpdater(large.design, large.engine.cp)
+    up_s = ResponseUpdater(small.engine_design, small.engine.cp)
+    up_l = ResponseUpdater(large.engine_design, large.engine.cp)
     ys = simulate_responses(small, nsim, rng)
     stats_, failed = [], 0
+    n = small.nobs
     with Progress(nsim, "bootstrap LRT", progress) as bar, single_blas_thread():
         for y in ys:
-            f0 = quick_refit(up_s.objective(y, small.reml), small.theta)
-            f1 = quick_refit(up_l.objective(y, large.reml), large.theta)
+            cs, cl = small.conditioning, large.conditioning
+            f0 = quick_refit(up_s.objective(cs.response(y, small.design.X), small.reml),
+                             small.engine_theta)
+            f1 = quick_refit(up_l.objective(cl.response(y, large.design.X), large.reml),
+                             large.engine_theta)
             if f0.converged and f1.converged:
-                stats_.append(max(f0.objective - f1.objective, 0.0))
+                d0 = cs.criterion(f0.objective, small.reml, n)
+                d1 = cl.criterion(f1.objective, large.reml, n)
+                stats_.append(max(d0 - d1, 0.0))
             else:
                 failed += 1
             bar.update()
@@ -201,10 +190,11 @@ def compare(
     order = sorted(range(len(models)), key=lambda i: models[i].npar)
     models = [models[i] for i in order]
     for a, b in zip(models, models[1:], strict=False):
-        if not _nested(a, b):
+        problem = nesting_problem(a, b)
+        if problem:
             raise ValueError(
-                f"'{a.formula}' is not nested in '{b.formula}': the smaller model's fixed effects "
-                "and random-effect (co)variances must all appear in the larger one."
+                f"'{a.formula}' is not nested in '{b.formula}': {problem}. A likelihood-ratio "
+                "test needs the smaller model to be the larger one with some parameters fixed."
             )
     rng = np.random.default_rng(seed)
     rows, n_failed = [], 0
@@ -229,9 +219,9 @@ def compare(
             row.update(chisq=chisq, df=df, p=stats.chi2.sf(chisq, df) if df > 0 else np.nan)
             if df > 0 and _mixture_applies(prev, m):
                 row["p_mixture"] = chibar_pvalue(chisq, df)
-            elif _added_variances(prev, m) > 1:
+            elif added_variances(prev, m) > 1:
                 notes.append(
-                    f"row {k + 1}: {_added_variances(prev, m)} random-effect variances are added "
+                    f"row {k + 1}: {added_variances(prev, m)} random-effect variances are added "
                     "at once; their null distribution is not a 50:50 mixture, so p_mixture is "
                     "not given (use nsim for a bootstrap p-value)."
                 )

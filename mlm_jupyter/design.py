@@ -17,6 +17,7 @@ import pandas as pd
 
 from .formulaic_terms import check_columns, formulaic_matrices, r_style_names
 from .plain_terms import plain_model
+from .rank import dependent_columns
 from .spec import ModelSpec, RandomTerm
 from .transforms import formula_context
 
@@ -170,16 +171,12 @@ def _drop_aliased(
 ) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
     """Drop columns that are linear combinations of earlier ones (as lme4 does, tol 1e-7).
 
-    With an unpivoted QR, |R_jj| is the length of column j's part orthogonal to all earlier
-    columns, so a tiny |R_jj| means column j adds nothing and later columns keep priority.
+    Tested on each column's variation (:func:`.rank.dependent_columns`), so a predictor's
+    units or offset never make it look collinear with the intercept.
     """
     if X.shape[1] == 0:
         return X, names, ()
-    scale = np.linalg.norm(X, axis=0)
-    scale[scale == 0] = 1.0
-    r = np.linalg.qr(X / scale, mode="r")
-    diag = np.abs(np.diag(r))
-    keep = diag > 1e-7 * max(diag.max(), 1.0)
+    keep = ~dependent_columns(X)
     dropped = tuple(n for n, k in zip(names, keep, strict=True) if not k)
     return X[:, keep], tuple(n for n, k in zip(names, keep, strict=True) if k), dropped
 
@@ -379,6 +376,20 @@ def _random_block(
             f"The term ({term.expr} | {term.group}) has {len(levels) * len(z_names)} random "
             f"effects for {n} observations; the model is not identified. Drop a "
             "random slope or use a coarser grouping factor."
+        )
+    dependent = dependent_columns(Z)
+    if dependent.any():
+        label = f"({term.expr} | {term.group})"
+        bad = [z_names[i] for i in np.flatnonzero(dependent)]
+        zero = [z_names[i] for i in np.flatnonzero(dependent) if not np.any(Z[:, i])]
+        why = ("is 0 in every row used" if len(bad) == len(zero) and len(bad) == 1 else
+               "is a linear combination of the term's other columns" if len(bad) == 1 else
+               "are linear combinations of the term's other columns (or constant 0)")
+        raise ValueError(
+            f"The random term {label} cannot be estimated: its column"
+            f"{'s' if len(bad) > 1 else ''} {', '.join(repr(b) for b in bad)} {why}, so the "
+            "variances and covariances of this term are not identified. Remove "
+            f"{'them' if len(bad) > 1 else 'it'} from the term (or recode the variable)."
         )
     return RandomBlock(term.group, z_names, codes, levels, Z, term.correlated, z_spec)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .design import Design, build_design, used_frame
-from .engine.blocks import CrossProducts, cross_products
+from .engine.blocks import cross_products
+from .engine.conditioning import Conditioning, DegenerateModelError, condition
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
@@ -17,6 +18,28 @@ from .formula import parse
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
+
+
+#: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
+EXACT_FIT_SIGMA = 1e-6
+
+
+def _random_exact_fit(design: Design) -> DegenerateModelError:
+    """The error for a response the random effects reproduce exactly (σ → 0)."""
+    y = design.y
+    where = ""
+    for term in design.terms:
+        n = np.bincount(term.codes, minlength=term.n_levels)
+        mean = np.bincount(term.codes, weights=y, minlength=term.n_levels) / np.maximum(n, 1)
+        if np.allclose(y, mean[term.codes], rtol=1e-10, atol=1e-12 * max(1.0, np.abs(y).max())):
+            where = (f" '{design.spec.response}' is constant within every level of "
+                     f"'{term.group}': it is a cluster-level variable, to be modelled with one "
+                     "row per cluster or used as a predictor.")
+            break
+    return DegenerateModelError(
+        "The random effects reproduce the response exactly (the residual variance goes to 0), "
+        f"so the model has no maximum-likelihood estimate.{where or ' Check the formula.'}"
+    )
 
 
 class MixedModelWarning(UserWarning):
@@ -125,43 +148,58 @@ def fit_design(
     design: Design,
     reml: bool = True,
     start: np.ndarray | None = None,
-    cp: CrossProducts | None = None,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Optimise and assemble a result for an already validated design."""
-    cp = cross_products(design) if cp is None else cp
+    """Optimise and assemble a result for an already validated design.
+
+    The optimisation runs in the engine's units (:mod:`.engine.conditioning`); ``start``
+    is a θ in the user's units (a previous fit's ``res.theta``).
+    """
+    conditioning, engine_design = condition(design)
+    cp = cross_products(engine_design)
     objective = ProfiledDeviance(cp, reml=reml)
-    record = optimize(objective, start)
+    theta0 = None if start is None else conditioning.theta_to_engine(
+        np.asarray(start, dtype=float), cp
+    )
+    record = optimize(objective, theta0)
     with blas_limit(objective):
-        return assemble(design, objective, record, data)
+        result = assemble(design, objective, record, conditioning, engine_design, data)
+    if result.sigma <= EXACT_FIT_SIGMA * conditioning.scale:
+        raise _random_exact_fit(design)
+    return result
 
 
 def assemble(
     design: Design,
     objective: ProfiledDeviance,
     record: OptimizationRecord,
+    conditioning: Conditioning,
+    engine_design: Design,
     data: pd.DataFrame | None = None,
 ) -> MixedModelResult:
-    """Everything users read, at the optimum θ of ``record``.
+    """Everything users read, at the optimum θ° of ``record``, in the user's units.
 
     The pandas tables (vcov, VarCorr, conditional modes and variances) are built on
     first access from the factor kept on the result.
     """
     cp = objective.cp
     sol = solve(objective, record.theta)
-    sigma = sol.sigma
-    fixef = pd.Series(sol.beta, index=list(design.fixed_names), name="estimate")
+    sigma = conditioning.scale * sol.sigma
+    fixef = pd.Series(conditioning.beta(sol.beta), index=list(design.fixed_names),
+                      name="estimate")
+    theta = conditioning.theta(record.theta, cp)
 
+    # lme4's rule (a bounded θ below 1e-4), read in the engine's units where θ° is an
+    # SD relative to σ per unit-RMS column: a change of units cannot make a fit singular.
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
     messages = list(design.messages)
     if is_singular:
         messages.append("boundary (singular) fit: see help('isSingular')")
-    if record.message:
-        messages.append(record.message)
+    messages.extend(record.messages)
 
     n_par = cp.p + record.theta.size + 1
-    dev = record.objective
+    dev = conditioning.criterion(record.objective, objective.reml, cp.n)
     return MixedModelResult(
         spec=design.spec,
         design=design,
@@ -169,7 +207,7 @@ def assemble(
         reml=objective.reml,
         fixef=fixef,
         sigma=float(sigma),
-        theta=record.theta.copy(),
+        theta=theta,
         objective=float(dev),
         loglik=float(-dev / 2.0),
         npar=int(n_par),
@@ -182,7 +220,9 @@ def assemble(
         converged=record.converged,
         messages=tuple(messages),
         optimization=record,
-        random_effects=tuple(sol.b),
+        random_effects=tuple(conditioning.random_effects(sol.b)),
         engine=objective,
         factor=sol.factor,
+        conditioning=conditioning,
+        engine_design=engine_design,
     )

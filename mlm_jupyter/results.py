@@ -16,6 +16,7 @@ import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import Design
+    from .engine.conditioning import Conditioning
     from .engine.fit import OptimizationRecord
     from .engine.objective import Factor, ProfiledDeviance
     from .spec import ModelSpec
@@ -65,6 +66,19 @@ class MixedModelResult:
     random_effects: tuple[np.ndarray, ...] = field(repr=False)
     engine: ProfiledDeviance = field(repr=False, compare=False)
     factor: Factor = field(repr=False, compare=False)
+    conditioning: Conditioning = field(repr=False, compare=False)
+    engine_design: Design = field(repr=False, compare=False)
+
+    # -- the engine's units (engine.conditioning): what inference and refits work with ----
+    @property
+    def engine_theta(self) -> np.ndarray:
+        """θ° at the optimum, in the engine's units (``self.engine``'s argument)."""
+        return self.optimization.theta
+
+    @property
+    def engine_sigma(self) -> float:
+        """σ° = σ / s, the residual SD in the engine's units."""
+        return self.sigma / self.conditioning.scale
 
     # -- tables built on first use (a fit on a small data set is ~1 ms of arithmetic;
     # building every pandas table eagerly cost a third of that) -------------------------
@@ -78,14 +92,16 @@ class MixedModelResult:
         cp = self.engine.cp
         with blas_limit(self.engine):
             U = unscaled_vcov(self.factor, cp.m_rest, cp.p)
-        return pd.DataFrame(U * self.sigma**2, index=names, columns=names)
+        V = self.conditioning.vcov(U * self.engine_sigma**2)
+        return pd.DataFrame(V, index=names, columns=names)
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:
         """``group, var1, var2, vcov, sdcor`` as lme4's ``as.data.frame(VarCorr(m))``."""
+        from .engine.conditioning import unpack_theta
         from .varcorr import term_covariances, varcorr_table
 
-        covs = term_covariances(self.factor.T, self.sigma)
+        covs = term_covariances(unpack_theta(self.theta, self.engine.cp), self.sigma)
         return varcorr_table(self.design, covs, self.sigma)
 
     @cached_property
@@ -103,7 +119,8 @@ class MixedModelResult:
 
         with blas_limit(self.engine):
             cond = conditional_variances(self.factor, self.engine.cp)
-        return tuple(c * self.sigma**2 for c in cond)
+        s2 = self.engine_sigma**2
+        return tuple(self.conditioning.conditional_covariances([c * s2 for c in cond]))
 
     @cached_property
     def ranef_se(self) -> dict[str, pd.DataFrame]:
@@ -220,7 +237,7 @@ class MixedModelResult:
 
         return contrast(self, L, level=level, ddf=ddf)
 
-    def confint(self, method: str = "wald", level: float = 0.95, **kwargs: Any) -> pd.DataFrame:
+    def confint(self, method: str = "profile", level: float = 0.95, **kwargs: Any) -> pd.DataFrame:
         """Confidence intervals for fixed effects and random-effect SDs/correlations."""
         from .inference import confint
 
@@ -291,6 +308,12 @@ class MixedModelResult:
         from .diagnostics import without
 
         return without(self, clusters, group=group)
+
+    def all_fit(self) -> pd.DataFrame:
+        """Refit with every available optimiser and other starts (lme4's ``allFit``)."""
+        from .diagnostics.all_fit import all_fit
+
+        return all_fit(self)
 
     def check(self) -> list:
         from .diagnostics import check

@@ -104,12 +104,32 @@ def test_public_compare_is_the_function() -> None:
     assert callable(compare_function) and mlm.compare.__name__ == "compare"
 
 
+def test_nesting_is_read_from_the_designs_not_the_names() -> None:
+    """lme4: anova(strength ~ 1 + (1 | batch:cask), strength ~ 1 + (1 | batch/cask)) gives
+    chisq 0.4072, df 1, p 0.5234 (the cask:batch term is the same grouping)."""
+    pastes = reference_data("pastes").copy()
+    small = fit("strength ~ 1 + (1 | batch:cask)", pastes)
+    large = fit("strength ~ 1 + (1 | batch/cask)", pastes)
+    row = mlm.compare(small, large).iloc[1]
+    np.testing.assert_allclose([row["chisq"], row["p"]], [0.4072, 0.5234], atol=5e-4)
+    assert row["df"] == 1
+    # ses = cses + meanses in hsb: the hybrid model's fixed effects lie in the cross-level
+    # model's span, so the comparison is a valid LRT though no name matches.
+    a, b = fitted_case("hsb_hybrid"), fitted_case("hsb_crosslevel")
+    table = mlm.compare(a, b)
+    expected = a.refit(reml=False).objective - b.refit(reml=False).objective
+    np.testing.assert_allclose(table["chisq"].iloc[1], expected, atol=1e-6)
+
+
 def test_errors_not_nested_different_rows_reml_without_refit() -> None:
     hsb = reference_data("hsb").copy()
-    a = fitted_case("hsb_hybrid")  # ses + meanses
+    a = fit("mathach ~ female + (1 + cses | school)", hsb)
     b = fitted_case("hsb_crosslevel")  # cses * catholic + meanses
-    with pytest.raises(ValueError, match="not nested"):
+    with pytest.raises(ValueError, match="not nested.*fixed effects"):
         mlm.compare(a, b)
+    c = fit("mathach ~ cses * catholic + meanses + (1 + ses | school)", hsb)
+    with pytest.raises(ValueError, match=r"not nested.*random term \(\(Intercept\) \+ ses"):
+        mlm.compare(c, b)
     sub = fit("mathach ~ cses + (1 + cses | school)", hsb.iloc[:-10].copy())
     with pytest.raises(ValueError, match="different rows"):
         mlm.compare(sub, b)

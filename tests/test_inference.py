@@ -271,8 +271,8 @@ def test_response_updater_equals_rebuilt_cross_products() -> None:
     for case_id in ("hsb_crosslevel", "penicillin_crossed", "egsingle_3level"):
         res = fitted_case(case_id)
         y = np.random.default_rng(0).normal(size=res.design.n)
-        new = ResponseUpdater(res.design, res.engine.cp).cross_products(y)
-        full = cross_products(replace(res.design, y=y))
+        new = ResponseUpdater(res.engine_design, res.engine.cp).cross_products(y)
+        full = cross_products(replace(res.engine_design, y=y))
         np.testing.assert_allclose(new.D, full.D, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(new.A22, full.A22, rtol=1e-12, atol=1e-9)
         assert (new.S != full.S).nnz == 0

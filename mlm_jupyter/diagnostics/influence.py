@@ -168,7 +168,7 @@ def _influence_table(
     from ..progress import Progress
 
     codes, levels = group_codes(res, group)
-    design, full = res.design, res.engine
+    design, full, cond = res.engine_design, res.engine, res.conditioning
     cp = full.cp
     p = cp.p
     beta = res.fixef.to_numpy()
@@ -225,7 +225,7 @@ def _influence_table(
     enabled = progress if progress is not None else (None if G > 500 else False)
     with single_blas_thread(), Progress(len(todo_loop), f"influence ({group})",
                                          enabled if len(todo_loop) else False) as bar:
-        start = warm_start(full, res.theta) if exact else None
+        start = warm_start(full, res.engine_theta) if exact else None
         for j in todo_loop:
             bar.update()
             rows = order[bounds[j]:bounds[j + 1]]
@@ -243,17 +243,18 @@ def _influence_table(
                         notes[j] = ("the refit without this cluster did not converge; "
                                     "values are approximate")
                 else:
-                    theta = res.theta
+                    theta = res.engine_theta
                 sol = solve(obj, theta)
             except (np.linalg.LinAlgError, ValueError) as exc:
                 notes[j] = f"the refit without this cluster failed: {exc}"
                 continue
-            Vj = unscaled_vcov(sol.factor, m_r, p) * sol.sigma**2
+            Vj = cond.vcov(unscaled_vcov(sol.factor, m_r, p) * sol.sigma**2)
+            sigma_j = cond.scale * sol.sigma
             with np.errstate(divide="ignore", invalid="ignore"):
-                rvc = _varcorr_vector(sol.factor.T, sol.sigma) / vc_safe - 1.0
+                rvc = _varcorr_vector(cond.T(sol.factor.T), sigma_j) / vc_safe - 1.0
             if not exact:
                 rvc[:-1] = np.nan
-            record(j, sol.beta, Vj, rvc)
+            record(j, cond.beta(sol.beta), Vj, rvc)
     table = pd.DataFrame(stats, index=pd.Index(levels, name=group),
                          columns=["cooks", "mdffits", "covratio", "covtrace", "leverage", *labels])
     table["leverage"] = leverage

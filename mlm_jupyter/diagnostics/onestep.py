@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.objective import solve
-
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import MixedModelResult
 
 
 def per_level_xy_gram(res: MixedModelResult, codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """[X y]_j'[X y]_j for every level j: shape (n_levels, p+1, p+1)."""
-    W = np.column_stack([res.design.X, res.design.y])
+    """[X y]_j'[X y]_j for every level j, in the engine's units: (n_levels, p+1, p+1)."""
+    W = np.column_stack([res.engine_design.X, res.engine_design.y])
     m = W.shape[1]
     out = np.empty((n_levels, m, m))
     for a in range(m):
@@ -42,7 +40,7 @@ def one_step_all(res: MixedModelResult, gram: np.ndarray, n_obs: np.ndarray,
     Returns beta (G, p), sigma (G,), V (G, p, p) and ``ok`` (G,) marking rows computed
     (others are NaN: not requested, or the reduced problem is not positive definite).
     """
-    f = solve(res.engine, res.theta).factor
+    f = res.factor
     p = res.engine.cp.p
     G = gram.shape[0]
     beta = np.full((G, p), np.nan)
@@ -70,8 +68,10 @@ def one_step_all(res: MixedModelResult, gram: np.ndarray, n_obs: np.ndarray,
     dof = res.engine.cp.n - n_obs[idx] - (p if res.reml else 0)
     s2 = L[:, p, p] ** 2 / dof
     inv = np.linalg.inv(Lxx)
-    beta[idx] = b
-    sigma[idx] = np.sqrt(s2)
-    V[idx] = (inv.transpose(0, 2, 1) @ inv) * s2[:, None, None]
+    cond = res.conditioning  # back to the user's units
+    beta[idx] = cond.gamma + cond.scale * b @ cond.A.T
+    sigma[idx] = cond.scale * np.sqrt(s2)
+    V[idx] = cond.scale**2 * (cond.A @ ((inv.transpose(0, 2, 1) @ inv) * s2[:, None, None])
+                              @ cond.A.T)
     ok[idx] = True
     return beta, sigma, V, ok

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import scipy.linalg as sla
 
-from ..engine.objective import solve
 from ..engine.smallblocks import lower_inverse
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +59,7 @@ def _rest_rows(res: MixedModelResult, T: list[np.ndarray], rows: slice, m_rest: 
     n_rows = rows.stop - rows.start
     out = np.zeros((n_rows, m_rest))
     ar = np.arange(n_rows)
-    for term, layout, Tk in zip(res.design.terms[1:], cp.terms[1:], T[1:], strict=True):
+    for term, layout, Tk in zip(res.engine_design.terms[1:], cp.terms[1:], T[1:], strict=True):
         zl = term.Z[rows] @ Tk  # z_i' T_k: the row of Z Λ for this term's level
         base = layout.offset + term.codes[rows] * term.q
         for a in range(term.q):
@@ -80,10 +79,12 @@ def hatvalues(res: MixedModelResult) -> pd.Series:
     L = [[L11, 0], [L21, L22]] (L11 block diagonal over the first term's levels),
     a_i = L11_j^{-1} T_1' z_1i for the level j of row i and c_i = L22^{-1}(v_i - L21_j a_i),
     where v_i holds the other terms' Λ'z and x_i; then h_i = |a_i|² + |c_i|².
-    Rows are processed in chunks, so memory stays O(chunk x (m_rest + p)).
+    Rows are processed in chunks, so memory stays O(chunk x (m_rest + p)).  H is the same
+    in the engine's units (the column spaces of X and ZΛ do not change), where the factor
+    of the fit lives.
     """
-    design, cp = res.design, res.engine.cp
-    f = solve(res.engine, res.theta).factor
+    design, cp = res.engine_design, res.engine.cp
+    f = res.factor
     first = design.terms[0]
     q1, m_r, p = first.q, cp.m_rest, cp.p
     T1 = f.T[0]
@@ -107,4 +108,4 @@ def hatvalues(res: MixedModelResult) -> pd.Series:
             sub = sub_x
         c = sla.solve_triangular(Lzz, (v - sub).T, lower=True)
         out[rows] = np.einsum("na,na->n", a, a) + np.einsum("mn,mn->n", c, c)
-    return pd.Series(out, index=design.row_index, name="hat")
+    return pd.Series(out, index=res.design.row_index, name="hat")

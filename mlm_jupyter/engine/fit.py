@@ -15,13 +15,41 @@ try:  # optional: lme4's own derivative-free optimizer for multi-term models
 except ImportError:  # pragma: no cover - exercised only without the wheel
     nlopt = None
 
-SINGULAR_TOL = 1e-4  # lme4's isSingular(): a bounded θ below this is on the boundary
-GRAD_TOL = 2e-3  # lme4's check.conv.grad tolerance on the scaled gradient
+from .verify import GRAD_TOL, SINGULAR_TOL, OptimumCheck, check_optimum, scalar_term_mask
+
+BOBYQA_MAXEVAL = 100_000
+MAX_RESTARTS = 8  # restarts from better points found by the optimum check
+LBFGS_MAXITER = 2000
+PHI_MIN = 1e-10  # φ = θ² floor in the boundary restarts (θ = 1e-5; criterion change ~1e-10)
 
 
 @dataclass(frozen=True)
 class OptimizationRecord:
-    """How the optimum was found (kept on the result for transparency)."""
+    """How the optimum was found and checked (kept on the result for transparency).
+
+    θ values are in the engine's units (:mod:`.conditioning`).
+
+    Attributes
+    ----------
+    theta0, theta : ndarray
+        Start and optimum.
+    objective : float
+        The engine's criterion at θ.
+    n_evals : int
+        Criterion evaluations (with or without gradient) of the whole search.
+    optimizer : str
+    converged : bool
+        Every check of :func:`.verify.check_optimum` passed.
+    max_scaled_gradient : float
+        lme4's convergence measure at θ.
+    n_restarts : int
+        Restarts from better points found by the checks (0 when the first stop was a
+        verified minimum).
+    messages : tuple of str
+        Plain-words findings (empty for a clean, verified optimum).
+    check : OptimumCheck
+        The final checks' figures.
+    """
 
     theta0: np.ndarray
     theta: np.ndarray
@@ -30,7 +58,14 @@ class OptimizationRecord:
     optimizer: str
     converged: bool
     max_scaled_gradient: float
-    message: str
+    n_restarts: int = 0
+    messages: tuple[str, ...] = ()
+    check: OptimumCheck | None = None
+
+    @property
+    def message(self) -> str:
+        """All messages as one string ('' for a clean fit)."""
+        return " ".join(self.messages)
 
 
 def _step(theta: np.ndarray, i: int) -> float:
@@ -195,27 +230,6 @@ def _snap_to_boundary(
     return theta, value
 
 
-def scaled_gradient(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> float:
-    """lme4's convergence measure: max |H^{-1} g| over parameters not on a bound."""
-    idx = _free(obj, theta, SINGULAR_TOL)
-    if idx.size == 0:
-        return 0.0
-    g, H = _stencil(obj, theta, idx, value)
-    scaled = _newton(H, g)
-    return float(np.max(np.abs(g if scaled is None else scaled)))
-
-
-def _scalar_term_mask(obj: ProfiledDeviance) -> np.ndarray:
-    """True for the θ of single-column terms (T_k a scalar).
-
-    Their bound at 0 stays: a scalar term's optimum path rarely overshoots 0, and
-    letting it go negative only costs iterations on the mirrored function.
-    """
-    return np.concatenate(
-        [np.full(t.n_theta, t.q == 1) for t in obj.cp.terms]
-    )
-
-
 def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool, bounded: bool = True):
     """L-BFGS-B from ``start``; ``bounded=False`` drops lme4's 0 bounds on diagonals.
 
@@ -226,7 +240,7 @@ def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool, bounded: b
     fits wasted a third of their evaluations restarting from such points).
     """
     lower = obj.lower
-    keep = np.isfinite(lower) if bounded else _scalar_term_mask(obj)
+    keep = np.isfinite(lower) if bounded else scalar_term_mask(obj)
     bounds = [(lo if k else None, None) for lo, k in zip(lower, keep, strict=True)]
 
     def fun_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -245,10 +259,56 @@ def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool, bounded: b
         # below 1e-5: beyond that the criterion's own rounding (~1e-13 relative) decides
         # the line searches, which then fail one after another (penicillin: 12 wasted
         # evaluations).  The Newton polish that follows converges quadratically from here.
-        options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-5, "maxls": 40},
+        options={"maxiter": LBFGS_MAXITER, "ftol": 1e-12, "gtol": 1e-5, "maxls": 40},
     )
     theta = np.asarray(res.x, dtype=float)
-    return (theta if bounded else canonical_theta(obj.cp, theta)), float(res.fun)
+    limit = _limit_note(res.status == 1, "L-BFGS-B", LBFGS_MAXITER)
+    return (theta if bounded else canonical_theta(obj.cp, theta)), float(res.fun), limit
+
+
+def _limit_note(hit: bool, name: str, limit: int) -> str:
+    return (f"The optimiser ({name}) stopped at its limit of {limit:,} iterations before "
+            "meeting its own stopping rule." if hit else "")
+
+
+def _lbfgsb_phi(obj: ProfiledDeviance, start: np.ndarray):
+    """L-BFGS-B with every scalar term's θ_k replaced by φ_k = θ_k² ≥ 0.
+
+    In φ the criterion has a non-zero derivative at the boundary (½ ∂²d/∂θ_k² at 0), so a
+    variance that should leave 0 does, where in θ its derivative vanishes by symmetry
+    (see :mod:`.verify`).  Used to restart from a point the optimum check found better.
+    """
+    scalar = scalar_term_mask(obj)
+    x0 = np.asarray(start, dtype=float).copy()
+    x0[scalar] = x0[scalar] ** 2
+
+    def to_theta(x: np.ndarray) -> np.ndarray:
+        theta = x.copy()
+        theta[scalar] = np.sqrt(np.maximum(x[scalar], PHI_MIN))
+        return theta
+
+    def fun_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = to_theta(x)
+        if obj.has_gradient:
+            value, grad = obj.value_and_gradient(theta)
+        else:
+            value = obj(theta)
+            grad = numeric_gradient(obj, theta, obj.lower, value) if np.isfinite(value) else None
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(x)
+        grad = np.array(grad, dtype=float)
+        grad[scalar] = grad[scalar] / (2.0 * theta[scalar])
+        return value, grad
+
+    bounds = [(0.0, None) if k else (None, None) for k in scalar]
+    res = minimize(fun_and_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": LBFGS_MAXITER, "ftol": 1e-13, "gtol": 1e-7, "maxls": 40})
+    x = np.asarray(res.x, dtype=float)
+    theta = to_theta(x)
+    theta[scalar & (x <= PHI_MIN)] = 0.0
+    value = obj(theta)
+    limit = _limit_note(res.status == 1, "L-BFGS-B", LBFGS_MAXITER)
+    return canonical_theta(obj.cp, theta), float(value), limit
 
 
 def _bobyqa(obj: ProfiledDeviance, start: np.ndarray):
@@ -266,29 +326,10 @@ def _bobyqa(obj: ProfiledDeviance, start: np.ndarray):
     opt.set_min_objective(f)
     opt.set_ftol_abs(1e-10)
     opt.set_xtol_abs(1e-8)
-    opt.set_maxeval(100_000)
+    opt.set_maxeval(BOBYQA_MAXEVAL)
     theta = np.asarray(opt.optimize(np.maximum(start, obj.lower)))
-    return theta, float(opt.last_optimum_value())
-
-
-def _leave_boundary(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> np.ndarray | None:
-    """A better point just inside the bounds, or None when θ's zero diagonals are optimal.
-
-    The criterion is even in the sign of each column of T, so its gradient with respect
-    to a diagonal θ at 0 vanishes even when 0 is a maximum along that axis: a
-    gradient method that lands there (one long first step) is stuck.  Probing a few
-    small positive values tells a true boundary optimum (singular fit) from such a stop.
-    """
-    at_bound = np.flatnonzero((obj.lower == 0) & (theta <= 1e-8))
-    best, best_value = None, value
-    for i in at_bound:
-        for h in (1e-3, 1e-2, 1e-1, 0.5):
-            probe = theta.copy()
-            probe[i] = h
-            new = obj(probe)
-            if new < best_value - 1e-10:
-                best, best_value = probe, new
-    return best
+    hit = opt.last_optimize_result() == nlopt.MAXEVAL_REACHED
+    return theta, float(opt.last_optimum_value()), _limit_note(hit, "BOBYQA", BOBYQA_MAXEVAL)
 
 
 def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> OptimizationRecord:
@@ -316,31 +357,60 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
     start = theta_start(obj.cp) if theta0 is None else np.asarray(theta0, dtype=float).copy()
     evals0 = obj.n_evals
     if obj.has_gradient:
-        theta, value = _lbfgsb(obj, start, analytic=True, bounded=False)
-        for _ in range(3):
-            restart = _leave_boundary(obj, theta, value)
-            if restart is None:
-                break
-            theta, value = _lbfgsb(obj, restart, analytic=True)
-        name = "L-BFGS-B (analytic gradient) + Newton polish"
+        search, name = (lambda t: _lbfgsb(obj, t, analytic=True, bounded=False),
+                        "L-BFGS-B (exact gradient)")
     elif nlopt is not None:
-        theta, value = _bobyqa(obj, start)
-        name = "BOBYQA (NLopt) + Newton polish"
+        search, name = (lambda t: _bobyqa(obj, t), "BOBYQA (NLopt)")
     else:
-        theta, value = _lbfgsb(obj, start, analytic=False)
-        name = "L-BFGS-B + Newton polish"
-    theta, value, max_grad = _polish_and_check(obj, theta, value)
-    snapped, value = _snap_to_boundary(obj, theta, value)
-    if snapped is not theta:
-        theta = snapped
-        max_grad = scaled_gradient(obj, theta, value)
-    converged = bool(np.isfinite(value) and max_grad < GRAD_TOL)
-    message = "" if converged else (
-        f"Model failed to converge with max|grad| = {max_grad:.3g} (tol = {GRAD_TOL}); "
-        "try rescaling predictors or simplifying the random-effects structure."
-    )
+        search, name = (lambda t: _lbfgsb(obj, t, analytic=False), "L-BFGS-B")
+    theta, value, limit = search(start)
+    theta, value = _finish(obj, theta, value)
+    check = check_optimum(obj, theta, value)
+    restarts = 0
+    while check.better is not None and restarts < MAX_RESTARTS:
+        restarts += 1
+        if obj.has_gradient or nlopt is None:
+            theta, value, limit = _lbfgsb_phi(obj, check.better)
+        else:
+            theta, value, limit = _bobyqa(obj, check.better)
+        theta, value = _finish(obj, theta, value)
+        check = check_optimum(obj, theta, value)
+    converged = bool(np.isfinite(value) and check.ok)
+    suffix = " + Newton polish" + (f", {restarts} verified restart(s)" if restarts else "")
     return OptimizationRecord(
         theta0=start, theta=theta, objective=value, n_evals=obj.n_evals - evals0,
-        optimizer=name, converged=converged,
-        max_scaled_gradient=max_grad, message=message,
+        optimizer=name + suffix, converged=converged,
+        max_scaled_gradient=check.max_scaled_gradient, n_restarts=restarts,
+        messages=tuple(_messages(check, value, limit, converged)), check=check,
     )
+
+
+def _finish(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> tuple[np.ndarray, float]:
+    """Newton polish, then exact zeros for bounded θ that are numerically 0."""
+    theta, value, _ = _polish_and_check(obj, theta, value)
+    return _snap_to_boundary(obj, theta, value)
+
+
+def _messages(check: OptimumCheck, value: float, limit: str, converged: bool) -> list[str]:
+    """What the user reads about the optimisation (nothing for a verified optimum)."""
+    out = list(check.notes)
+    if converged:
+        return out
+    if limit:
+        out.append(limit)
+    if not np.isfinite(value):
+        out.append("The optimiser found no point where the model is defined.")
+    elif not check.first_order:
+        out.append(
+            f"The fit did not reach a verified optimum: the criterion still slopes at the "
+            f"reported estimates (scaled gradient {check.max_scaled_gradient:.2g}, "
+            f"tolerance {GRAD_TOL})."
+        )
+    elif not check.second_order:
+        out.append(
+            "The fit stopped at a saddle point of the criterion, not a minimum "
+            f"(negative curvature {check.min_curvature:.2g})."
+        )
+    elif check.better is not None:
+        out.append("The optimiser kept finding better points after its restarts.")
+    return out

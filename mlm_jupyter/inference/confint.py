@@ -8,16 +8,14 @@ Rows are the random-effect standard deviations and correlations in lme4's order
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from ..engine.blocks import CrossProducts
-from ..engine.objective import LOG_2PI, ProfiledDeviance, lower_tri_index, solve, split_theta
+from ..engine.objective import lower_tri_index, solve, split_theta
 from ..engine.simulate import ResponseUpdater, quick_refit, simulate_responses
 from ..engine.threads import single_blas_thread
 from ..progress import Progress
@@ -89,148 +87,6 @@ def _semi_chol(cov: np.ndarray) -> np.ndarray:
     return Lc
 
 
-def _ml_deviance(obj: ProfiledDeviance, sdcor: np.ndarray) -> float:
-    """ML deviance at (SDs/correlations, σ) with β profiled: lme4's ``devfun2``."""
-    if sdcor[-1] <= 0:
-        return np.inf
-    theta = sdcor_to_theta(obj.cp, sdcor)
-    if theta is None:
-        return np.inf
-    f = obj.factor(theta)
-    if f is None:
-        return np.inf
-    r2 = np.diag(f.L22)[-1] ** 2
-    n = obj.cp.n
-    s2 = sdcor[-1] ** 2
-    return float(f.logdet_Z(obj.cp.m_rest) + n * (LOG_2PI + np.log(s2)) + r2 / s2)
-
-
-def _sdcor_bounds(res: Any) -> list[tuple[float, float]]:
-    bounds = []
-    for term in res.design.terms:
-        rows, cols = lower_tri_index(term.q)
-        bounds += [
-            (0.0, np.inf) if i == j else (-1.0, 1.0) for i, j in zip(rows, cols, strict=False)
-        ]
-    return bounds + [(1e-12, np.inf)]
-
-
-def _drop_fixed(cp: CrossProducts, j: int, value: float) -> CrossProducts:
-    """Cross-products of the model with γ_j fixed at ``value`` (offset x_j·value)."""
-    m_r, p = cp.m_rest, cp.p
-    m = cp.A22.shape[0]
-    keep = [i for i in range(m) if i != m_r + j]
-    M = np.eye(m)[:, keep]
-    M[m_r + j, -1] = -value  # new y = y - value * x_j
-    A22 = M.T @ cp.A22 @ M
-    Wt = np.eye(p + 1)[:, [i for i in range(p + 1) if i != j]]
-    Wt[j, -1] = -value
-    D = np.einsum("wjq,wv->vjq", cp.D, Wt)
-    return replace(cp, A22=A22, D=D, p=p - 1)
-
-
-def _signed_root_interval(
-    zeta_fun: Any, est: float, scale: float, z: float, lo_bound: float, hi_bound: float
-) -> tuple[float, float]:
-    """Values where the signed root ζ(ψ) = ∓z, bracketing outward from the estimate."""
-    out = []
-    for sign, bound in ((-1.0, lo_bound), (1.0, hi_bound)):
-        a, step = est, max(scale, 1e-8)
-        b = est + sign * step
-        found = np.nan
-        for _ in range(60):
-            if (sign < 0 and b <= bound) or (sign > 0 and b >= bound):
-                b = bound
-                zb = zeta_fun(b)
-                found = bound if not np.isfinite(zb) or abs(zb) < z else np.nan
-                if np.isnan(found):
-                    found = optimize.brentq(lambda x: abs(zeta_fun(x)) - z, a, b, xtol=1e-10)
-                break
-            zb = zeta_fun(b)
-            if np.isfinite(zb) and abs(zb) >= z:
-                found = optimize.brentq(lambda x: abs(zeta_fun(x)) - z, a, b, xtol=1e-10)
-                break
-            a, step = b, step * 1.6
-            b = est + sign * (abs(a - est) + step)
-        out.append(found)
-    return out[0], out[1]
-
-
-def profile_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
-    """lme4's profile intervals: signed root of the ML deviance, other parameters optimised.
-
-    As ``confint.merMod(method="profile")``, REML fits are refitted with ML first; ζ(ψ) =
-    sign(ψ - ψ̂) √(d(ψ) - d̂) is inverted at ±z_{(1+level)/2} by root finding (lme4
-    interpolates a spline through a grid; the targets are the same).
-    """
-    ml = res if not res.reml else res.refit(reml=False)
-    obj = ProfiledDeviance(ml.engine.cp, reml=False)
-    z = stats.norm.ppf(0.5 + level / 2)
-    base = obj(ml.theta)
-    opt = theta_to_sdcor(obj.cp, ml.theta, ml.sigma)
-    # Inner optimisations probe invalid correlations (deviance inf); scipy warns on inf - inf.
-    with single_blas_thread(), warnings.catch_warnings(), np.errstate(invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rows = _profile_rows(obj, ml, opt, _sdcor_bounds(res), base, z, *varpar_names(res))
-    return _table(rows, level)
-
-
-def _profile_rows(
-    obj: ProfiledDeviance,
-    ml: Any,
-    opt: np.ndarray,
-    bounds: list,
-    base: float,
-    z: float,
-    readable: list[str],
-    lme4: list[str],
-) -> list[tuple]:
-    cp = obj.cp
-    k = opt.size
-    rows = []
-    for i in range(k):
-        others = [b for jj, b in enumerate(bounds) if jj != i]
-        start = np.delete(opt, i)
-
-        def zeta(
-            value: float, i: int = i, others: list = others, start: np.ndarray = start
-        ) -> float:
-            def dev(free: np.ndarray) -> float:
-                return _ml_deviance(obj, np.insert(free, i, value))
-
-            if start.size:
-                fit = optimize.minimize(dev, start, method="L-BFGS-B", bounds=others)
-                val = float(fit.fun)
-                if np.isfinite(val):
-                    start[:] = fit.x
-            else:
-                val = dev(start)
-            return float(np.sign(value - opt[i]) * np.sqrt(max(val - base, 0.0)))
-
-        lo_b, hi_b = bounds[i]
-        scale = 0.5 * abs(opt[i]) if opt[i] != 0 else 0.1
-        lo, hi = _signed_root_interval(
-            zeta, opt[i], scale, z, lo_b, hi_b if np.isfinite(hi_b) else 1e12
-        )
-        rows.append((readable[i], lme4[i], lo, hi))
-
-    beta = ml.fixef.to_numpy()
-    se = ml.vcov.to_numpy().diagonal() ** 0.5
-    for j, name in enumerate(ml.fixef.index):
-        warm = {"theta": ml.theta.copy()}
-
-        def zeta_b(value: float, j: int = j, warm: dict = warm) -> float:
-            sub = ProfiledDeviance(_drop_fixed(cp, j, value), reml=False)
-            fit = quick_refit(sub, warm["theta"])
-            if np.isfinite(fit.objective):
-                warm["theta"] = fit.theta
-            return float(np.sign(value - beta[j]) * np.sqrt(max(fit.objective - base, 0.0)))
-
-        lo, hi = _signed_root_interval(zeta_b, beta[j], se[j], z, -np.inf, np.inf)
-        rows.append((name, name, lo, hi))
-    return rows
-
-
 def _table(rows: list[tuple], level: float) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["parameter", "lme4_name", "lower", "upper"]).set_index(
         "parameter"
@@ -239,15 +95,23 @@ def _table(rows: list[tuple], level: float) -> pd.DataFrame:
     return table
 
 
+WALD_VARIANCE_NOTE = (
+    "no Wald interval for an SD or correlation: their sampling distributions are skewed and "
+    "bounded (at 0 and ±1), so estimate ± z·SE misleads; use method='profile' or 'boot'"
+)
+
+
 def wald_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
-    """γ ± z·SE for fixed effects; variance parameters NaN (as lme4's ``method="Wald"``)."""
+    """γ ± z·SE for fixed effects; variance parameters NA with the reason (lme4's "Wald")."""
     z = stats.norm.ppf(0.5 + level / 2)
     readable, lme4 = varpar_names(res)
     rows = [(r, n, np.nan, np.nan) for r, n in zip(readable, lme4, strict=False)]
     se = np.sqrt(np.diag(res.vcov.to_numpy()))
     for name, est, s in zip(res.fixef.index, res.fixef.to_numpy(), se, strict=False):
         rows.append((name, name, est - z * s, est + z * s))
-    return _table(rows, level)
+    table = _table(rows, level)
+    table["note"] = [WALD_VARIANCE_NOTE] * len(readable) + [""] * len(res.fixef)
+    return table
 
 
 def boot_confint(
@@ -262,20 +126,22 @@ def boot_confint(
     if nsim < 10:
         raise ValueError(f"nsim must be at least 10 for bootstrap intervals, got {nsim}.")
     rng = np.random.default_rng(seed)
-    updater = ResponseUpdater(res.design, res.engine.cp)
+    cond, design = res.conditioning, res.design
+    updater = ResponseUpdater(res.engine_design, res.engine.cp)
     ys = simulate_responses(res, nsim, rng)
     draws, failed = [], 0
     with Progress(nsim, "bootstrap", progress) as bar, single_blas_thread():
         for y in ys:
-            obj = updater.objective(y, res.reml)
-            fit = quick_refit(obj, res.theta)
+            # Replicates in the user's units, refitted in the fit's engine units.
+            obj = updater.objective(cond.response(y, design.X), res.reml)
+            fit = quick_refit(obj, res.engine_theta)
             if not fit.converged:
                 failed += 1
             else:
                 sol = solve(obj, fit.theta)
-                draws.append(
-                    np.concatenate([theta_to_sdcor(obj.cp, fit.theta, sol.sigma), sol.beta])
-                )
+                theta = cond.theta(fit.theta, obj.cp)
+                sdcor = theta_to_sdcor(obj.cp, theta, cond.scale * sol.sigma)
+                draws.append(np.concatenate([sdcor, cond.beta(sol.beta)]))
             bar.update()
     if not draws:
         raise RuntimeError(f"all {nsim} bootstrap refits failed.")
@@ -293,7 +159,7 @@ def boot_confint(
 
 def confint(
     res: Any,
-    method: str = "wald",
+    method: str = "profile",
     level: float = 0.95,
     nsim: int = 500,
     seed: Any = None,
@@ -303,13 +169,18 @@ def confint(
 
     Parameters
     ----------
-    method : {"wald", "profile", "boot"}
+    method : {"profile", "wald", "boot"}
+        ``"profile"`` (lme4's default): likelihood-profile intervals for every parameter
+        (:mod:`.profile`).  ``"wald"``: estimate ± z·SE for the fixed effects; SDs and
+        correlations are NA (with the reason in ``note``).  ``"boot"``: parametric
+        bootstrap percentiles.
     level : float
     nsim, seed, progress : bootstrap settings (``method="boot"``).
 
     Returns
     -------
-    DataFrame indexed by readable parameter names with columns ``lme4_name, lower, upper``.
+    DataFrame indexed by readable parameter names with columns ``lme4_name, lower, upper``
+    and, for profile and Wald intervals, ``note`` (why a limit is NA; '' otherwise).
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}.")
@@ -317,6 +188,8 @@ def confint(
     if method == "wald":
         return wald_confint(res, level)
     if method == "profile":
+        from .profile import profile_confint
+
         return profile_confint(res, level)
     if method in ("boot", "bootstrap"):
         return boot_confint(res, level, nsim=nsim, seed=seed, progress=progress)

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from ..caching import cache_per_result
 from ..engine.blocks import term_sparse
-from ..engine.objective import lower_tri_index, split_theta
+from ..engine.objective import lower_tri_index, split_theta, unscaled_vcov
 
 
 @dataclass(frozen=True)
@@ -71,29 +71,37 @@ def kr_adjust(parts: KenwardRogerParts, L: np.ndarray) -> tuple[float, float]:
     return float(df2), float(scaling)
 
 
-def _full_z(res: Any) -> sp.csc_matrix:
-    return sp.hstack([term_sparse(t) for t in res.design.terms], format="csc")
+def _full_z(design: Any) -> sp.csc_matrix:
+    return sp.hstack([term_sparse(t) for t in design.terms], format="csc")
 
 
 def compute_kr(res: Any) -> KenwardRogerParts:
-    """pbkrtest's ``vcovAdj`` for a REML fit (see the module docstring for the algebra)."""
+    """pbkrtest's ``vcovAdj`` for a REML fit (see the module docstring for the algebra).
+
+    Computed in the engine's units (:mod:`..engine.conditioning`: X° = X A, Z°_k = Z_k B_k,
+    y° = (y - Xγ̂)/s), then mapped back: Φ = s² A Φ° A', Φ_A likewise and
+    P_r = s⁻² A⁻ᵀ P°_r A⁻¹, which leaves every ``kr_adjust`` quantity of a contrast L
+    equal to that of L° = s L A in the engine's units.  The variance parameters of the
+    two parametrisations are linear images of each other, under which the adjustment is
+    invariant.
+    """
     if not res.reml:
         raise ValueError(
             "Kenward-Roger needs a REML fit (pbkrtest refits ML models with REML); "
             "use res.refit(reml=True).coefficients(ddf='kenward-roger')."
         )
-    design = res.design
+    design = res.engine_design
     X = design.X
-    Z = _full_z(res)
+    Z = _full_z(design)
     n, p = X.shape
     m = Z.shape[1]
-    s2 = float(res.sigma) ** 2
+    s2 = float(res.engine_sigma) ** 2
     K = (Z.T @ Z).toarray()
     ZX = np.asarray(Z.T @ X)
     XX = X.T @ X
 
     # Relative factor Λ (block diagonal) and the per-parameter index pairs of M_r.
-    T = split_theta(res.engine.cp, np.asarray(res.theta, dtype=float))
+    T = split_theta(res.engine.cp, np.asarray(res.engine_theta, dtype=float))
     lam = np.zeros((m, m))
     params: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, cols) of M_r's ones
     offset = 0
@@ -157,7 +165,8 @@ def compute_kr(res: Any) -> KenwardRogerParts:
     Kt[n_re, n_re] = tr_N2 / s2**2
     P = (P + P.transpose(0, 2, 1)) / 2
 
-    Phi = res.vcov.to_numpy()
+    cp = res.engine.cp
+    Phi = s2 * unscaled_vcov(res.factor, cp.m_rest, cp.p)  # the fit's own vcov(β°)
     IE2 = np.empty((M_total, M_total))
     for r in range(M_total):
         PhiPr = Phi @ P[r]
@@ -173,7 +182,10 @@ def compute_kr(res: Any) -> KenwardRogerParts:
         for s in range(M_total):
             U += W[r, s] * (Q[r, s] - P[r] @ Phi @ P[s])
     Phi_A = Phi + 2 * Phi @ U @ Phi
-    return KenwardRogerParts(Phi, (Phi_A + Phi_A.T) / 2, P, W)
+    cond = res.conditioning
+    back = cond.A_inv / cond.scale  # β° = back (β - γ̂): P_r = back' P°_r back
+    P_user = np.einsum("ai,rab,bj->rij", back, P, back)
+    return KenwardRogerParts(cond.vcov(Phi), cond.vcov((Phi_A + Phi_A.T) / 2), P_user, W)
 
 
 #: ``compute_kr(res)``, computed once per result object.

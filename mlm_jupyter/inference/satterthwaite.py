@@ -160,11 +160,18 @@ def _gradient_differences(
 
 
 def compute_parts(res: Any) -> SatterthwaiteParts:
-    """Hessian of d(θ, σ) and Jacobian of vcov(β) at the estimates of ``res``."""
+    """Hessian of d(θ, σ) and Jacobian of vcov(β) at the estimates of ``res``.
+
+    Computed in the engine's units (θ°, σ°, β°; :mod:`..engine.conditioning`), where the
+    Hessian's entries are of comparable size whatever the data's units, then mapped to
+    the user's β: vcov(β) = s² A vcov(β°) A'.  The df of any contrast are invariant under
+    this linear map (l'Vl and every l'J_k l scale by the same s²), so they do not depend on
+    the units of y or of any predictor.
+    """
     obj = res.engine
     cp = obj.cp
-    theta = np.asarray(res.theta, dtype=float)
-    sigma = float(res.sigma)
+    theta = np.asarray(res.engine_theta, dtype=float)
+    sigma = float(res.engine_sigma)
     p, k = cp.p, theta.size
     nu = cp.n - p if obj.reml else cp.n
 
@@ -197,7 +204,10 @@ def compute_parts(res: Any) -> SatterthwaiteParts:
     jac[:k] = s2 * grad[:, 2:].reshape(k, p, p)
     jac[k] = 2.0 * sigma * U
     jac = (jac + jac.transpose(0, 2, 1)) / 2
-    return SatterthwaiteParts(s2 * U, jac, 2.0 * h_inv, evals)
+    cond = res.conditioning
+    vcov = cond.vcov(s2 * U)
+    jac = np.stack([cond.vcov(J) for J in jac]) if k + 1 else jac
+    return SatterthwaiteParts(vcov, jac, 2.0 * h_inv, evals)
 
 
 #: ``compute_parts(res)``, computed once per result object.

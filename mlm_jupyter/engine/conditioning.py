@@ -1,0 +1,249 @@
+"""The engine's units: a well-conditioned copy of a design, and the exact way back.
+
+Researchers' data come in any units: a predictor in years since 1900 or in grams, a
+response near 10⁹.  Forming the cross-products ``[Z X y]'[Z X y]`` of such columns loses
+the digits the criterion needs (the y'y of ``y + 1e9`` holds 18 digits of which the
+residual variance needs the last few), so the engine never sees the user's units.  It
+works on
+
+    X° = X A,          A = √n R_X⁻¹         (X = Q_X R_X, thin QR: X°'X° = n I)
+    Z°_k = Z_k B_k,    B_k = √n R_k⁻¹        (QR of the term's n x q_k model matrix)
+    y° = (y - X γ̂) / s,                      γ̂ least squares, s the RMS of y - X γ̂,
+
+whose columns are orthogonal with unit mean square.  The model y = Xβ + Zb + e,
+b_k ~ N(0, σ² Λ_kΛ_k'), is the same model in new coordinates:
+
+    β = γ̂ + s A β°,    b_k = s B_k b°_k,    σ = s σ°,    Λ_kΛ_k' = B_k Λ°_kΛ°_k' B_k',
+
+because Z_kΛ_k = Z°_kΛ°_k (the penalised least-squares problem, hence every
+log-determinant, is unchanged) and X β = X° β° · s + X γ̂.  The criteria differ by
+constants only (Bates et al. 2015, eqs. 34 and 41, with r² = s² r°²):
+
+    ML:    d(θ) = d°(θ°) + 2 n log s
+    REML:  d(θ) = d°(θ°) + 2 (n - p) log s - 2 log|det A|.
+
+Every optimisation, derivative and refit runs in these units; results are mapped back
+exactly.  A term whose covariance matrix is a full q x q matrix accepts any invertible
+B_k (the set of covariance matrices is closed under congruence), so the map never
+changes the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+
+from .objective import lower_tri_index
+
+#: Residual RMS of y on X below this fraction of y's own RMS: X reproduces y exactly.
+EXACT_FIT_TOL = 1e-10
+
+
+class DegenerateModelError(ValueError):
+    """The model cannot be estimated from these data (said in plain words)."""
+
+
+def _thin_qr(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Householder QR (economic), with R's diagonal made positive (a fixed convention)."""
+    Q, R = np.linalg.qr(M, mode="reduced")
+    signs = np.where(np.diag(R) < 0, -1.0, 1.0)
+    return Q * signs, R * signs[:, None]
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """Affine map between the user's units and the engine's (see the module docstring).
+
+    Attributes
+    ----------
+    A : ndarray (p, p)
+        Upper-triangular, ``X° = X A``.
+    A_inv : ndarray (p, p)
+        ``R_X / √n``, so ``β° = A_inv (β - γ̂) / s``.
+    gamma : ndarray (p,)
+        Least-squares coefficients of y on X (γ̂).
+    scale : float
+        s, the RMS of the least-squares residual.
+    B : tuple of ndarray
+        Per random term (lme4's order), ``Z°_k = Z_k B_k``.
+    B_inv : tuple of ndarray
+    log_det_A : float
+        log|det A| (REML's constant).
+    """
+
+    A: np.ndarray
+    A_inv: np.ndarray
+    gamma: np.ndarray
+    scale: float
+    B: tuple[np.ndarray, ...]
+    B_inv: tuple[np.ndarray, ...]
+    log_det_A: float
+
+    # -- criterion ------------------------------------------------------------------------
+    def criterion(self, value: float, reml: bool, n: int) -> float:
+        """The user-units criterion from the engine's (ML deviance or REML criterion)."""
+        p = self.A.shape[0]
+        if reml:
+            return float(value + 2.0 * (n - p) * np.log(self.scale) - 2.0 * self.log_det_A)
+        return float(value + 2.0 * n * np.log(self.scale))
+
+    def criterion_to_engine(self, value: float, reml: bool, n: int) -> float:
+        """Inverse of :meth:`criterion`."""
+        return float(value - (self.criterion(0.0, reml, n)))
+
+    # -- fixed effects ----------------------------------------------------------------------
+    def beta(self, beta_engine: np.ndarray) -> np.ndarray:
+        """β = γ̂ + s A β°."""
+        return self.gamma + self.scale * (self.A @ np.asarray(beta_engine, dtype=float))
+
+    def beta_to_engine(self, beta: np.ndarray) -> np.ndarray:
+        """β° = A⁻¹ (β - γ̂) / s."""
+        return self.A_inv @ (np.asarray(beta, dtype=float) - self.gamma) / self.scale
+
+    def vcov(self, vcov_engine: np.ndarray) -> np.ndarray:
+        """Covariance of β from that of β° (in the engine's units, σ°² included)."""
+        V = self.scale**2 * (self.A @ vcov_engine @ self.A.T)
+        return (V + V.T) / 2.0
+
+    def contrast_to_engine(self, L: np.ndarray) -> np.ndarray:
+        """Rows of L (contrasts of β) as contrasts of β°: L β = L γ̂ + s (L A) β°."""
+        return self.scale * (np.asarray(L, dtype=float) @ self.A)
+
+    def response(self, y: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """y° = (y - X γ̂) / s for another response on the same X (bootstrap replicates)."""
+        return (np.asarray(y, dtype=float) - X @ self.gamma) / self.scale
+
+    # -- random effects -------------------------------------------------------------------
+    def T(self, T_engine: list[np.ndarray]) -> list[np.ndarray]:
+        """Relative covariance factors T_k (lower triangular, diagonal ≥ 0) from T°_k."""
+        return [lower_factor(B @ Te) for B, Te in zip(self.B, T_engine, strict=True)]
+
+    def T_to_engine(self, T: list[np.ndarray]) -> list[np.ndarray]:
+        return [lower_factor(Bi @ Tk) for Bi, Tk in zip(self.B_inv, T, strict=True)]
+
+    def theta(self, theta_engine: np.ndarray, layout: Any) -> np.ndarray:
+        """θ from θ° (``layout`` the cross-products' term layout)."""
+        return pack_theta(self.T(unpack_theta(theta_engine, layout)))
+
+    def theta_to_engine(self, theta: np.ndarray, layout: Any) -> np.ndarray:
+        return pack_theta(self.T_to_engine(unpack_theta(theta, layout)))
+
+    def random_effects(self, b_engine: list[np.ndarray]) -> list[np.ndarray]:
+        """b_k = s B_k b°_k, per term as (levels, q) arrays."""
+        return [self.scale * (b @ B.T) for b, B in zip(b_engine, self.B, strict=True)]
+
+    def conditional_covariances(self, cov_engine: list[np.ndarray]) -> list[np.ndarray]:
+        """Per term (levels, q, q): s² B_k C°_kj B_k' (C° in the engine's units)."""
+        return [self.scale**2 * (B @ C @ B.T) for C, B in zip(cov_engine, self.B, strict=True)]
+
+
+def lower_factor(M: np.ndarray) -> np.ndarray:
+    """The lower-triangular L with non-negative diagonal and L L' = M M'.
+
+    From the QR factorisation of M' (M' = Q R gives M M' = R'R), which, unlike a
+    Cholesky of M M', is exact when M M' is singular (a boundary fit).
+    """
+    q = M.shape[0]
+    if q == 1:
+        return np.abs(M)
+    L = np.linalg.qr(M.T, mode="r").T
+    signs = np.where(np.diag(L) < 0, -1.0, 1.0)
+    return np.tril(L * signs[None, :])
+
+
+def unpack_theta(theta: np.ndarray, layout: Any) -> list[np.ndarray]:
+    """θ -> lower-triangular T_k (``layout``: anything with ``.terms`` of ``.q``)."""
+    out, start = [], 0
+    for term in layout.terms:
+        rows, cols = lower_tri_index(term.q)
+        T = np.zeros((term.q, term.q))
+        T[rows, cols] = theta[start : start + rows.size]
+        out.append(T)
+        start += rows.size
+    return out
+
+
+def pack_theta(T: list[np.ndarray]) -> np.ndarray:
+    """Lower-triangular T_k -> θ in lme4's column-major order."""
+    parts = []
+    for Tk in T:
+        rows, cols = lower_tri_index(Tk.shape[0])
+        parts.append(Tk[rows, cols])
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _term_map(Z: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Z°, B, B⁻¹) of one random term."""
+    n, q = Z.shape
+    if q == 1:
+        rms = float(np.sqrt(np.mean(Z[:, 0] ** 2)))
+        if not rms > 0:
+            raise DegenerateModelError(
+                f"The random term {label} is 0 in every row used, so its variance cannot "
+                "be estimated; remove it from the formula."
+            )
+        return Z / rms, np.array([[1.0 / rms]]), np.array([[rms]])
+    Q, R = _thin_qr(Z)
+    root_n = np.sqrt(n)
+    B = sla.solve_triangular(R, np.eye(q), lower=False) * root_n
+    return Q * root_n, B, R / root_n
+
+
+def condition(design: Any) -> tuple[Conditioning, Any]:
+    """The engine's copy of ``design`` and the map back (see the module docstring).
+
+    Raises
+    ------
+    DegenerateModelError
+        The fixed effects reproduce the response exactly (a constant response, or y a
+        linear function of the predictors): there is no residual variance to estimate.
+    """
+    X, y = design.X, design.y
+    n, p = X.shape
+    y_rms = float(np.sqrt(np.mean(y**2)))
+    if p:
+        Q, R = _thin_qr(X)
+        root_n = np.sqrt(n)
+        coef = Q.T @ y
+        resid = y - Q @ coef
+        gamma = sla.solve_triangular(R, coef, lower=False)
+        A = sla.solve_triangular(R, np.eye(p), lower=False) * root_n
+        A_inv = R / root_n
+        X_engine = Q * root_n
+        log_det_A = float(p * np.log(root_n) - np.log(np.abs(np.diag(R))).sum())
+    else:
+        resid, gamma = y.copy(), np.zeros(0)
+        A = A_inv = np.zeros((0, 0))
+        X_engine, log_det_A = X.copy(), 0.0
+    scale = float(np.sqrt(np.mean(resid**2)))
+    if not scale > EXACT_FIT_TOL * max(y_rms, np.finfo(float).tiny):
+        raise _exact_fit_error(design, y)
+    terms, B, B_inv = [], [], []
+    for term in design.terms:
+        label = f"({' + '.join(term.columns)} | {term.group})"
+        Z_engine, Bk, Bk_inv = _term_map(term.Z, label)
+        terms.append(replace(term, Z=Z_engine))
+        B.append(Bk)
+        B_inv.append(Bk_inv)
+    engine_design = replace(design, X=X_engine, y=resid / scale, terms=tuple(terms))
+    cond = Conditioning(A, A_inv, gamma, scale, tuple(B), tuple(B_inv), log_det_A)
+    return cond, engine_design
+
+
+def _exact_fit_error(design: Any, y: np.ndarray) -> DegenerateModelError:
+    response = design.spec.response
+    if np.ptp(y) == 0:
+        return DegenerateModelError(
+            f"The response '{response}' has the same value ({y[0]:.6g}) in all {y.size} rows "
+            "used, so there is no variation to model. Check that the right column is on the "
+            "left of '~'."
+        )
+    return DegenerateModelError(
+        f"The fixed effects reproduce the response '{response}' exactly (the residuals of "
+        "its least-squares fit are 0), so no residual or random-effect variance can be "
+        "estimated. The response is probably computed from the predictors; check the "
+        "formula's left side."
+    )
