@@ -19,7 +19,6 @@ from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
 
-
 #: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
 EXACT_FIT_SIGMA = 1e-6
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from .fit import GRAD_TOL, SINGULAR_TOL, difference_stencil
+from .fit import difference_stencil
 from .objective import canonical_theta
+from .verify import GRAD_TOL, SINGULAR_TOL
 
 try:
     import nlopt

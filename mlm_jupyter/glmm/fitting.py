@@ -11,9 +11,9 @@ import pandas as pd
 
 from ..design import Design, build_design, used_frame
 from ..engine.families import Family, make_family
-from ..engine.fit import SINGULAR_TOL
 from ..engine.glmm_fit import GLMMFit, fit_glmm_design, glm_fit
 from ..engine.glmm_vcov import hessian_vcov, rx_vcov
+from ..engine.verify import SINGULAR_TOL
 from ..formula import parse
 from ..spec import ModelSpec
 from ..varcorr import group_levels

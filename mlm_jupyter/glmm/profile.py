@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..engine.objective import lower_tri_index
-from ..inference.confint import _signed_root_interval, sdcor_to_theta, theta_to_sdcor
+from ..inference.confint import sdcor_to_theta, theta_to_sdcor
 from .bootstrap import parameter_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,10 +96,8 @@ def profile_confint(res: GLMMResult, level: float = 0.95) -> pd.DataFrame:
             scale = se[i - coords.k] if i >= coords.k else (
                 0.5 * abs(coords.hat[i]) if coords.hat[i] != 0 else 0.1)
             zeta = _zeta_function(coords, i, base)
-            lo, hi = _signed_root_interval(
-                zeta, coords.hat[i], scale, z,
-                -np.inf if lo_b is None else lo_b, np.inf if hi_b is None else hi_b,
-            )
+            lo = _limit(zeta, coords.hat[i], scale, -z, lo_b)
+            hi = _limit(zeta, coords.hat[i], scale, z, hi_b)
             rows.append((readable, lme4, lo, hi))
     table = pd.DataFrame(rows, columns=["parameter", "lme4_name", "lower", "upper"])
     table = table.set_index("parameter")
@@ -133,3 +131,23 @@ def _zeta_function(coords: _Coordinates, i: int, base: float):
         return float(np.sign(value - hat) * np.sqrt(max(val - base, 0.0)))
 
     return zeta
+
+
+def _limit(zeta, est: float, step: float, target: float, bound: float | None) -> float:
+    """ψ where ζ(ψ) = target, bracketing outward from ``est`` (the bound if never reached;
+    NaN when the profile cannot be followed)."""
+    direction = np.sign(target)
+    a, step = est, max(step, 1e-8)
+    for _ in range(60):
+        b = est + direction * step
+        if bound is not None and (b - bound) * direction >= 0:
+            b = bound
+        zb = zeta(b)
+        if not np.isfinite(zb):
+            return float("nan")
+        if (zb - target) * direction >= 0:
+            return float(optimize.brentq(lambda x: zeta(x) - target, a, b, xtol=1e-9))
+        if bound is not None and b == bound:
+            return float(bound)
+        a, step = b, step * 1.6
+    return float("nan")
