@@ -214,7 +214,8 @@ def start_params(crit: LaplaceCriterion, family: Family, beta: np.ndarray, eta: 
 
 def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
                     start: np.ndarray | None = None,
-                    glm: tuple[np.ndarray, np.ndarray] | None = None) -> GLMMFit:
+                    glm: tuple[np.ndarray, np.ndarray] | None = None,
+                    estimate_nb: bool = True) -> GLMMFit:
     """Fit a validated design (see the module docstring for the steps).
 
     Parameters
@@ -228,6 +229,8 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
         Internal starting parameters (warm start for refits).
     glm : (ndarray, ndarray), optional
         :func:`glm_fit` of this design when the caller has it already.
+    estimate_nb : bool
+        Estimate the negative binomial θ (False: held at ``family.theta``).
     """
     Xs, scaling = column_scaling(design.X)
     offset = np.zeros(design.n) if design.offset is None else design.offset
@@ -238,7 +241,7 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
         Xs, offset = np.ascontiguousarray(Xs[order]), offset[order]
         engine_family = Family(family.name, family.link, family.y[order],
                                family.weights[order], family.constant, family.theta)
-    nb = family.name == "negative_binomial"
+    nb = family.name == "negative_binomial" and estimate_nb
     crit = LaplaceCriterion(system, Xs, offset, engine_family, estimate_nb=nb)
     with _threads(system):
         if start is None:
@@ -266,7 +269,8 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
             loglik = full - fam.saturated_loglik()
     return GLMMFit(crit, quadrature, scaling, theta_scaling, record, mode,
                    theta_scaling.to_user(theta),
-                   scaling.to_user(beta_s), fam.theta if nb else float("nan"),
+                   scaling.to_user(beta_s),
+                   fam.theta if family.name == "negative_binomial" else float("nan"),
                    family.with_theta(fam.theta), float(full), float(loglik), order)
 
 

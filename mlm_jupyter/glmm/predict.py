@@ -119,6 +119,29 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", text))
 
 
+def population_average(res: GLMMResult, newdata: pd.DataFrame | None = None,
+                       nodes: int = 40) -> np.ndarray:
+    """Population-averaged means E_b[g⁻¹(x'β + z'b)], b ~ N(0, Σ̂) (all terms).
+
+    z'b is normal with variance s² = Σ_k z_k'Σ_k z_k per row; the expectation is a
+    Gauss-Hermite sum (exp(η + s²/2) exactly for the log link).
+    """
+    from ..result_common import relative_factors
+
+    data = res.data if newdata is None else newdata
+    eta, _, _ = linear_predictor(res, data, include_re=False)
+    terms = _new_terms(res, data)
+    var = np.zeros(len(data))
+    for (Z, _), T in zip(terms, relative_factors(res.design, res.theta), strict=True):
+        var += np.einsum("ni,ij,nj->n", Z, T @ T.T, Z)
+    if res.link == "log":
+        return np.exp(eta + 0.5 * var)
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    sd = np.sqrt(var)
+    return inverse_link(res.link, eta[:, None] + sd[:, None] * x[None, :]) @ w
+
+
 def predict(
     res: GLMMResult,
     newdata: pd.DataFrame | None = None,
@@ -126,9 +149,15 @@ def predict(
     type: str = "response",
     interval: str | None = None,
     level: float = 0.95,
+    average_re: bool = False,
 ):
     """See :meth:`GLMMResult.predict`."""
     _check_type(type)
+    if average_re:
+        if type != "response" or interval is not None:
+            raise ValueError("average_re=True gives population-averaged means: "
+                             "type='response' and no interval.")
+        return population_average(res, newdata)
     if interval not in (None, "confidence", "prediction"):
         raise ValueError(f"interval must be None, 'confidence' or 'prediction', not {interval!r}.")
     if newdata is None:

@@ -133,18 +133,20 @@ class GLMMResult(RandomEffectsViews):
         type: str = "response",
         interval: str | None = None,
         level: float = 0.95,
+        average_re: bool = False,
     ) -> Any:
         """Predictions on the link or response scale (``allow.new.levels = TRUE``).
 
         With ``interval="confidence"`` a DataFrame ``fit, std_error, lower, upper``: the
         interval of the linear predictor from vcov(β̂) (and, with ``include_re``, the
         conditional variances of the clusters' modes), back-transformed for ``type=
-        "response"``.
+        "response"``.  ``average_re=True``: population-averaged means (the mean over new
+        clusters' random effects) instead of the cluster-specific (conditional) ones.
         """
         from .predict import predict
 
         return predict(self, newdata, include_re=include_re, type=type, interval=interval,
-                       level=level)
+                       level=level, average_re=average_re)
 
     # -- inference -----------------------------------------------------------------------
     @cached_property
@@ -175,6 +177,90 @@ class GLMMResult(RandomEffectsViews):
         from .fitting import refit
 
         return refit(self, y=y, **kwargs)
+
+    # -- effects on the response scale (mlm_jupyter.glmm.effects, .margins) ----------------
+    def ratios(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
+        """exp(β): odds ratios (logit), rate ratios (log) or hazard ratios (cloglog)."""
+        from .effects import ratios
+
+        return ratios(self, level=level, method=method)
+
+    def odds_ratios(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
+        """Odds ratios exp(β) with intervals (logit link)."""
+        if self.link != "logit":
+            raise ValueError(f"odds ratios need the logit link; this fit uses {self.link}.")
+        return self.ratios(level=level, method=method)
+
+    def rate_ratios(self, level: float = 0.95, method: str = "wald") -> pd.DataFrame:
+        """Incidence-rate ratios exp(β) with intervals (log link)."""
+        if self.link != "log":
+            raise ValueError(f"rate ratios need the log link; this fit uses {self.link}.")
+        return self.ratios(level=level, method=method)
+
+    def icc(self) -> pd.Series:
+        """Latent-scale ICC, adjusted and unadjusted (performance::icc)."""
+        from .effects import icc
+
+        return icc(self)
+
+    def r2(self, method: str = "nakagawa") -> pd.Series:
+        """Nakagawa R², marginal and conditional (performance::r2_nakagawa)."""
+        if method != "nakagawa":
+            raise ValueError("GLMMs have Nakagawa's R² only (method='nakagawa').")
+        from .effects import r2
+
+        return r2(self)
+
+    def variance_components(self) -> pd.Series:
+        """The variances behind icc() and r2() (insight::get_variance)."""
+        from .effects import variance_components
+
+        return variance_components(self)
+
+    def median_odds_ratio(self) -> pd.Series:
+        """Median odds ratio (Merlo) of every random intercept."""
+        from .effects import median_odds_ratio
+
+        return median_odds_ratio(self)
+
+    def random_slope_ranges(self, level: float = 0.95) -> pd.DataFrame:
+        """Fixed effect ± z·SD of every random coefficient, on the link scale and as ratios."""
+        from .effects import random_slope_ranges
+
+        return random_slope_ranges(self, level=level)
+
+    def simple_slopes(self, of: str, at: dict[str, Any] | None = None,
+                      level: float = 0.95) -> pd.DataFrame:
+        """Slope of ``of`` on the link scale at moderator values (Wald z), with its ratio."""
+        from .margins import simple_slopes
+
+        return simple_slopes(self, of, at, level=level)
+
+    def johnson_neyman(self, of: str, moderator: str, level: float = 0.95) -> pd.DataFrame:
+        """Moderator regions where the link-scale slope of ``of`` is significant."""
+        from ..effects import johnson_neyman
+
+        return johnson_neyman(self, of, moderator, level=level)
+
+    def average_marginal_effects(self, of: str, include_re: bool = True,
+                                 level: float = 0.95) -> pd.Series:
+        """Average of dμ/d``of`` over the rows (response scale), delta-method SE."""
+        from .margins import average_marginal_effect
+
+        return average_marginal_effect(self, of, include_re=include_re, level=level)
+
+    def marginal_means(self, specs: Any, by: Any = None, at: dict[str, Any] | None = None,
+                       type: str = "link", level: float = 0.95, offset: float | None = None,
+                       ddf: str | None = None) -> pd.DataFrame:
+        """emmeans' estimated marginal means (asymptotic df), link or response scale.
+
+        ``offset`` on the grid defaults to its mean over the data (emmeans); ``ddf`` is
+        accepted for the LMM's signature, but a GLMM's tests are asymptotic (z).
+        """
+        from .margins import marginal_means
+
+        return marginal_means(self, specs, by=by, at=at, type=type, level=level,
+                              offset=offset)
 
     # -- display -------------------------------------------------------------------------
     def summary(self) -> str:
