@@ -105,5 +105,6 @@ def test_simulated_responses_follow_the_model():
     assert ys.mean(axis=0).mean() == pytest.approx(expected.mean(), rel=0.05)
     binary = simulate(glmm_fit("students_logit"), 3, seed=4)
     assert set(np.unique(binary)) <= {0.0, 1.0}
-    cb = simulate(glmm_fit("cbpp_laplace"), 2, seed=5) * glmm_data("cbpp_laplace")["size"].to_numpy()
+    size = glmm_data("cbpp_laplace")["size"].to_numpy()
+    cb = simulate(glmm_fit("cbpp_laplace"), 2, seed=5) * size
     assert np.allclose(cb, np.round(cb))
