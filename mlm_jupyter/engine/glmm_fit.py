@@ -100,11 +100,12 @@ def row_order(design: Design) -> np.ndarray | None:
     return np.argsort(codes, kind="stable")
 
 
-def system_of(design: Design, order: np.ndarray | None = None
-              ) -> tuple[RandomEffectsSystem, ThetaScaling]:
+def system_of(design: Design, order: np.ndarray | None = None,
+              like: ThetaScaling | None = None) -> tuple[RandomEffectsSystem, ThetaScaling]:
     """The random-effects system of a design's terms (lme4's order), Z scaled internally.
 
-    ``order`` permutes the rows (the engine works with rows sorted by the first term).
+    ``order`` permutes the rows (the engine works with rows sorted by the first term);
+    ``like`` reuses another fit's scales (deletion refits share the parametrisation).
     """
     from .objective import lower_tri_index
 
@@ -114,9 +115,12 @@ def system_of(design: Design, order: np.ndarray | None = None
         codes = block.codes
         if order is not None:
             Z, codes = Z[order], codes[order]
-        s = np.sqrt(np.mean(Z * Z, axis=0)) if Z.shape[0] else np.ones(Z.shape[1])
-        s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
-        s[np.all(Z == 1.0, axis=0)] = 1.0
+        if like is not None:
+            s = like.term_scales[len(scales)]
+        else:
+            s = np.sqrt(np.mean(Z * Z, axis=0)) if Z.shape[0] else np.ones(Z.shape[1])
+            s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
+            s[np.all(Z == 1.0, axis=0)] = 1.0
         terms.append(TermZ.build(codes, np.ascontiguousarray(Z / s), block.n_levels, offset))
         offset += block.n_levels * block.q
         scales.append(s)
@@ -212,10 +216,45 @@ def start_params(crit: LaplaceCriterion, family: Family, beta: np.ndarray, eta: 
     return np.concatenate([np.asarray(p, dtype=float) for p in parts])
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A design and family laid out for the engine (scaled, rows sorted)."""
+
+    criterion: LaplaceCriterion
+    scaling: ColumnScaling
+    theta_scaling: ThetaScaling
+    order: np.ndarray | None
+
+
+def prepare(design: Design, family: Family, estimate_nb: bool = True,
+            like: GLMMFit | None = None) -> Prepared:
+    """The Laplace criterion of a design: X centred and scaled, Z scaled, rows sorted by
+    the first term (see the module docstring).  ``like``: use another fit's scalings, so
+    that its internal parameters mean the same here (deletion refits)."""
+    if like is None:
+        Xs, scaling = column_scaling(design.X)
+    else:
+        scaling = like.scaling
+        Xs = (design.X - scaling.center) / scaling.scale
+    offset = np.zeros(design.n) if design.offset is None else design.offset
+    order = row_order(design)
+    system, theta_scaling = system_of(design, order,
+                                      None if like is None else like.theta_scaling)
+    engine_family = family
+    if order is not None:
+        Xs, offset = np.ascontiguousarray(Xs[order]), offset[order]
+        engine_family = Family(family.name, family.link, family.y[order],
+                               family.weights[order], family.constant, family.theta)
+    nb = family.name == "negative_binomial" and estimate_nb
+    crit = LaplaceCriterion(system, Xs, offset, engine_family, estimate_nb=nb)
+    return Prepared(crit, scaling, theta_scaling, order)
+
+
 def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
                     start: np.ndarray | None = None,
                     glm: tuple[np.ndarray, np.ndarray] | None = None,
-                    estimate_nb: bool = True) -> GLMMFit:
+                    estimate_nb: bool = True, polish: bool = True,
+                    like: GLMMFit | None = None) -> GLMMFit:
     """Fit a validated design (see the module docstring for the steps).
 
     Parameters
@@ -231,25 +270,23 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
         :func:`glm_fit` of this design when the caller has it already.
     estimate_nb : bool
         Estimate the negative binomial θ (False: held at ``family.theta``).
+    polish : bool
+        Newton polish and the Hessian (False for deletion and bootstrap refits: the
+        record then has no Hessian, so only R_X covariances are available).
+    like : GLMMFit, optional
+        Reuse this fit's internal scalings (``start`` is then in its parametrisation).
     """
-    Xs, scaling = column_scaling(design.X)
-    offset = np.zeros(design.n) if design.offset is None else design.offset
-    order = row_order(design)
-    system, theta_scaling = system_of(design, order)
-    engine_family = family
-    if order is not None:
-        Xs, offset = np.ascontiguousarray(Xs[order]), offset[order]
-        engine_family = Family(family.name, family.link, family.y[order],
-                               family.weights[order], family.constant, family.theta)
-    nb = family.name == "negative_binomial" and estimate_nb
-    crit = LaplaceCriterion(system, Xs, offset, engine_family, estimate_nb=nb)
+    prep = prepare(design, family, estimate_nb, like)
+    crit, scaling, theta_scaling, order = (prep.criterion, prep.scaling, prep.theta_scaling,
+                                           prep.order)
+    system = crit.system
     with _threads(system):
         if start is None:
             beta0, eta0 = glm_fit(design, family) if glm is None else glm
             x0 = start_params(crit, family, beta0, eta0)
         else:
             x0 = start
-        record = optimize_laplace(crit, x0, system.terms)
+        record = optimize_laplace(crit, x0, system.terms, polish=polish)
         quadrature = None
         if nagq > 1:
             quadrature = AGQCriterion(crit, nagq)

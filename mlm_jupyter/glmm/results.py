@@ -262,6 +262,37 @@ class GLMMResult(RandomEffectsViews):
         return marginal_means(self, specs, by=by, at=at, type=type, level=level,
                               offset=offset)
 
+    # -- diagnostics (mlm_jupyter.glmm.diagnostics, .dharma, .influence) ---------------------
+    def residuals(self, kind: str = "deviance") -> pd.Series:
+        """glmer's residuals: ``deviance`` (default), ``pearson``, ``response``, ``working``."""
+        from .diagnostics import residuals
+
+        return residuals(self, kind=kind)
+
+    def simulate_residuals(self, nsim: int = 250, seed: Any = None) -> Any:
+        """Simulation-based quantile residuals (DHARMa's ``simulateResiduals``)."""
+        from .dharma import simulate_residuals
+
+        return simulate_residuals(self, nsim=nsim, seed=seed)
+
+    def binned_residuals(self, bins: int | None = None) -> pd.DataFrame:
+        """Gelman & Hill's binned residuals (binomial fits)."""
+        from .dharma import binned_residuals
+
+        return binned_residuals(self, bins=bins)
+
+    def influence(self, group: str | None = None, exact: bool = True, **_: Any) -> pd.DataFrame:
+        """Cluster influence from deletion refits (exact, or one Newton step)."""
+        from .influence import influence
+
+        return influence(self, group=group, exact=exact)
+
+    def check(self, nsim: int = 250, seed: Any = 1) -> list:
+        """Convergence, singularity, residual, dispersion, zero-inflation and influence checks."""
+        from .checks import check
+
+        return check(self, nsim=nsim, seed=seed)
+
     # -- display -------------------------------------------------------------------------
     def summary(self) -> str:
         """glmer-style plain-text summary."""
