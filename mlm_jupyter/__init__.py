@@ -31,6 +31,10 @@ def report(
     *results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any
 ):
     """Self-contained offline HTML report of one or more models."""
+    if results and all(getattr(r, "is_glmm", False) for r in results):
+        from .glmm.report import report as _glmm_report
+
+        return _glmm_report(*results, path=path, title=title, **kwargs)
     from .display.report import report as _report
 
     return _report(*results, path=path, title=title, **kwargs)

@@ -59,11 +59,13 @@ def check(res: GLMMResult, nsim: int = 250, seed: Any = 1, influence: bool = Tru
             "warning" if z["p"] < ALPHA else "ok"))
     o = outlier_test(sim)
     out.append(Finding(
-        "outliers", f"{o['outliers']} residuals outside all {nsim} simulations "
+        "outliers", f"{int(o['outliers'])} observations outside all {nsim} simulations "
         f"({o['expected']:.1f} expected, p = {o['p']:.3g})",
         "those rows' data" if o["p"] < ALPHA else "", "note" if o["p"] < ALPHA else "ok"))
-    if influence:
-        table = res.influence(exact=False)
+    if influence and any(t.n_levels < res.nobs for t in res.design.terms):
+        # the first grouping factor that is not observation-level (one row per level)
+        group = next((t.group for t in res.design.terms if t.n_levels < res.nobs), None)
+        table = res.influence(group=group, exact=False)
         flagged = list(table.index[table["flag"]])
         out.append(Finding(
             "influential clusters",

@@ -14,7 +14,8 @@ one QQ plot and one set of tests serve every GLMM:
 - dispersion: the variance of the raw residuals y - ȳ_sim over its simulated values
   (two-sided; ratio > 1 overdispersion);
 - zero inflation: observed zeros over simulated zeros (counts);
-- outliers: residuals at 0 or 1 (outside every simulation), against Binomial(n, 2/(nsim+1)).
+- outliers: observations outside every simulation, against the rate at which one
+  simulated data set falls outside the others (DHARMa's bootstrap version).
 """
 
 from __future__ import annotations
@@ -106,13 +107,25 @@ def zero_inflation_test(sim: SimulatedResiduals) -> pd.Series:
                       "p": float(min(1.0, 2 * min(p_hi, p_lo)))}, name="zero_inflation")
 
 
-def outlier_test(sim: SimulatedResiduals) -> pd.Series:
-    """Residuals outside every simulation (0 or 1) against Binomial(n, 2/(nsim + 1))."""
-    r = sim.residuals.to_numpy()
-    k = int(np.sum((r <= 0) | (r >= 1)))
-    expected = 2.0 / (sim.nsim + 1)
-    p = float(stats.binomtest(k, r.size, expected).pvalue)
-    return pd.Series({"outliers": k, "expected": expected * r.size, "p": p}, name="outliers")
+def _outside(values: np.ndarray, sims: np.ndarray) -> np.ndarray:
+    """values (n,) strictly outside the range of sims (m, n), column by column."""
+    return (values < sims.min(axis=0)) | (values > sims.max(axis=0))
+
+
+def outlier_test(sim: SimulatedResiduals, max_reference: int = 100) -> pd.Series:
+    """Observations outside the range of all their simulations, against the rate at which a
+    simulated data set falls outside the others (DHARMa's ``type = "bootstrap"``: for
+    discrete responses the nominal 2/(nsim + 1) does not apply)."""
+    k = int(np.sum(_outside(sim.observed, sim.simulated)))
+    m = min(sim.nsim, max_reference)
+    rates = [
+        np.mean(_outside(sim.simulated[j], np.delete(sim.simulated, j, axis=0)))
+        for j in range(m)
+    ]
+    rate = float(np.mean(rates))
+    n = sim.observed.size
+    p = float(stats.binomtest(k, n, min(max(rate, 1e-12), 1.0)).pvalue)
+    return pd.Series({"outliers": k, "expected": rate * n, "p": p}, name="outliers")
 
 
 def binned_residuals(res: GLMMResult, bins: int | None = None) -> pd.DataFrame:

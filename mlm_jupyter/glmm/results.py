@@ -302,3 +302,22 @@ class GLMMResult(RandomEffectsViews):
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        from .display import glmm_result_html
+
+        return glmm_result_html(self)
+
+    def explore(self, x: str | None = None, moderator: str | None = None,
+                group: str | None = None) -> Any:
+        """Linked charts on the response scale (curves with the random-effects fan, cluster
+        curves, caterpillar): an Altair chart that renders offline in JupyterLab."""
+        from .explore import explore
+
+        return explore(self, x=x, moderator=moderator, group=group)
+
+    def to_html(self, path: str | None = None, **kwargs: Any) -> str:
+        """Self-contained offline HTML report; written to ``path`` when given."""
+        from .report import report
+
+        return report(self, path=path, **kwargs)
