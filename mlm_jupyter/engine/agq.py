@@ -29,6 +29,7 @@ from .laplace import LaplaceCriterion
 from .rowops import small_product
 
 MAX_NODES = 20_000
+BLOCK_CELLS = 1_000_000  # rows x nodes evaluated at once (memory: 8 MB per array)
 
 
 @lru_cache(maxsize=32)
@@ -93,14 +94,18 @@ class AGQCriterion:
         base_rows = family.loglik_rows(mode.eta)
         base = term.sum_rows(base_rows)
         base -= 0.5 * np.einsum("la,la->l", u_hat, u_hat)
-        acc = np.full(n_lev, -np.inf)
         half_sq = 0.5 * np.einsum("ka,ka->k", self.nodes, self.nodes)
-        for k in range(self.nodes.shape[0]):
-            z = self.nodes[k]
-            u_k = u_hat + Linv_t @ z  # (l, q)
-            rows = family.loglik_rows(mode.eta + lz @ z)
-            val = term.sum_rows(rows)
-            val -= 0.5 * np.einsum("la,la->l", u_k, u_k)
-            acc = np.logaddexp(acc, self.logw[k] + half_sq[k] + val - base)
+        n, K = lz.shape[0], self.nodes.shape[0]
+        chunk = max(1, BLOCK_CELLS // max(n, 1))  # nodes per block of n x chunk values
+        acc = np.full(n_lev, -np.inf)
+        for start in range(0, K, chunk):
+            nodes = self.nodes[start : start + chunk]  # (c, q)
+            u_k = u_hat[:, None, :] + np.einsum("lab,cb->lca", Linv_t, nodes)  # (l, c, q)
+            rows = family.loglik_rows(mode.eta[:, None] + lz @ nodes.T)  # (n, c)
+            val = np.stack([term.sum_rows(rows[:, c]) for c in range(rows.shape[1])], axis=1)
+            val -= 0.5 * np.einsum("lca,lca->lc", u_k, u_k)
+            terms = (self.logw[start : start + chunk] + half_sq[start : start + chunk])[None, :]
+            terms = terms + val - base[:, None]
+            acc = np.logaddexp(acc, np.logaddexp.reduce(terms, axis=1))
         return float(mode.penalised + f.logdet - 2.0 * acc.sum())
 

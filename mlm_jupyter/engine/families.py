@@ -195,16 +195,20 @@ class Family:
         e = np.exp(-np.abs(eta))
         softplus = np.maximum(eta, 0.0)
         softplus += np.log1p(e)
-        ll = float(np.einsum("i,i->", w, y * eta - softplus))
-        with np.errstate(over="ignore"):
-            mu = 1.0 / (1.0 + np.exp(-eta))
+        ll = _dot(w, y * eta - softplus)
+        mu = 1.0 / (1.0 + np.exp(np.minimum(-eta, 700.0)))
         W = mu * (1.0 - mu)
         W *= w
         return RowTerms(mu, w * (y - mu), W, ll + self.constant)
 
     def loglik_rows(self, eta: np.ndarray) -> np.ndarray:
-        """Per-row log-likelihood up to terms that do not depend on η (quadrature nodes)."""
+        """Per-row log-likelihood up to terms that do not depend on η (quadrature nodes).
+
+        ``eta`` may be (n,) or (n, k): k linear predictors per row at once.
+        """
         y, w = self.y, self.weights
+        if eta.ndim == 2:
+            y, w = y[:, None], w[:, None]
         _, log_mu, log_1m, _, _, _ = _inverse_link(self.link, eta)
         if self.name == "binomial":
             return w * (y * log_mu + (1.0 - y) * log_1m)

@@ -21,7 +21,7 @@ Python loop over groups.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg as sla
@@ -48,6 +48,16 @@ class TermZ:
     starts: np.ndarray | None = None  # segment starts when the rows are sorted by codes
     counts: np.ndarray | None = None
     intercepts: tuple[bool, ...] | None = None  # columns that are all 1
+    q: int = field(init=False)
+    size: int = field(init=False)
+    n_theta: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Read in every loop of the engine: plain attributes, not properties.
+        q = int(self.Z.shape[1])
+        object.__setattr__(self, "q", q)
+        object.__setattr__(self, "size", q * self.n_levels)
+        object.__setattr__(self, "n_theta", q * (q + 1) // 2)
 
     @staticmethod
     def build(codes: np.ndarray, Z: np.ndarray, n_levels: int, offset: int) -> TermZ:
@@ -62,18 +72,6 @@ class TermZ:
         Z = np.asfortranarray(Z, dtype=float)  # columns contiguous (see .rowops)
         ones = tuple(bool(np.all(Z[:, r] == 1.0)) for r in range(Z.shape[1]))
         return TermZ(codes, Z, n_levels, offset, starts, counts, ones)
-
-    @property
-    def q(self) -> int:
-        return int(self.Z.shape[1])
-
-    @property
-    def size(self) -> int:
-        return self.q * self.n_levels
-
-    @property
-    def n_theta(self) -> int:
-        return self.q * (self.q + 1) // 2
 
     @property
     def ones(self) -> tuple[bool, ...]:
