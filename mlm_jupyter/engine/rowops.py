@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 SMALL = 4096  # below this length BLAS's call is cheaper than einsum's dispatch
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..engine.objective import lower_tri_index
+from ..engine.threads import single_blas_thread
 from ..inference.confint import sdcor_to_theta, theta_to_sdcor
 from .bootstrap import parameter_names
 
@@ -89,7 +90,9 @@ def profile_confint(res: GLMMResult, level: float = 0.95) -> pd.DataFrame:
     base = coords.value(coords.hat)
     se = np.sqrt(np.diag(res.vcov.to_numpy()))
     rows = []
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore"):
+    # scipy's L-BFGS-B calls BLAS on tiny vectors: one thread (many threads cost 6 ms a step)
+    with single_blas_thread(), warnings.catch_warnings(), \
+            np.errstate(invalid="ignore", over="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         for i, (readable, lme4) in enumerate(parameter_names(res)):
             lo_b, hi_b = coords.bounds[i]
@@ -121,7 +124,7 @@ def _zeta_function(coords: _Coordinates, i: int, base: float):
                 return (1e300, np.zeros_like(free)) if not np.isfinite(v) else (v, np.delete(g, i))
 
             fit = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", bounds=others,
-                                    options={"ftol": 1e-12, "gtol": 1e-7})
+                                    options={"ftol": 1e-11, "gtol": 1e-5})
         else:
             fit = optimize.minimize(lambda f: coords.value(full(f)), start, method="L-BFGS-B",
                                     bounds=others, options={"ftol": 1e-12})
@@ -146,7 +149,9 @@ def _limit(zeta, est: float, step: float, target: float, bound: float | None) ->
         if not np.isfinite(zb):
             return float("nan")
         if (zb - target) * direction >= 0:
-            return float(optimize.brentq(lambda x: zeta(x) - target, a, b, xtol=1e-9))
+            # ζ is smooth and monotone here: a secant-type search to 1e-6 of the step size
+            return float(optimize.brentq(lambda x: zeta(x) - target, a, b,
+                                         xtol=1e-6 * max(step, 1e-8)))
         if bound is not None and b == bound:
             return float(bound)
         a, step = b, step * 1.6
