@@ -177,3 +177,108 @@ def average_marginal_effect(res: GLMMResult, of: str, include_re: bool = True,
     return pd.Series({"estimate": ame, "std_error": se, "z": zval,
                       "p": float(2 * stats.norm.sf(abs(zval))), "lower": ame - zc * se,
                       "upper": ame + zc * se}, name=f"AME({of})")
+
+
+ADJUST = ("tukey", "holm", "bonferroni", "none")
+
+
+def adjust_pvalues(z: np.ndarray, method: str, n_means: int) -> np.ndarray:
+    """Two-sided p-values of z statistics, adjusted for the family of pairwise comparisons."""
+    raw = 2 * stats.norm.sf(np.abs(z))
+    if method == "none":
+        return raw
+    if method == "bonferroni":
+        return np.minimum(1.0, raw * raw.size)
+    if method == "holm":
+        order = np.argsort(raw)
+        adj = np.empty_like(raw)
+        running = 0.0
+        for rank, i in enumerate(order):
+            running = max(running, (raw.size - rank) * raw[i])
+            adj[i] = min(1.0, running)
+        return adj
+    if method == "tukey":  # asymptotic df: the studentized range with infinite df
+        return stats.studentized_range.sf(np.abs(z) * np.sqrt(2), n_means, np.inf)
+    raise ValueError(f"adjust must be one of {ADJUST}, not {method!r}.")
+
+
+def pairwise(res: GLMMResult, specs: Any, by: Any = None, at: dict | None = None,
+             adjust: str = "tukey", type: str = "link", level: float = 0.95) -> pd.DataFrame:
+    """emmeans' ``pairs()`` of the marginal means (asymptotic z tests).
+
+    ``type="link"``: differences on the link scale ("a - b"); ``"response"``: for log and
+    logit links the ratios exp(difference) ("a / b": odds or rate ratios, SE by the delta
+    method, the same z and p), otherwise differences of the back-transformed means;
+    ``"difference"``: differences of the means on the response scale (emmeans'
+    ``regrid``).  ``adjust``: tukey, holm, bonferroni or none (within each ``by`` group).
+    """
+    if type not in ("link", "response", "difference"):
+        raise ValueError(f"type must be 'link', 'response' or 'difference', not {type!r}.")
+    if adjust not in ADJUST:
+        raise ValueError(f"adjust must be one of {ADJUST}, not {adjust!r}.")
+    from .effects import RATIO_NAMES
+
+    spec_keys, by_keys = _as_list(specs), _as_list(by)
+    grid = reference_grid(res, at)
+    X = _columns(res.design.fixed_model_spec, grid)[list(res.design.fixed_names)].to_numpy()
+    keys = spec_keys + by_keys
+    groups = grid[keys].astype(object).apply(tuple, axis=1)
+    order = list(dict.fromkeys(groups))
+    L = np.array([X[(groups == g).to_numpy()].mean(axis=0) for g in order])
+    offset = float(res.design.offset.mean()) if res.design.offset is not None else 0.0
+    beta, V = res.fixef.to_numpy(), res.vcov.to_numpy()
+    eta = L @ beta + offset
+    ratio = type == "response" and res.link in ("log", "logit")
+    diff_scale = type == "difference" or (type == "response" and not ratio)
+    rows = []
+    by_values = list(dict.fromkeys(g[len(spec_keys):] for g in order))
+    for bv in by_values:
+        members = [i for i, g in enumerate(order) if g[len(spec_keys):] == bv]
+        block = []
+        for a_pos, i in enumerate(members):
+            for j in members[a_pos + 1:]:
+                name_i = " ".join(str(v) for v in order[i][:len(spec_keys)])
+                name_j = " ".join(str(v) for v in order[j][:len(spec_keys)])
+                if diff_scale:
+                    d1 = inverse_link_derivative(res.link, eta[[i, j]])
+                    grad = d1[0] * L[i] - d1[1] * L[j]
+                    est = float(inverse_link(res.link, eta[i]) - inverse_link(res.link, eta[j]))
+                    se = float(np.sqrt(grad @ V @ grad))
+                    z = est / se
+                else:
+                    dL = L[i] - L[j]
+                    est = float(dL @ beta)
+                    se = float(np.sqrt(dL @ V @ dL))
+                    z = est / se
+                    if ratio:
+                        est, se = float(np.exp(est)), float(np.exp(est) * se)
+                sep = " / " if ratio else " - "
+                row = {"contrast": _spec_label(spec_keys, name_i, name_j, sep),
+                       **dict(zip(by_keys, bv, strict=True)),
+                       "estimate": est, "std_error": se, "df": np.inf, "z": z}
+                block.append(row)
+        p = adjust_pvalues(np.array([r["z"] for r in block]), adjust, len(members))
+        for row, pv in zip(block, p, strict=True):
+            row["p"] = float(pv)
+        rows += block
+    out = pd.DataFrame(rows, columns=["contrast", *by_keys, "estimate", "std_error", "df", "z",
+                                      "p"])
+    out.attrs.update(type=type, adjust=adjust, level=level,
+                     kind=RATIO_NAMES.get(res.link) if ratio else "difference")
+    return out
+
+
+def _spec_label(keys: list[str], a: str, b: str, sep: str) -> str:
+    """emmeans' contrast labels: the level names, prefixed by the variable for one numeric
+    or single-factor spec as emmeans writes them (``period1 - period2``)."""
+    if len(keys) == 1:
+        return f"{keys[0]}{a}{sep}{keys[0]}{b}" if _numeric_like(a) else f"{a}{sep}{b}"
+    return f"{a}{sep}{b}"
+
+
+def _numeric_like(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

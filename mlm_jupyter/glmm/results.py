@@ -262,6 +262,15 @@ class GLMMResult(RandomEffectsViews):
         return marginal_means(self, specs, by=by, at=at, type=type, level=level,
                               offset=offset)
 
+    def pairwise(self, specs: Any, by: Any = None, at: dict[str, Any] | None = None,
+                 adjust: str = "tukey", type: str = "link", level: float = 0.95,
+                 ddf: str | None = None) -> pd.DataFrame:
+        """emmeans' ``pairs()``: link-scale differences, or odds/rate ratios (``type=
+        "response"``), or differences of probabilities/means (``type="difference"``)."""
+        from .margins import pairwise
+
+        return pairwise(self, specs, by=by, at=at, adjust=adjust, type=type, level=level)
+
     # -- diagnostics (mlm_jupyter.glmm.diagnostics, .dharma, .influence) ---------------------
     def residuals(self, kind: str = "deviance") -> pd.Series:
         """glmer's residuals: ``deviance`` (default), ``pearson``, ``response``, ``working``."""
