@@ -27,9 +27,7 @@ def variance_explained(base: MixedModelResult, model: MixedModelResult):
     return _variance_explained(base, model)
 
 
-def report(
-    *results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any
-):
+def report(*results: Any, path: str | None = None, title: str | None = None, **kwargs: Any):
     """Self-contained offline HTML report of one or more models."""
     if results and all(getattr(r, "is_glmm", False) for r in results):
         from .glmm.report import report as _glmm_report

@@ -271,7 +271,7 @@ class MLMMagics(Magics):
         return data
 
     def _fit(self, formula: str, data: pd.DataFrame, reml: bool, debug: bool,
-             **glmm: Any) -> MixedModelResult:
+             **glmm: Any) -> Any:
         from . import fit
 
         try:

@@ -109,7 +109,10 @@ def system_of(design: Design, order: np.ndarray | None = None,
     """
     from .objective import lower_tri_index
 
-    terms, offset, scales, rows = [], 0, [], []
+    terms: list[TermZ] = []
+    scales: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    offset = 0
     for block in design.terms:
         Z = np.asarray(block.Z, dtype=float)
         codes = block.codes
@@ -173,7 +176,7 @@ class GLMMFit:
         """User-scale (θ, β[, θ_nb]) -> the criterion's parameter vector."""
         parts = [self.theta_scaling.to_internal(theta), self.scaling.to_internal(beta)]
         if self.criterion.estimate_nb:
-            parts.append([np.log(self.nb_theta if nb_theta is None else nb_theta)])
+            parts.append(np.array([np.log(self.nb_theta if nb_theta is None else nb_theta)]))
         return np.concatenate([np.asarray(p, dtype=float) for p in parts])
 
     def random_effects(self) -> list[np.ndarray]:
@@ -209,10 +212,10 @@ def start_params(crit: LaplaceCriterion, family: Family, beta: np.ndarray, eta: 
     """θ = 1 on diagonals, β̃ from the GLM, log θ_nb from theta.ml at the GLM's means."""
     lower = crit.lower[: crit.n_theta]
     theta = np.where(np.isfinite(lower), 1.0, 0.0) if theta0 is None else theta0
-    parts = [theta, beta]
+    parts: list[np.ndarray] = [np.asarray(theta, dtype=float), np.asarray(beta, dtype=float)]
     if crit.estimate_nb:
         mu = np.exp(eta)
-        parts.append([np.log(theta_ml(family.y, mu, family.weights))])
+        parts.append(np.array([np.log(theta_ml(family.y, mu, family.weights))]))
     return np.concatenate([np.asarray(p, dtype=float) for p in parts])
 
 

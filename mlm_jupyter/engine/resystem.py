@@ -292,6 +292,7 @@ class RandomEffectsSystem:
                 col = term.expand(b[:, r])
                 contrib = col if one else term.Z[:, r] * col
                 out = contrib if out is None else out + contrib
+        assert out is not None  # a system has at least one term
         return out
 
     # -- solves ----------------------------------------------------------------------
@@ -332,6 +333,7 @@ class RandomEffectsSystem:
         if f.S is None:
             g1 = _row_products(first, V1, lam_z[0])
             return _row_dots(lam_z[0], g1), [g1], [V1]
+        assert f.L22 is not None  # a coupling block S comes with its rest factor
         P = inverse_from_cholesky(f.L22)
         K = (sp.csr_matrix(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
         KtP = np.asarray(K.T @ P)  # (n1, m_r)
@@ -349,7 +351,9 @@ class RandomEffectsSystem:
             for k2 in range(len(self.terms) - 1):
                 blk = P[rest_idx[k][:, :, None], rest_idx[k2][:, None, :]]
                 gs[k + 1] += np.einsum("nab,nb->na", blk, lam_z[k2 + 1])
-        h = sum(_row_dots(lz, g) for lz, g in zip(lam_z, gs, strict=True))
+        h = _row_dots(lam_z[0], gs[0])
+        for lz, g in zip(lam_z[1:], gs[1:], strict=True):
+            h += _row_dots(lz, g)
         return h, gs, [V1]
 
     def conditional_covariances(
@@ -359,7 +363,7 @@ class RandomEffectsSystem:
         first = self.terms[0]
         V1 = f.L11inv.transpose(0, 2, 1) @ f.L11inv
         out = []
-        if f.S is not None:
+        if f.S is not None and f.L22 is not None:
             P = inverse_from_cholesky(f.L22)
             K = (sp.csr_matrix(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
             KtP = np.asarray(K.T @ P)

@@ -28,9 +28,10 @@ def default_axes(res: GLMMResult) -> tuple[str | None, str | None]:
     numeric = [v for v in _predictors(res) if pd.api.types.is_numeric_dtype(data[v])
                and data[v].nunique() > 2]
     slopes = [c for t in res.design.terms for c in t.columns if c in numeric]
-    x = (slopes or numeric or [None])[0]
-    if x is None:
+    candidates = slopes or numeric
+    if not candidates:
         return None, None
+    x = candidates[0]
     for name in res.fixef.index:
         parts = split_interaction(name)
         if x in parts and len(parts) == 2:
@@ -47,7 +48,7 @@ def explore(res: GLMMResult, x: str | None = None, moderator: str | None = None,
     dx, dm = default_axes(res)
     x = x or dx
     moderator = moderator if moderator is not None else (dm if x == dx else None)
-    views = []
+    views: list = []
     if x is not None:
         curves = response_curves(res, x, moderator)
         pick = alt.selection_point(fields=["moderator"], bind="legend")

@@ -66,7 +66,7 @@ class _Coordinates:
         x = self.params(phi)
         if x is None:
             return np.inf, np.zeros_like(phi)
-        value, grad_x = self.criterion.value_and_gradient(x)
+        value, grad_x = self.state.criterion.value_and_gradient(x)  # Laplace: exact
         if not np.isfinite(value):
             return np.inf, np.zeros_like(phi)
         J = np.empty((x.size, phi.size))
