@@ -12,6 +12,7 @@ lme4's rules, in Raudenbush-Bryk terms for ``y_ij = beta_0j + beta_1j x_ij + e_i
 
 from __future__ import annotations
 
+import re
 from itertools import combinations
 
 from ._tokens import Problem, Token, check_expr, render
@@ -141,6 +142,7 @@ def _groups(right: list[Token], term: str) -> list[str]:
     chunks: list[list[str]] = [[]]
     want_name = True
     for token in right:
+        token = _factor_call(token)
         if want_name and token.kind == "name":
             if ":" in token.bare:  # RandomTerm.group_columns splits on ':'
                 raise Problem(
@@ -174,6 +176,17 @@ def _groups(right: list[Token], term: str) -> list[str]:
             name += ":" + (f"({outer})" if ":" in outer else outer)
         groups.append(name)
     return groups
+
+
+_FACTOR_CALL = re.compile(r"^(?:as\.)?factor\(\s*(`[^`]+`|[^\W\d][\w.]*|\.[^\W\d][\w.]*)\s*\)$")
+
+
+def _factor_call(token: Token) -> Token:
+    """``factor(g)`` / ``as.factor(g)`` as a grouping factor is ``g`` (lme4 makes it a factor)."""
+    match = _FACTOR_CALL.match(token.text) if token.kind == "call" else None
+    if match is None:
+        return token
+    return Token("name", match.group(1), token.start, token.end)
 
 
 def _bad_group(token: Token, want_name: bool, term: str) -> Problem:

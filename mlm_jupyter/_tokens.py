@@ -218,7 +218,7 @@ def pairs(tokens: list[Token]) -> dict[int, int]:
 def check_expr(tokens: list[Token]) -> None:
     """Operands and binary operators must alternate (signs allowed); no empty '()'.
 
-    ``tokens`` are balanced and non-empty.  The meaning of the operators is left to formulaic.
+    ``tokens`` are balanced and non-empty.  The meaning of the operators is :mod:`.rterms`'s.
     """
     expect_operand = True
     prev: Token | None = None

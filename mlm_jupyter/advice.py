@@ -6,72 +6,80 @@ within every cluster of g is level 2; one that varies within clusters is level 1
 ``cwc(x, g)``, or a precomputed cluster-mean-centred column like hsb's ``cses``).  A level-2
 column counts as the cluster mean of x when it equals x̄_j row by row (``cm(x, g)`` or a
 precomputed column like ``meanses``).  Each :class:`Advice` names the variables and gives a
-concrete corrected formula.
+concrete corrected formula that parses and differs from the fitted one (names that are not
+plain identifiers are written in backticks); the random-effects structure (identification,
+singular fits, sparse information) is judged in :mod:`.advice_structure`.
 """
 
 from __future__ import annotations
 
-import html
-import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from formulaic import model_matrix
 from scipy import stats
 
-from .effects._common import level_of, term_covariances, within_between
-from .naming import to_formulaic
-from .transforms import formula_context
+from .design import variable_values
+from .effects._common import level_of, within_between
+from .formula_edit import call, quote, render, replace_piece
 
-KINDS = (
-    "smushed_random_slope",
-    "smushed_fixed_effect",
-    "smushed_cross_level",
-    "cross_level_without_random_slope",
-    "singular_fit",
-    "sparse_clusters",
-)
-#: Random slopes need enough information per cluster: below a median of this many
-#: observations per cluster, or fewer clusters than MIN_CLUSTERS, slope variances are poorly
-#: estimated (Maas & Hox 2005; McNeish & Stapleton 2016).
-MIN_MEDIAN_CLUSTER_SIZE = 10
-MIN_CLUSTERS = 20
+#: Every kind of advice and the plain title the displays show for it.
+TITLES = {
+    "smushed_random_slope": "Random slope mixes within- and between-cluster differences",
+    "smushed_fixed_effect": "Within- and between-cluster effects mixed in one slope",
+    "smushed_cross_level": "Cross-level interaction mixes within and between effects",
+    "cross_level_without_random_slope": "Cross-level interaction without its random slope",
+    "slope_not_identified": "Random slope that cannot be estimated",
+    "singular_fit": "Singular fit",
+    "sparse_clusters": "Little information for a random slope",
+}
+KINDS = tuple(TITLES)
 #: Significance level of the ANOVA test that a level-1 predictor's cluster means differ.
 BETWEEN_P = 1e-3
 
 
 @dataclass(frozen=True)
 class Advice:
-    """One piece of advice: what is wrong (``message``) and a corrected formula."""
+    """One piece of advice: what is wrong (``message``) and a corrected formula to try."""
 
     kind: str
     message: str
     suggestion: str
     variables: tuple[str, ...] = ()
 
+    @property
+    def title(self) -> str:
+        """Plain-words name of the kind (``kind`` is the stable identifier for code)."""
+        return TITLES.get(self.kind, self.kind.replace("_", " ").capitalize())
+
     def __str__(self) -> str:
-        return f"[{self.kind}] {self.message}\n    Suggestion: {self.suggestion}"
+        text = f"{self.title}: {self.message}"
+        if not self.suggestion:
+            return text
+        label = "Try" if "~" in self.suggestion else "Then"
+        return f"{text}\n    {label}: {self.suggestion}"
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        names = ", ".join(f"<code>{e(v)}</code>" for v in self.variables)
-        return (
-            f'<div class="mlm-advice mlm-advice-{e(self.kind)}"><strong>{e(self.kind)}</strong>'
-            f"{' (' + names + ')' if names else ''}: {e(self.message)}<br>"
-            f"Suggestion: <code>{e(self.suggestion)}</code></div>"
-        )
+        from .display.html import advice_html
+
+        return advice_html([self], title="")
 
 
-def _render(response: str, fixed: str, randoms: list[tuple[str, str]]) -> str:
-    bars = [f"({expr} | {group})" for expr, group in randoms]
-    parts = [fixed] + [b for i, b in enumerate(bars) if b not in bars[:i]]
-    return f"{response} ~ " + " + ".join(p for p in parts if p)
+class AdviceList(list):
+    """``res.advice()``: a list of :class:`Advice` that displays as readable text and HTML."""
 
+    def __str__(self) -> str:
+        if not self:
+            return "Advice: nothing to report."
+        return "\n".join(str(a) for a in self)
 
-def _replace_token(text: str, old: str, new: str) -> str:
-    return re.sub(r"(?<![\w.])" + re.escape(old) + r"(?![\w.(])", new, text)
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from .display.html import advice_html
+
+        return advice_html(self)
 
 
 class _Model:
@@ -81,30 +89,34 @@ class _Model:
         self.res = res
         self.data = res.data
         self.spec = res.spec
-        self.fixed_terms = [
-            tuple(str(f) for f in s.term.factors) for s in res.design.fixed_model_spec.structure
-        ]
-        self.fixed_terms = [t for t in self.fixed_terms if t and t != ("1",)]
+        #: variable text -> how to write it in a formula (column names quoted)
+        self.text: dict[str, str] = {}
+        self.fixed_terms = self._factors(res.design.fixed_model_spec)
         self.random_terms = []  # (design term index, group, factor tuple)
         for k, term in enumerate(res.design.terms):
-            for s in term.model_spec.structure:
-                factors = tuple(str(f) for f in s.term.factors)
-                if factors and factors != ("1",):
-                    self.random_terms.append((k, term.group, factors))
+            for factors in self._factors(term.model_spec):
+                self.random_terms.append((k, term.group, factors))
         self._values: dict[str, np.ndarray | None] = {}
+
+    def _factors(self, model_spec: Any) -> list[tuple[str, ...]]:
+        columns = {str(c) for c in self.data.columns}
+        out = []
+        for names in model_spec.term_variables():
+            for name in names:  # a data column is a name to quote; anything else an expression
+                bare = name[1:-1] if name.startswith("`") and name.endswith("`") else name
+                self.text.setdefault(name, quote(bare) if bare in columns else name)
+            if names:
+                out.append(tuple(names))
+        return out
+
+    def name(self, factor: str) -> str:
+        """The factor as formula text (a column name in backticks when it needs them)."""
+        return self.text.get(factor, factor)
 
     def values(self, factor: str) -> np.ndarray | None:
         """The factor's columns on the fitted rows (n x k), or None if not evaluable."""
         if factor not in self._values:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    mm = model_matrix(
-                        "0 + " + to_formulaic(factor), self.data, context=formula_context()
-                    )
-                self._values[factor] = np.asarray(mm, dtype=float)
-            except Exception:  # an expression we cannot evaluate alone gets no advice
-                self._values[factor] = None
+            self._values[factor] = variable_values(self.res, factor)
         return self._values[factor]
 
     def level(self, factor: str, codes: np.ndarray, n_levels: int) -> str | None:
@@ -150,25 +162,17 @@ class _Model:
     def formula(self, fixed: str | None = None, randoms: list | None = None) -> str:
         if randoms is None:
             randoms = [(t.expr, t.group) for t in self.spec.random]
-        return _render(self.spec.response, self.spec.fixed if fixed is None else fixed, randoms)
+        return render(self.spec.response, self.spec.fixed if fixed is None else fixed, randoms)
 
     def with_random(self, group: str, edit: Any) -> str:
-        """Formula with ``edit(expr)`` applied to the random terms of ``group``."""
+        """Formula with ``edit(expr)`` applied to the random terms of ``group`` (None drops)."""
         randoms = [
             (edit(t.expr) if t.group == group else t.expr, t.group) for t in self.spec.random
         ]
         return self.formula(randoms=[r for r in randoms if r[0] is not None])
 
 
-def _cwc(factor: str, group: str) -> str:
-    return f"cwc({factor}, {group})"
-
-
-def _cm(factor: str, group: str) -> str:
-    return f"cm({factor}, {group})"
-
-
-def _group_argument(res: Any, group: str, n_levels: int) -> str | None:
+def group_argument(res: Any, group: str, n_levels: int) -> str | None:
     """A column to centre within for ``group``: itself, or for a nested ``b:a`` the first
     column when its labels alone identify the clusters (ids unique across ``a``).  None
     when no single column does (cwc/cm take one grouping column)."""
@@ -183,16 +187,23 @@ def _group_argument(res: Any, group: str, n_levels: int) -> str | None:
 
 def _centring_advice(m: _Model, group: str, codes: np.ndarray, n: int) -> list[Advice]:
     out: list[Advice] = []
-    group_arg = _group_argument(m.res, group, n)
-    if group_arg is None:
+    column = group_argument(m.res, group, n)
+    if column is None:
         return out
+    g = quote(column)
     level = {f: m.level(f, codes, n) for t in m.fixed_terms for f in t}
     mains = [t[0] for t in m.fixed_terms if len(t) == 1]
-    random_here = [(k, f) for k, g, f in m.random_terms if g == group and len(f) == 1]
+    random_here = [(k, f) for k, grp, f in m.random_terms if grp == group and len(f) == 1]
+
+    def cwc(factor: str) -> str:
+        return call("cwc", m.name(factor), g)
+
+    def cm(factor: str) -> str:
+        return call("cm", m.name(factor), g)
 
     for _, (factor,) in random_here:
         if m.level(factor, codes, n) == "L1":
-            fix = m.with_random(group, lambda e, f=factor: _replace_token(e, f, _cwc(f, group_arg)))
+            fix = m.with_random(group, lambda e, f=factor: replace_piece(e, m.name(f), cwc(f)))
             out.append(Advice(
                 "smushed_random_slope",
                 f"The random slope of '{factor}' over '{group}' is on a level-1 predictor that "
@@ -219,7 +230,7 @@ def _centring_advice(m: _Model, group: str, codes: np.ndarray, n: int) -> list[A
                 f"without its cluster mean, so its single slope blends the within-cluster and "
                 f"the between-cluster effect. Add the cluster mean (the slope of '{factor}' "
                 "then is the within effect; the contextual effect is the slope of the mean).",
-                m.formula(fixed=f"{m.spec.fixed} + {_cm(factor, group_arg)}"), (factor, group),
+                m.formula(fixed=f"{m.spec.fixed} + {cm(factor)}"), (factor, group),
             ))
 
     for term in m.fixed_terms:
@@ -231,14 +242,14 @@ def _centring_advice(m: _Model, group: str, codes: np.ndarray, n: int) -> list[A
             continue
         x = l1[0]
         moderators = ":".join(l2)
+        written = ":".join(m.name(f) for f in l2)
         if level[x] == "L1":
             mean = between_term(x)
             matched = mean is not None and any(
                 set(t) == {mean, *l2} for t in m.fixed_terms
             )
             if not matched:
-                cm_text = mean or _cm(x, group_arg)
-                add = f"{cm_text}:{moderators}" if mean else f"{cm_text}*{moderators}"
+                add = f"{m.name(mean)}:{written}" if mean else f"{cm(x)}*{written}"
                 out.append(Advice(
                     "smushed_cross_level",
                     f"The cross-level interaction {':'.join(term)} uses '{x}', which still "
@@ -249,11 +260,7 @@ def _centring_advice(m: _Model, group: str, codes: np.ndarray, n: int) -> list[A
                 ))
         has_slope = any(m.same_within_part(x, f[0], codes, n) for _, f in random_here)
         if not has_slope:
-            slope = _cwc(x, group_arg) if level[x] == "L1" else x
-            groups = [t.group for t in m.spec.random]
-            fix = m.with_random(group, lambda e, s=slope: f"{e} + {s}")
-            if group not in groups:  # pragma: no cover - every group comes from a term
-                fix = m.formula()
+            slope = cwc(x) if level[x] == "L1" else m.name(x)
             out.append(Advice(
                 "cross_level_without_random_slope",
                 f"The cross-level interaction {':'.join(term)} moderates the slope of '{x}', "
@@ -261,100 +268,42 @@ def _centring_advice(m: _Model, group: str, codes: np.ndarray, n: int) -> list[A
                 f"interaction's standard error is too small (type I error risk). Fit the "
                 f"model with the random slope and test it first with "
                 f"mlm.compare(this_model, model_with_slope).",
-                fix, (x, *l2, group),
+                m.with_random(group, lambda e, s=slope: f"{e} + {s}"), (x, *l2, group),
             ))
     return out
 
 
-def _singular_advice(m: _Model) -> list[Advice]:
-    res = m.res
-    if not res.is_singular:
-        return []
-    from .engine.objective import split_theta
+def _usable(suggestion: str, spec: Any) -> bool:
+    """A formula suggestion must parse and describe another model than the fitted one."""
+    if "~" not in suggestion:
+        return True  # advice in words (e.g. which df to use), not a formula
+    from .formula import parse
 
-    out = []
-    thetas = split_theta(res.engine.cp, res.theta)
-    for term, T, Sigma in zip(res.design.terms, thetas, term_covariances(res), strict=True):
-        if not np.any(np.abs(np.diag(T)) < 1e-4):  # lme4's isSingular rule
-            continue
-        zero = [c for i, c in enumerate(term.columns) if Sigma[i, i] < 1e-8 * res.sigma**2]
-        where = f"({' + '.join(term.columns)} | {term.group})"
-        if zero and len(zero) == term.q:
-            others = [(_block_expr(b), b.group) for b in res.design.terms if b is not term]
-            fix = m.formula(randoms=others) if others else (
-                f"{m.spec.response} ~ {m.spec.fixed}  (no random part: ordinary regression)"
-            )
-            out.append(Advice(
-                "singular_fit",
-                f"Singular fit: the variance of {where} is estimated as 0 (on the boundary). "
-                "Drop the term.",
-                fix, (*term.columns, term.group),
-            ))
-        elif zero:
-            names = [c for c in zero if c != "(Intercept)"] or zero
-
-            def drop(e: str, names: list[str] = names) -> str:
-                for c in names:
-                    e = re.sub(r"\s*\+\s*" + re.escape(c) + r"(?![\w.])", "", e)
-                return e
-
-            out.append(Advice(
-                "singular_fit",
-                f"Singular fit: in {where} the variance of {names} is estimated as 0 (on the "
-                "boundary). Drop it from the random part.",
-                m.with_random(term.group, drop), (*names, term.group),
-            ))
-        else:
-            fix = m.formula().replace(f"| {term.group})", f"|| {term.group})")
-            out.append(Advice(
-                "singular_fit",
-                f"Singular fit: the random effects of {where} are perfectly correlated (their "
-                "covariance matrix is on the boundary). Remove the correlation with '||' or "
-                "drop a slope.",
-                fix, (*term.columns, term.group),
-            ))
-    return out
+    try:
+        new = parse(suggestion)
+    except ValueError:
+        return False
+    return (new.response, new.fixed, new.random) != (spec.response, spec.fixed, spec.random)
 
 
-def _block_expr(block: Any) -> str:
-    """Left side of a bar term from a design block's column names."""
-    cols = ["1" if c == "(Intercept)" else c for c in block.columns]
-    return " + ".join(cols if "1" in cols else ["0", *cols])
-
-
-def _sparse_advice(m: _Model) -> list[Advice]:
-    out = []
-    res = m.res
-    for term in res.design.terms:
-        slopes = [c for c in term.columns if c != "(Intercept)"]
-        if not slopes:
-            continue
-        counts = np.bincount(term.codes, minlength=term.n_levels)
-        median = float(np.median(counts))
-        if median >= MIN_MEDIAN_CLUSTER_SIZE and term.n_levels >= MIN_CLUSTERS:
-            continue
-        fix = m.with_random(term.group, lambda e: "1")
-        out.append(Advice(
-            "sparse_clusters",
-            f"Random slope(s) {slopes} over '{term.group}' with {term.n_levels} clusters and a "
-            f"median of {median:g} observations per cluster (advice: at least "
-            f"{MIN_CLUSTERS} clusters and a median of {MIN_MEDIAN_CLUSTER_SIZE}); slope "
-            "variances and their correlations will be poorly estimated. Consider a random "
-            "intercept only, or compare both models with mlm.compare.",
-            fix, (*slopes, term.group),
-        ))
-    return out
-
-
-def advise(res: Any) -> list[Advice]:
-    """Advice on centring, cross-level interactions, singularity and sparse clusters.
+def advise(res: Any) -> AdviceList:
+    """Advice on centring, cross-level interactions and the random-effects structure.
 
     Returns
     -------
-    list of Advice
-        Empty for a model that follows the recommendations (``cwc()`` in the random part,
-        ``cm()`` present, matching level-2 interactions present, identified random part).
+    AdviceList
+        A list of :class:`Advice`; empty for a model that follows the recommendations
+        (``cwc()`` in the random part, ``cm()`` present, matching level-2 interactions
+        present, an identified random part the data support).  Every formula suggestion
+        parses and differs from the fitted formula (one that would not is left out and the
+        advice keeps its message only).
     """
+    from .advice_structure import structure_advice
+    from .caching import result_memo
+
+    memo = result_memo(res)
+    if "advice" in memo:  # every display asks; the structure checks may refit the model
+        return AdviceList(memo["advice"])
     m = _Model(res)
     out: list[Advice] = []
     seen_groups: list[str] = []
@@ -363,9 +312,11 @@ def advise(res: Any) -> list[Advice]:
             continue
         seen_groups.append(term.group)
         out += _centring_advice(m, term.group, term.codes, term.n_levels)
-    out += _singular_advice(m)
-    out += _sparse_advice(m)
+    out += structure_advice(m)
     unique: dict[tuple[str, str], Advice] = {}
     for a in out:
-        unique.setdefault((a.kind, a.suggestion), a)
-    return list(unique.values())
+        if a.suggestion and not _usable(a.suggestion, res.spec):
+            a = Advice(a.kind, a.message, "", a.variables)
+        unique.setdefault((a.kind, a.suggestion or a.message), a)
+    memo["advice"] = tuple(unique.values())
+    return AdviceList(memo["advice"])

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog='Example: mlm-report data.csv "y ~ x + (1 | g)" "y ~ x + (1 + x | g)" '
         "-o report.html",
     )
-    p.add_argument("data", nargs="?", help="data file (.csv, .tsv, .txt, .parquet)")
+    p.add_argument("data", nargs="?", help="data file (.csv, .tsv, .txt, .parquet, .dta)")
     p.add_argument("formulas", nargs="*", metavar="formula",
                    help='model formulas in lme4 syntax, e.g. "y ~ x + (1 | g)"; several are '
                    "compared in the order given")
@@ -80,13 +80,16 @@ def read_data(path: str) -> pd.DataFrame:
     try:
         if suffix == ".parquet":
             return pd.read_parquet(file)
+        if suffix == ".dta":  # Stata: int8/int16 columns and labelled categories as they are
+            return pd.read_stata(file)
         if suffix in _READERS:
             return pd.read_csv(file, sep=_READERS[suffix], engine="python" if suffix == ".txt"
                                else "c")
     except (ValueError, OSError, ImportError) as err:
         raise CliError(f"could not read {path}: {err}") from err
     raise CliError(
-        f"unsupported data file type '{suffix or file.name}'; use .csv, .tsv, .txt or .parquet."
+        f"unsupported data file type '{suffix or file.name}'; use .csv, .tsv, .txt, .parquet "
+        "or .dta."
     )
 
 
@@ -94,6 +97,12 @@ def run(args: argparse.Namespace) -> Path:
     """Fit the models named by the arguments and write the report; returns its path."""
     import mlm_jupyter as mlm
 
+    out = Path(args.output)
+    if out.is_dir():
+        raise CliError(f"-o {args.output} is a folder; give a file name such as "
+                       f"{out / 'report.html'}.")
+    if out.parent and not out.parent.exists():
+        raise CliError(f"output folder does not exist: {out.parent}")
     if args.example:
         if args.data or args.formulas:
             raise CliError("give either --example or DATA and FORMULA arguments, not both.")
@@ -119,9 +128,6 @@ def run(args: argparse.Namespace) -> Path:
         for w in caught:
             print(f"mlm-report: model {k}: {w.message}", file=sys.stderr)
         results.append(res)
-    out = Path(args.output)
-    if out.parent and not out.parent.exists():
-        raise CliError(f"output folder does not exist: {out.parent}")
     mlm.report(*results, path=out, title=args.title or default_title,
                explorer=not args.no_explorer)
     return out

@@ -26,31 +26,18 @@ from scipy import stats
 
 from .engine.simulate import ResponseUpdater, quick_refit, simulate_responses
 from .engine.threads import single_blas_thread
+from .frames import ResultFrame
 from .nesting import added_variances, nesting_problem, same_fixed_effects
 from .progress import Progress
+from .validate import check_count, check_flag, check_result, check_seed
 
 
-class ComparisonTable(pd.DataFrame):
-    """A DataFrame with ``notes`` (refits, bootstrap failures) shown under the table."""
+class ComparisonTable(ResultFrame):
+    """A DataFrame shown in lme4's ``anova`` layout, with ``notes`` (refits, bootstrap
+    failures) under the table; the values are the exact numbers (see :class:`ResultFrame`)."""
 
-    _metadata = ["notes"]
-
-    @property
-    def _constructor(self) -> type:
-        return ComparisonTable
-
-    def _repr_html_(self) -> str:  # type: ignore[override]
-        import html
-
-        body = pd.DataFrame(self).to_html(float_format=lambda v: f"{v:.4g}")
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (getattr(self, "notes", None) or []))
-        return body + (f"<ul class='mlm-notes'>{notes}</ul>" if notes else "")
-
-    def __str__(self) -> str:
-        notes = getattr(self, "notes", None) or []
-        return pd.DataFrame(self).to_string() + "".join(f"\nNote: {n}" for n in notes)
-
-    __repr__ = __str__
+    display_digits = 5
+    display_anova = True
 
 
 def chibar_pvalue(x: float, df: int) -> float:
@@ -69,6 +56,13 @@ def chibar_critical(df: int, alpha: float = 0.05) -> float:
 def _check(results: tuple, refit: bool) -> None:
     if len(results) < 2:
         raise ValueError("compare() needs at least two fitted models.")
+    from .pooling import PooledResult
+
+    if any(isinstance(r, PooledResult) for r in results):
+        raise TypeError("compare() takes fits to one data set; compare models pooled over "
+                        "imputations with mlm.test_models(model, null_model, method='D1').")
+    for k, r in enumerate(results, start=1):
+        check_result(r, f"model {k} of compare()")
     first = results[0]
     _check_families(results)
     for k, r in enumerate(results[1:], start=2):
@@ -137,7 +131,8 @@ def _bootstrap(
     ys = simulate_responses(small, nsim, rng)
     stats_, failed = [], 0
     n = small.nobs
-    with Progress(nsim, "bootstrap LRT", progress) as bar, single_blas_thread():
+    with Progress(nsim, "bootstrap LRT", progress, unit="replicates") as bar, \
+            single_blas_thread():
         for y in ys:
             cs, cl = small.conditioning, large.conditioning
             f0 = quick_refit(up_s.objective(cs.response(y, small.design.X), small.reml),
@@ -158,7 +153,8 @@ def _bootstrap(
 
 
 def compare(
-    *results: Any, refit: bool = True, nsim: int = 0, seed: Any = None, progress: bool | None = None
+    *results: Any, refit: bool = True, nsim: int = 0, seed: Any = None,
+    progress: bool | None = None, cv: bool | dict = False,
 ) -> ComparisonTable:
     """Likelihood-ratio tests of nested mixed models (lme4's ``anova(m0, m1, ...)``).
 
@@ -174,13 +170,21 @@ def compare(
     seed : int or numpy Generator, optional
     progress : bool, optional
         Show a progress bar (default: when interactive).
+    cv : bool or dict, default False
+        Add ``elpd_cv``, the leave-one-cluster-out elpd of :func:`mlm.cross_validate` of the
+        models as passed (REML or ML as fitted; higher is better); a dict is passed on to
+        it, e.g. ``cv={"group": "Block"}`` or ``cv={"folds": 10, "seed": 1}``.
 
     Returns
     -------
     ComparisonTable
         A DataFrame (index: formulas) with ``npar, aic, bic, loglik, deviance, chisq, df, p,
-        p_mixture[, p_boot]`` and a ``notes`` list.
+        p_mixture[, p_boot][, elpd_cv]`` and a ``notes`` list.
     """
+    check_flag("refit", refit)
+    nsim = check_count("nsim", nsim)
+    check_seed("seed", seed)
+    check_flag("progress", progress, allow_none=True)
     _check(results, refit)
     notes: list[str] = []
     models = list(results)
@@ -239,6 +243,13 @@ def compare(
             "p_mixture: 50:50 mixture of chi-square(df-1) and chi-square(df) for one added "
             "random-effect variance on the boundary (Stram & Lee 1994)."
         )
+    if cv:
+        from .crossval import cross_validate
+
+        scores = cross_validate(*results, **(cv if isinstance(cv, dict) else {}))
+        for row, i in zip(rows, order, strict=True):
+            row["elpd_cv"] = float(scores["elpd"].iloc[i])
+        notes.append("elpd_cv: " + scores.notes[0])
     index = pd.Index([m.formula for m in models], name="model")
     if index.has_duplicates:
         index = pd.Index([f"{i + 1}: {m.formula}" for i, m in enumerate(models)], name="model")

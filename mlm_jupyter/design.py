@@ -1,27 +1,40 @@
-"""ModelSpec + DataFrame -> Design: validated arrays for the engine.
+"""ModelSpec + data -> Design: validated arrays for the engine.
 
 Everything that can be wrong with the user's data is caught here, with a message that
-names the column, so the engine only ever sees finite, well-formed arrays.  The model
-matrices come from NumPy for plain numeric formulas (:mod:`.plain_terms`, fast) and from
-formulaic otherwise (:mod:`.formulaic_terms`); both give identical matrices and every
-check below is shared.
+names the column, so the engine only ever sees finite, well-formed arrays.  The data is read
+through :mod:`.intake` (any frame, numbers as float64, factors with string levels); every
+formula part (response, fixed part, each bar's left side) is expanded by R's rules
+(:mod:`.rterms`) and its model matrix built as R's ``model.matrix`` (:mod:`.model_matrix`):
+one path for every formula.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .formulaic_terms import check_columns, formulaic_matrices, r_style_names
-from .plain_terms import plain_model
-from .rank import dependent_columns
-from .spec import ModelSpec, RandomTerm
-from .transforms import formula_context
+from .design_checks import (
+    check_identifiable,
+    check_term_rank,
+    drop_aliased,
+    finite_or_raise,
+    grouping_factor,
+    lme4_term_order,
+)
+from .formula import FormulaError, unknown_column_error
+from .intake import Frame, as_pandas
+from .model_matrix import MatrixSpec, build_matrix
+from .rexpr import ExprError, Node, parse_expr
+from .rfunctions import Evaluator, Numeric, UnknownName, check_calls
+from .rterms import Terms, TermsError, expand
+from .spec import ModelSpec
 
-__all__ = ["Design", "RandomBlock", "build_design", "r_style_names", "used_frame"]
+__all__ = ["Design", "RandomBlock", "build_design", "model_parts", "used_frame",
+           "variable_values"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +55,8 @@ class RandomBlock:
         The term's raw model matrix (one row per observation, before expansion by level).
     correlated : bool
         False for the pieces of an ``||`` term.
-    model_spec : Any
-        formulaic ModelSpec of the left side, for predictions on new data.
+    model_spec : MatrixSpec
+        Model-matrix recipe of the left side (levels, learnt constants), for new data.
     """
 
     group: str
@@ -52,7 +65,7 @@ class RandomBlock:
     levels: tuple[str, ...]
     Z: np.ndarray
     correlated: bool
-    model_spec: Any = field(repr=False, compare=False)
+    model_spec: MatrixSpec = field(repr=False, compare=False)
 
     @property
     def q(self) -> int:
@@ -89,6 +102,17 @@ class Design:
         Fixed-effect columns dropped as linearly dependent on earlier ones.
     messages : tuple of str
         Notes for the user (dropped rows, dropped columns).
+    fixed_model_spec : MatrixSpec
+        Model-matrix recipe of the fixed part, for new data.
+    variables : tuple of str
+        Data columns the model reads (response first).
+    offset : ndarray (n,) or None
+        Sum of the ``offset()`` terms (lme4's fixed known part of the linear predictor);
+        ``y`` then holds the response *minus* the offset, so the engine fits
+        ``y - offset = X beta + Z b + e`` exactly as lme4 (a GLMM's ``y`` is the response
+        itself: its offset enters the linear predictor).
+    rows : ndarray of bool or None
+        Rows of the data used (None: all).
     """
 
     spec: ModelSpec
@@ -100,13 +124,14 @@ class Design:
     n_dropped: int
     dropped_columns: tuple[str, ...]
     messages: tuple[str, ...]
-    fixed_model_spec: Any = field(repr=False, compare=False)
+    fixed_model_spec: MatrixSpec = field(repr=False, compare=False)
     variables: tuple[str, ...] = ()
-    # GLMM inputs (None for a linear mixed model): the offset(...) terms' sum, the trials
-    # of a cbind(successes, failures) response (y is then the proportion) and prior weights.
-    offset: np.ndarray | None = None
-    trials: np.ndarray | None = None
-    weights: np.ndarray | None = None
+    offset: np.ndarray | None = field(default=None, repr=False, compare=False)
+    rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # GLMM inputs (None for a linear mixed model): the trials of a cbind(successes,
+    # failures) response (y is then the proportion) and the prior weights.
+    trials: np.ndarray | None = field(default=None, repr=False, compare=False)
+    weights: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -117,97 +142,122 @@ class Design:
         return int(self.X.shape[1])
 
 
-def _missing_mask(data: Any, used: list[str], n: int) -> np.ndarray:
-    """Rows with a missing value in any used column (column by column: no frame copy).
+@dataclass(frozen=True)
+class ModelParts:
+    """The expanded formula parts of a spec (R's rules), before any data is read."""
 
-    ``data`` is the user's frame or a mapping of its used columns; ``n`` its number of rows.
-    """
-    mask = np.zeros(n, dtype=bool)
-    for name in used:
-        column = data[name]
-        dtype = getattr(column, "dtype", None)  # a DataFrame if the name is duplicated
-        if isinstance(dtype, np.dtype) and dtype.kind in "biu":
-            continue  # NumPy bool/int columns cannot hold a missing value
-        if isinstance(dtype, np.dtype) and dtype.kind == "f":
-            mask |= np.isnan(column.to_numpy())
-            continue
-        na = column.isna().to_numpy()
-        mask |= na.any(axis=1) if na.ndim == 2 else na
-    return mask
+    response: Node
+    fixed: Terms
+    random: tuple[Terms, ...]
 
 
-def _factor_levels(values: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Codes and string levels of one grouping column, in R's ``factor()`` order."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        cat = values.cat.remove_unused_categories()
-        return cat.cat.codes.to_numpy(np.int64), tuple(str(c) for c in cat.cat.categories)
-    # Hash-based and sorted: the same codes and levels as np.unique, 8x faster on strings.
-    codes, uniques = pd.factorize(values.to_numpy(), sort=True)
-    return codes.astype(np.int64), tuple(str(u) for u in uniques)
+def model_parts(spec: ModelSpec) -> ModelParts:
+    """Expand every formula part of ``spec``; problems become FormulaErrors with a caret."""
+    try:
+        response = parse_expr(spec.response)
+        fixed = expand(spec.fixed)
+        random = tuple(expand(term.expr) for term in spec.random)
+    except TermsError as err:
+        raise FormulaError(err.message, spec.formula, _where(spec.formula, err.token), err.hint,
+                           title="Unsupported term") from None
+    except ExprError as err:
+        raise FormulaError(err.message, spec.formula, None, err.hint,
+                           title="Unsupported expression") from None
+    nodes = [response, *fixed.nodes, *fixed.offset_nodes, *(n for p in random for n in p.nodes)]
+    for node in nodes:
+        try:
+            check_calls(node)
+        except ExprError as err:
+            raise FormulaError(err.message, spec.formula, None, err.hint,
+                               title="Unsupported expression") from None
+    if not fixed.intercept and not fixed.terms:
+        raise FormulaError(
+            "The model has no fixed effects, so the mean of the response is forced to 0.",
+            spec.formula, None,
+            "Keep the intercept (remove the 0 or -1): the random effects then vary around "
+            "an estimated mean, which is what lme4 users nearly always mean.",
+            title="No fixed effects",
+        )
+    seen: set[tuple[str, str]] = set()
+    for term in spec.random:
+        key = (term.expr, term.group)
+        if key in seen:
+            raise FormulaError(
+                f"The random-effects term ({term.expr} | {term.group}) appears twice; its "
+                "variance cannot be split between two identical terms.",
+                spec.formula, None, "Keep one copy of the term.",
+                title="Repeated random-effects term",
+            )
+        seen.add(key)
+    for term, part in zip(spec.random, random, strict=True):
+        if part.offsets:
+            raise FormulaError(
+                f"offset() cannot be inside the random-effects term ({term.expr} | {term.group}).",
+                spec.formula, _where(spec.formula, "offset("),
+                "Put it in the fixed part: y ~ x + offset(z) + (1 | g).",
+                title="Misplaced offset",
+            )
+    return ModelParts(response, fixed, random)
 
 
-def _grouping_factor(data: Any, term: RandomTerm) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Codes and levels of ``term``'s grouping factor; ``data`` maps column names to Series."""
-    parts = [_factor_levels(data[c]) for c in term.group_columns]
-    if len(parts) == 1:
-        return parts[0]
-    # Interaction a:b: level "a_i:b_j" for combinations that occur (R's interaction(drop=TRUE)).
-    combined = np.zeros(len(parts[0][0]), dtype=np.int64)
-    for codes, levels in parts:
-        combined = combined * len(levels) + codes
-    uniques, codes = np.unique(combined, return_inverse=True)
-    names = []
-    for value in uniques:
-        labels = []
-        for _codes_k, levels_k in reversed(parts):
-            labels.append(levels_k[value % len(levels_k)])
-            value //= len(levels_k)
-        names.append(":".join(reversed(labels)))
-    return codes.astype(np.int64), tuple(names)
+def _where(formula: str, text: str) -> int | None:
+    at = formula.find(text)
+    return at if at >= 0 else None
 
 
-def _drop_aliased(
-    X: np.ndarray, names: tuple[str, ...]
-) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
-    """Drop columns that are linear combinations of earlier ones (as lme4 does, tol 1e-7).
+def _used_columns(spec: ModelSpec, parts: ModelParts, frame: Frame) -> list[str]:
+    """Every data column the model reads, response first; unknown names raise FormulaError."""
+    names: list[str] = []
 
-    Tested on each column's variation (:func:`.rank.dependent_columns`), so a predictor's
-    units or offset never make it look collinear with the intercept.
-    """
-    if X.shape[1] == 0:
-        return X, names, ()
-    keep = ~dependent_columns(X)
-    dropped = tuple(n for n, k in zip(names, keep, strict=True) if not k)
-    return X[:, keep], tuple(n for n, k in zip(names, keep, strict=True) if k), dropped
+    def add(name: str) -> None:
+        if name not in names:
+            names.append(name)
+
+    for name in parts.response.names():
+        add(name)
+    for part in (parts.fixed, *parts.random):
+        for node in (*part.nodes, *part.offset_nodes):
+            for name in node.names():
+                add(name)
+    for term in spec.random:
+        for name in term.group_columns:
+            add(name)
+    columns = [n for n in names if n in frame or n not in ("pi", "T", "F")]
+    for name in columns:
+        if name not in frame:
+            raise unknown_column_error(spec.formula, name, frame.names)
+    return columns
 
 
-def _lme4_term_order(levels_per_term: list[int]) -> list[int]:
-    """lme4's mkReTrms: ``if (any(diff(nl) > 0)) ord <- rev(order(nl))``."""
-    if not any(b > a for a, b in zip(levels_per_term, levels_per_term[1:], strict=False)):
-        return list(range(len(levels_per_term)))
-    ascending = sorted(range(len(levels_per_term)), key=lambda i: levels_per_term[i])
-    return ascending[::-1]
+def _check_response(spec: ModelSpec, parts: ModelParts) -> None:
+    from .rexpr import deparse
+
+    response = deparse(parts.response)
+    if response in parts.fixed.variables or any(response in p.variables for p in parts.random):
+        raise FormulaError(
+            f"The response {response} also appears among the predictors.",
+            spec.formula, _where(spec.formula[spec.formula.find("~"):], response),
+            "A variable cannot predict itself: remove it from the right of '~'.",
+            title="Response used as a predictor",
+        )
 
 
-def build_design(
-    spec: ModelSpec,
-    data: pd.DataFrame,
-    *,
-    plain: bool = True,
-    weights: Any = None,
-    single_row_groups: bool = False,
-) -> Design:
+def build_design(spec: ModelSpec, data: Any, *, glmm: bool = False,
+                 weights: Any = None) -> Design:
     """Validate ``data`` against ``spec`` and build the engine's arrays.
 
     Parameters
     ----------
     spec : ModelSpec
         Parsed formula.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or any frame narwhals supports
         The user's data; never modified.
-    plain : bool, default True
-        Build the matrices of plain numeric formulas with NumPy (:mod:`.plain_terms`);
-        False forces formulaic (the result is the same, only slower).
+    glmm : bool
+        The design of a GLMM: the response may be ``cbind(successes, failures)``, the
+        offset is not subtracted from y, and a grouping factor may have one row per level
+        (observation-level random effects: there is no residual variance to confound).
+    weights : array-like, optional
+        GLMM prior weights, one per row of ``data``.
 
     Returns
     -------
@@ -216,22 +266,69 @@ def build_design(
     Raises
     ------
     FormulaError
-        A variable is not a column of ``data`` (with the closest names).
+        A variable is not a column of ``data`` (with the closest names), an unsupported
+        function or term.
     ValueError
-        Empty data, non-numeric or infinite values, a grouping factor with fewer than two
-        levels, or more random effects than observations.
+        Empty data, unusable columns (named), infinite values, a grouping factor with fewer
+        than two levels, or more random effects than observations.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
-    if len(data) == 0:
+    frame_data = as_pandas(data)
+    if len(frame_data) == 0:
         raise ValueError("The data frame is empty: there are no rows to fit the model to.")
-    context = formula_context()
-    model = plain_model(spec, data, context) if plain else None
-    used = list(model.used) if model is not None else check_columns(spec, data, context)
-    source: Any = data if model is None else model.columns  # columns looked up once
-    missing = _missing_mask(source, used, len(data))
+    parts = model_parts(spec)
+    _check_response(spec, parts)
+    frame = Frame(frame_data)
+    used = _used_columns(spec, parts, frame)
+    missing = np.zeros(frame.n, dtype=bool)
+    for name in used:
+        missing |= frame.missing(name)
+    states: dict[str, Any] = {}
+    evaluator = Evaluator(frame, states, ~missing)
+    try:
+        return _build(spec, parts, frame, used, missing, evaluator, states, glmm, weights)
+    except UnknownName as err:
+        raise unknown_column_error(spec.formula, err.name, frame.names) from None
+    except ExprError as err:
+        raise FormulaError(err.message, spec.formula, None, err.hint,
+                           title="Unsupported expression") from None
+
+
+def _build(
+    spec: ModelSpec,
+    parts: ModelParts,
+    frame: Frame,
+    used: list[str],
+    missing: np.ndarray,
+    evaluator: Evaluator,
+    states: dict[str, Any],
+    glmm: bool = False,
+    weights: Any = None,
+) -> Design:
+    response = evaluator.value(parts.response)
+    from .rexpr import deparse
+
+    label = deparse(parts.response)
+    two_columns = parts.response.kind == "call" and str(parts.response.value) == "cbind"
+    if two_columns and not glmm:
+        raise ValueError(
+            f"The response {label} is a binomial response (successes, failures): add "
+            "family='binomial'."
+        )
+    if not isinstance(response, Numeric) or response.k != (2 if two_columns else 1):
+        raise ValueError(
+            f"The response '{label}' is not numeric; a linear mixed model needs a numeric "
+            "outcome. Convert it, e.g. with pd.to_numeric (or 0/1 for a binary outcome)."
+        )
+    # Variables can be missing where their columns are not (factor(x, levels = ...)).
+    for part in (parts.fixed, *parts.random):
+        for node in part.nodes:
+            value = evaluator.value(node)
+            codes = getattr(value, "codes", None)
+            if codes is not None:
+                missing = missing | (codes < 0)
     n_dropped = int(missing.sum())
-    n_used = len(data) - n_dropped
+    keep = ~missing
+    n_used = frame.n - n_dropped
     if n_used == 0:
         raise ValueError(
             f"Every row has a missing value in at least one of {used}; nothing is left to fit."
@@ -239,101 +336,82 @@ def build_design(
     messages = []
     if n_dropped:
         messages.append(f"{n_dropped} row(s) with missing values dropped ({n_used} used).")
-
-    response_col = spec.response.strip().strip("`")
-    if response_col in used and not pd.api.types.is_numeric_dtype(source[response_col]):
-        raise ValueError(
-            f"The response '{response_col}' is not numeric (dtype {source[response_col].dtype}); "
-            "a linear mixed model needs a numeric outcome. Convert it, e.g. with pd.to_numeric."
-        )
-    keep = ~missing if n_dropped else None
-    groups: Any
-    if model is None:
-        frame = data[used] if keep is None else data[used].loc[keep]
-        mats = formulaic_matrices(spec, frame, context)
-        groups, row_index = frame, frame.index
+    rows = keep if n_dropped else None
+    trials = None
+    if two_columns:
+        y, trials = _cbind_response(response.values[keep], label)
     else:
-        mats = model.matrices(spec, keep)
-        row_index = data.index if keep is None else data.index[keep]
-        names = {g for term in spec.random for g in term.group_columns}
-        groups = {g: source[g] if keep is None else source[g][keep] for g in names}
-
-    y, trials = mats.y, None
-    if mats.y.shape[1] == 2 and spec.response.strip().startswith("cbind("):
-        y, trials = _cbind_response(mats.y, spec.response)
-    elif mats.y.shape[1] != 1:
-        raise ValueError(
-            f"The response '{spec.response}' does not give one numeric column ({mats.y_names}); "
-            "use a numeric variable on the left of '~'."
-        )
-    for values, names_, what in [
-        (mats.y, mats.y_names, "response"),
-        (mats.X, mats.x_names, "fixed effect"),
-    ]:
-        bad = ~np.isfinite(values)
-        if bad.any():
-            col = names_[int(np.argmax(bad.any(axis=0)))]
-            raise ValueError(
-                f"The {what} column '{col}' has {int(bad.sum())} infinite or undefined value(s) "
-                "(e.g. log of 0 or a division by zero). Remove or recode those rows first."
-            )
-    X, x_names, offset = _split_offsets(mats.X, mats.x_names)
-    X, fixed_names, dropped_cols = _drop_aliased(X, x_names)
+        y = response.values[keep, 0]
+    finite_or_raise(y[:, None], (label,), "response")
+    X, x_spec, _ = build_matrix(parts.fixed, evaluator, rows, states)
+    finite_or_raise(X, x_spec.column_names, "fixed effect")
+    offset = None
+    if parts.fixed.offsets:
+        offset = np.zeros(n_used)
+        for text, node in zip(parts.fixed.offsets, parts.fixed.offset_nodes, strict=True):
+            values = evaluator.vector(node, "offset()")[keep]
+            finite_or_raise(values[:, None], (f"offset({text})",), "offset")
+            offset = offset + values
+        if not glmm:
+            y = y - offset
+    X, fixed_names, dropped_cols = drop_aliased(X, x_spec.column_names)
     if dropped_cols:
         messages.append(
             "fixed-effect model matrix is rank deficient so dropping "
             f"{len(dropped_cols)} column(s): {', '.join(dropped_cols)}"
         )
-    blocks = [
-        _random_block(term, Z, z_names, z_spec, groups, n_used, single_row_groups)
-        for term, (Z, z_names, z_spec) in zip(spec.random, mats.random, strict=True)
-    ]
-    order = _lme4_term_order([b.n_levels for b in blocks])
-    blocks = [blocks[i] for i in order]
-
+    if X.shape[1] == 0:
+        raise ValueError(
+            "No fixed-effect column is left after dropping the aliased ones; keep the "
+            "intercept or a predictor that varies."
+        )
+    blocks = []
+    for term, part in zip(spec.random, parts.random, strict=True):
+        Z, z_spec, _ = build_matrix(part, evaluator, rows, states)
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                f"The random term ({term.expr} | {term.group}) has infinite or undefined values."
+            )
+        codes, levels = grouping_factor(frame, term, keep)
+        # A GLMM has no residual variance, so one row per level is identified (glmer).
+        check_identifiable(term, len(levels), Z.shape[1], sys.maxsize if glmm else n_used)
+        check_term_rank(term, Z, tuple(z_spec.column_names))
+        blocks.append(RandomBlock(term.group, z_spec.column_names, _frozen(codes), levels,
+                                  _frozen(Z), term.correlated, z_spec))
+    order = lme4_term_order([b.n_levels for b in blocks])
+    index = frame.data.index
     return Design(
         spec=spec,
-        y=y[:, 0].copy(),
-        X=np.ascontiguousarray(X),
-        fixed_names=fixed_names,
-        terms=tuple(blocks),
-        row_index=row_index,
+        y=_frozen(y),
+        X=_frozen(np.ascontiguousarray(X)),
+        fixed_names=tuple(fixed_names),
+        terms=tuple(blocks[i] for i in order),
+        row_index=index if rows is None else index[rows],
         n_dropped=n_dropped,
-        dropped_columns=dropped_cols,
+        dropped_columns=tuple(dropped_cols),
         messages=tuple(messages),
-        fixed_model_spec=mats.x_spec,
+        fixed_model_spec=x_spec,
         variables=tuple(used),
-        offset=offset,
-        trials=trials,
-        weights=_prior_weights(weights, len(data), keep),
+        offset=None if offset is None else _frozen(offset),
+        rows=None if rows is None else _frozen(rows),
+        trials=None if trials is None else _frozen(trials),
+        weights=_prior_weights(weights, frame.n, keep),
     )
 
 
-def _cbind_response(values: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """``cbind(successes, failures)`` -> (proportion (n, 1), trials); 0 where no trials."""
+def _cbind_response(values: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """``cbind(successes, failures)`` -> (proportion, trials); 0 where there are no trials."""
     if np.any(values < 0):
         raise ValueError(
-            f"The response {text} has negative counts ({int((values < 0).sum())} value(s)); "
+            f"The response {label} has negative counts ({int((values < 0).sum())} value(s)); "
             "successes and failures must be counts >= 0."
         )
     trials = values.sum(axis=1)
     prop = np.divide(values[:, 0], trials, out=np.zeros(len(trials)), where=trials > 0)
-    return prop[:, None], trials
+    return prop, trials
 
 
-def _split_offsets(
-    X: np.ndarray, names: tuple[str, ...]
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray | None]:
-    """Move ``offset(...)`` columns out of X: their sum is the offset (coefficient 1)."""
-    is_offset = [n.startswith("offset(") for n in names]
-    if not any(is_offset):
-        return X, names, None
-    keep = [i for i, o in enumerate(is_offset) if not o]
-    offset = X[:, [i for i, o in enumerate(is_offset) if o]].sum(axis=1)
-    return X[:, keep], tuple(names[i] for i in keep), offset
-
-
-def _prior_weights(weights: Any, n_rows: int, keep: np.ndarray | None) -> np.ndarray | None:
+def _prior_weights(weights: Any, n_rows: int, keep: np.ndarray) -> np.ndarray | None:
     """The prior weights of the rows used; finite and >= 0, one per row of the data."""
     if weights is None:
         return None
@@ -342,71 +420,45 @@ def _prior_weights(weights: Any, n_rows: int, keep: np.ndarray | None) -> np.nda
         raise ValueError(
             f"weights has {w.size} values for {n_rows} rows of data; give one per row."
         )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(
-            "weights must be finite and >= 0 "
-            f"({int((~np.isfinite(w) | (w < 0)).sum())} value(s) are not)."
-        )
-    return w if keep is None else w[keep]
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise ValueError(f"weights must be finite and >= 0 ({int(bad.sum())} value(s) are not).")
+    return _frozen(w[keep])
 
 
-def _random_block(
-    term: RandomTerm, Z: np.ndarray, z_names: tuple[str, ...], z_spec: Any, groups: Any, n: int,
-    single_row_groups: bool = False,
-) -> RandomBlock:
-    """One random term's block, after checking that it can be estimated from ``n`` rows."""
-    if not np.isfinite(Z).all():
-        raise ValueError(
-            f"The random term ({term.expr} | {term.group}) has infinite or undefined values."
-        )
-    codes, levels = _grouping_factor(groups, term)
-    if len(levels) < 2:
-        raise ValueError(
-            f"The grouping factor '{term.group}' has {len(levels)} level(s) in the rows used; "
-            "a random effect needs at least 2 groups (lme4 requires more than 1)."
-        )
-    if len(levels) >= n and not single_row_groups:
-        raise ValueError(
-            f"The grouping factor '{term.group}' has {len(levels)} levels for {n} "
-            "observations: every group has a single row, so its variance cannot be told "
-            "apart from the residual. Use a coarser grouping factor."
-        )
-    if len(levels) * len(z_names) >= n and not single_row_groups:
-        raise ValueError(
-            f"The term ({term.expr} | {term.group}) has {len(levels) * len(z_names)} random "
-            f"effects for {n} observations; the model is not identified. Drop a "
-            "random slope or use a coarser grouping factor."
-        )
-    dependent = dependent_columns(Z)
-    if dependent.any():
-        label = f"({term.expr} | {term.group})"
-        bad = [z_names[i] for i in np.flatnonzero(dependent)]
-        zero = [z_names[i] for i in np.flatnonzero(dependent) if not np.any(Z[:, i])]
-        why = ("is 0 in every row used" if len(bad) == len(zero) and len(bad) == 1 else
-               "is a linear combination of the term's other columns" if len(bad) == 1 else
-               "are linear combinations of the term's other columns (or constant 0)")
-        raise ValueError(
-            f"The random term {label} cannot be estimated: its column"
-            f"{'s' if len(bad) > 1 else ''} {', '.join(repr(b) for b in bad)} {why}, so the "
-            "variances and covariances of this term are not identified. Remove "
-            f"{'them' if len(bad) > 1 else 'it'} from the term (or recode the variable)."
-        )
-    return RandomBlock(term.group, z_names, codes, levels, Z, term.correlated, z_spec)
+def _frozen(values: np.ndarray) -> np.ndarray:
+    """A read-only array: the result's arrays cannot be edited behind its back."""
+    values = np.array(values, copy=True) if values.base is not None else values
+    values.flags.writeable = False
+    return values
 
 
-def used_frame(data: pd.DataFrame, design: Design) -> pd.DataFrame:
+def used_frame(data: Any, design: Design) -> pd.DataFrame:
     """A copy of the rows and columns of ``data`` that ``design`` was built from.
 
-    Column by column (no intermediate frames), and every column is copied: the result
+    Columns are named as in the formula (strings) and every column is copied: the result
     never shares memory with the user's frame.
     """
-    columns = list(design.variables)
-    if not data.columns.is_unique:
-        return data.loc[design.row_index, columns].copy()
-    if not design.n_dropped:
-        return pd.DataFrame(
-            {c: data[c].array.copy() for c in columns}, index=data.index, copy=False
-        )
-    keep = ~_missing_mask(data, columns, len(data))  # the rows build_design kept
-    frame = {c: data[c].array[keep] for c in columns}  # boolean indexing copies
-    return pd.DataFrame(frame, index=data.index[keep], copy=False)
+    frame = Frame(as_pandas(data))
+    keep = design.rows
+    columns = {}
+    for name in design.variables:
+        values = frame.series(name).array
+        columns[name] = values.copy() if keep is None else values[keep]
+    index = frame.data.index if keep is None else frame.data.index[keep]
+    return pd.DataFrame(columns, index=index, copy=False)
+
+
+def variable_values(res: Any, text: str) -> np.ndarray | None:
+    """A numeric formula variable (``"ses"``, ``"cwc(ses, school)"``) on the fitted rows.
+
+    Returns the (n, k) values with the fit's learnt constants, or None for a factor or an
+    expression that cannot be evaluated alone.
+    """
+    try:
+        node = parse_expr(text)
+        frame = Frame(res.data)
+        value = Evaluator(frame, dict(res.design.fixed_model_spec.states), None).value(node)
+    except Exception:  # an expression we cannot evaluate alone gets no advice
+        return None
+    return value.values if isinstance(value, Numeric) else None

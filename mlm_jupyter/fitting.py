@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pandas as pd
 
 from .design import Design, build_design, used_frame
 from .engine.blocks import cross_products
-from .engine.conditioning import Conditioning, DegenerateModelError, condition
+from .engine.conditioning import Conditioning, DegenerateModelError, condition, unpack_theta
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.threads import blas_limit
 from .formula import parse
+from .intake import as_pandas
+from .messages import MixedModelWarning, optimisation_messages, singular_fit
+from .messages import warn as emit_warning
 from .results import MixedModelResult
 from .spec import ModelSpec
 from .varcorr import group_levels
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pooling import PooledResult
 
 #: σ below this fraction of the fixed-effects residual RMS: the random effects reproduce y.
 EXACT_FIT_SIGMA = 1e-6
@@ -41,13 +46,18 @@ def _random_exact_fit(design: Design) -> DegenerateModelError:
     )
 
 
-class MixedModelWarning(UserWarning):
-    """Dropped rows, singular fits and convergence problems (also listed in ``res.messages``)."""
+__all__ = ["MixedModelWarning", "assemble", "fit", "fit_design"]
 
 
+@overload
+def fit(formula: str | ModelSpec, data: list[pd.DataFrame] | tuple[pd.DataFrame, ...],
+        reml: bool = ..., *, start: np.ndarray | None = ..., warn: bool = ...) -> PooledResult: ...
+@overload
+def fit(formula: str | ModelSpec, data: pd.DataFrame, reml: bool = ..., *,
+        start: np.ndarray | None = ..., warn: bool = ...) -> MixedModelResult: ...
 def fit(
     formula: str | ModelSpec,
-    data: pd.DataFrame,
+    data: pd.DataFrame | list[pd.DataFrame] | tuple[pd.DataFrame, ...] | Any,
     reml: bool = True,
     *,
     start: np.ndarray | None = None,
@@ -72,9 +82,13 @@ def fit(
     formula : str or ModelSpec
         lme4 formula, e.g. ``"mathach ~ cses * catholic + meanses + (1 + cses | school)"``;
         ``(x || g)`` for uncorrelated terms, ``(1 | a/b)`` for nesting.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or any frame narwhals supports (polars, pyarrow, ...), or a list
         Never modified.  Rows with missing values in the used columns are dropped and
-        counted in ``res.n_dropped``.
+        counted in ``res.n_dropped``.  Numbers are used as float64 whatever their dtype;
+        text, categorical and boolean columns are factors (treatment contrasts, as R).  A
+        list of m imputed data sets fits each and pools the fits by Rubin's rules
+        (:func:`mlm_jupyter.pool`); see :mod:`mlm_jupyter.pooling.imputations` for
+        multilevel imputers.
     reml : bool, default True
         REML (lme4's default) or maximum likelihood (needed to compare fixed effects).
     start : ndarray, optional
@@ -87,7 +101,8 @@ def fit(
 
     Returns
     -------
-    MixedModelResult, or GLMMResult for a non-Gaussian family
+    MixedModelResult, PooledResult for a list of data sets, or GLMMResult for a
+    non-Gaussian family
     """
     if _is_glmm(family):
         from .glmm.fitting import fit_glmm
@@ -95,19 +110,30 @@ def fit(
         return fit_glmm(formula, data, family, link=link, weights=weights, nagq=nagq,
                         start=start, warn=warn)
     _check_gaussian_options(link, weights, nagq)
+    if isinstance(data, (list, tuple)):
+        from .pooling import fit_imputed
+
+        return fit_imputed(formula, data, reml=reml, start=start, warn=warn)
+    check_flag("reml", reml)
+    check_flag("warn", warn)
+    if not isinstance(formula, (str, ModelSpec)):
+        raise TypeError(
+            f"formula must be a string such as 'y ~ x + (1 | g)', not {type(formula).__name__}."
+        )
     spec = parse(formula) if isinstance(formula, str) else formula
-    design = build_design(spec, data)
+    frame = as_pandas(data)
+    design = build_design(spec, frame)
+    start = check_start(start, design)
     if design.n - design.p <= 0:
         raise ValueError(
             f"{design.n} observations cannot estimate {design.p} fixed effects; "
             "simplify the fixed part."
         )
-    _check_gaussian_design(design)
-    used = used_frame(data, design)
+    used = used_frame(frame, design)
     result = fit_design(design, reml=reml, start=start, data=used)
     if warn:
         for message in result.messages:
-            warnings.warn(message, MixedModelWarning, stacklevel=2)
+            emit_warning(message, stacklevel=2)
     return result
 
 
@@ -131,16 +157,33 @@ def _check_gaussian_options(link: str | None, weights: Any, nagq: int) -> None:
         raise ValueError("nagq applies to GLMMs only (family='binomial', 'poisson', ...).")
 
 
-def _check_gaussian_design(design: Design) -> None:
-    if design.trials is not None:
+def check_flag(name: str, value: Any) -> None:
+    """Refuse anything but True/False for a switch (``reml=None`` must not mean ML)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, not {value!r}.")
+
+
+def n_theta(design: Design) -> int:
+    """Number of θ parameters: q(q+1)/2 per random term (lme4's lower triangles)."""
+    return sum(t.q * (t.q + 1) // 2 for t in design.terms)
+
+
+def check_start(start: Any, design: Design) -> np.ndarray | None:
+    """``start`` as a float vector of the model's θ length, or None; errors name it."""
+    if start is None:
+        return None
+    try:
+        values = np.asarray(start, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"start must be a vector of numbers (θ), not {start!r}.") from exc
+    want = n_theta(design)
+    if values.size != want or not np.isfinite(values).all():
         raise ValueError(
-            "cbind(successes, failures) is a binomial response: add family='binomial'."
+            f"start must hold {want} finite θ value(s) for this model (lme4's getME(m, "
+            f"'theta') order), but has {values.size}"
+            + ("" if np.isfinite(values).all() else " with non-finite entries") + "."
         )
-    if design.offset is not None:
-        raise ValueError(
-            "offset() terms are supported for GLMMs (e.g. family='poisson'); for a linear "
-            "mixed model subtract the offset from the response instead."
-        )
+    return values
 
 
 def fit_design(
@@ -192,10 +235,13 @@ def assemble(
     # SD relative to σ per unit-RMS column: a change of units cannot make a fit singular.
     bounded = objective.lower == 0
     is_singular = bool(np.any(record.theta[bounded] < SINGULAR_TOL))
+    singular_terms = [
+        bool(np.any(np.diag(T) < SINGULAR_TOL)) for T in unpack_theta(record.theta, cp)
+    ]
     messages = list(design.messages)
     if is_singular:
-        messages.append("boundary (singular) fit: see help('isSingular')")
-    messages.extend(record.messages)
+        messages.append(singular_fit(design.terms, unpack_theta(theta, cp), singular_terms))
+    messages.extend(optimisation_messages(record))
 
     n_par = cp.p + record.theta.size + 1
     dev = conditioning.criterion(record.objective, objective.reml, cp.n)

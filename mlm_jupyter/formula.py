@@ -4,7 +4,7 @@
 reads its own formulas: :func:`~mlm_jupyter._tokens.tokenize` cuts the text into tokens; the
 random-effects terms (a parenthesised group at the top level of the right-hand side holding a
 ``|`` or ``||``) are located and removed with the ``+`` joining them; what is left is the fixed
-part.  The texts emitted (response, fixed part, each bar's left side) are formulaic formulas with
+part.  The texts emitted (response, fixed part, each bar's left side) are R formula parts with
 normalised spacing, so ``(1+x|g)`` and ``(1 + x | g)`` give equal specs.
 
 In lme4 / Raudenbush-Bryk terms, ``y ~ x + (1 + x | g)`` is the model

@@ -11,6 +11,7 @@
     %mlm compare m0 m1
     %mlm advice m1
     %mlm report m0 m1 -o report.html
+    %mlm table m0 m1 --format latex
     %mlm explore m1
     %mlm help
 
@@ -21,6 +22,7 @@ message in the cell: what is wrong, where, and what to do; ``--debug`` shows the
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import re
 import traceback
@@ -59,8 +61,14 @@ class MagicError(Exception):
         return "\n".join(parts)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Plain argparse help: ``usage: %%mlm ...`` (IPython's formatter writes reST for docstrings,
+    ``::`` and an extra ``%`` in front of the program name)."""
+
+
 def _parser(prog: str, description: str) -> MagicArgumentParser:
-    parser = MagicArgumentParser(prog=prog, description=description)
+    parser = MagicArgumentParser(prog=prog, description=description,
+                                 formatter_class=_HelpFormatter)
     parser.add_argument("-h", "--help", action="store_true", help="show this help")
     return parser
 
@@ -110,16 +118,32 @@ REPORT.add_argument("models", nargs="*", help="names of fitted models")
 REPORT.add_argument("-o", "--out", default="mlm_report.html", help="file to write")
 REPORT.add_argument("--title", default=None, help="page title")
 
-SUBCOMMANDS = {"compare": COMPARE, "advice": ONE, "explore": ONE, "summary": ONE, "report": REPORT}
+TABLE = _parser("%mlm table", "Models side by side for a paper (mlm.table).")
+TABLE.add_argument("models", nargs="*", help="names of fitted models")
+TABLE.add_argument("--format", default="html", type=str.lower,
+                   help="html (default), latex, markdown or docx")
+TABLE.add_argument("-o", "--out", default=None, help="also write the table to this file")
+TABLE.add_argument("--ddf", default="satterthwaite", type=str.lower,
+                   help="satterthwaite (default), kenward-roger or residual")
+TABLE.add_argument("--se", action="store_true", help="standard errors instead of intervals")
+TABLE.add_argument("--stars", action="store_true", help="significance marks")
+TABLE.add_argument("--std", default=None, help="standardised coefficients: refit or basic")
+TABLE.add_argument("--title", default=None, help="caption")
+
+SUBCOMMANDS = {"compare": COMPARE, "advice": ONE, "explore": ONE, "summary": ONE,
+               "report": REPORT, "table": TABLE}
 
 LINE_HELP = """%mlm: commands on fitted models
   %mlm compare m0 m1 [--nsim N] [--no-refit] [--seed S]   likelihood-ratio tests
   %mlm advice m1                                          centering and model advice
   %mlm report m0 m1 -o file.html [--title T]              offline HTML report
+  %mlm table m0 m1 [--format latex] [-o file] [--se]       table for a paper
   %mlm explore m1                                         interactive explorer
   %mlm summary m1                                         lme4-style text summary
   %mlm help                                               this help
-Each command takes --help.  The cell magic:
+Each command takes --help.
+
+The cell magic (%%mlm --help alone in a cell shows this part):
 """ + CELL.format_help()
 
 
@@ -188,6 +212,7 @@ class MLMMagics(Magics):
                 todo="Write the DataFrame's name after %%mlm, e.g. '%%mlm hsb -o m1'.",
             )
         data = self._data(args.data)
+        self._check_out(out, args.data, data)
         formula = self._expand(cell)
         if not formula:
             raise MagicError(
@@ -225,6 +250,26 @@ class MLMMagics(Magics):
         if not args.no_explore:
             _show_explorer(res, debug=args.debug)
 
+    def _check_out(self, out: str, data_name: str, data: Any) -> None:
+        """``-o NAME`` must not overwrite the data it fits, a module or a builtin."""
+        import builtins
+        import keyword
+        import types
+
+        current = self.shell.user_ns.get(out)
+        if out == data_name or (current is not None and current is data):
+            what = "the data frame this model is fitted to"
+        elif keyword.iskeyword(out):
+            what = "a Python keyword"
+        elif isinstance(current, types.ModuleType):
+            what = f"the module {current.__name__!r}"
+        elif hasattr(builtins, out) and current is None:
+            what = "a Python builtin"
+        else:
+            return
+        raise MagicError("Bad option", f"-o {out} would overwrite {what}; choose another "
+                         "name, e.g. -o m1.")
+
     def _expand(self, cell: str) -> str:
         expanded = self.shell.var_expand(cell, depth=2)
         left = re.search(r"\{([^{}]*)\}", expanded)
@@ -236,7 +281,7 @@ class MLMMagics(Magics):
             )
         return formula_from_cell(expanded)
 
-    def _data(self, name: str) -> pd.DataFrame:
+    def _data(self, name: str) -> Any:
         ns = self.shell.user_ns
         if name in ns:
             data = ns[name]
@@ -263,15 +308,19 @@ class MLMMagics(Magics):
                     todo="Name a DataFrame defined in the notebook.",
                 ) from err
         if not isinstance(data, pd.DataFrame):
-            raise MagicError(
-                "Not a data frame",
-                f"{name!r} is a {type(data).__name__}, not a pandas DataFrame.",
-                todo="Pass a DataFrame, e.g. pd.DataFrame(...) or mlm.load_dataset('hsb').",
-            )
+            from .intake import as_pandas
+
+            try:  # polars, pyarrow, ... frames are read through narwhals
+                as_pandas(data, name)
+            except TypeError as err:
+                raise MagicError(
+                    "Not a data frame",
+                    f"{name!r} is a {type(data).__name__}, not a data frame.",
+                    todo="Pass a DataFrame, e.g. pd.DataFrame(...) or mlm.load_dataset('hsb').",
+                ) from err
         return data
 
-    def _fit(self, formula: str, data: pd.DataFrame, reml: bool, debug: bool,
-             **glmm: Any) -> Any:
+    def _fit(self, formula: str, data: Any, reml: bool, debug: bool, **glmm: Any) -> Any:
         from . import fit
 
         try:
@@ -372,14 +421,7 @@ class MLMMagics(Magics):
                 f"The advisor could not be loaded ({err}).",
                 todo="Update mlm_jupyter; the summary and tables still work.",
             ) from err
-        text = (
-            "\n".join(
-                f"[{getattr(a, 'kind', '')}] {getattr(a, 'message', a)} "
-                f"{getattr(a, 'suggestion', '')}".strip()
-                for a in items
-            )
-            or "Advice: nothing to report."
-        )
+        text = "\n".join(str(a) for a in items) or "Advice: nothing to report."
         display({"text/html": advice_html(items), "text/plain": text}, raw=True)
 
     def _explore(self, args: Any) -> None:
@@ -414,6 +456,33 @@ class MLMMagics(Magics):
         display({"text/html": html, "text/plain": message}, raw=True)
 
 
+    def _table(self, args: Any) -> None:
+        from .display.paper.table import render, table
+
+        models = self._models(args.models, 1)
+        if args.format == "docx" and not args.out:
+            raise MagicError("Bad option", "--format docx writes a Word file.",
+                             todo="Add -o table.docx.")
+        statistics = ("estimate", "se", "p") if args.se else ("estimate", "ci", "p")
+        title = args.title
+        if title and len(title) > 1 and title[0] == title[-1] and title[0] in "'\"":
+            title = title[1:-1]  # IPython's argument parser keeps the quotes
+        try:
+            text = table(*models, format=args.format, path=args.out, ddf=args.ddf,
+                         statistics=statistics, stars=args.stars, std=args.std,
+                         title=title, model_names=args.models)
+        except ValueError as err:
+            raise MagicError("Cannot make the table", str(err),
+                             todo="Run '%mlm table --help' for the options.") from err
+        if args.format == "html":
+            display({"text/html": str(text), "text/plain": render(text.grid, "markdown")},
+                    raw=True)
+        elif args.format == "docx":
+            _show_text(f"Table written to {text}.")
+        else:
+            _show_text(str(text))
+
+
 def _show_text(text: str) -> None:
     from html import escape
 
@@ -440,6 +509,25 @@ def _show_explorer(res: MixedModelResult, debug: bool = False) -> None:
     display(widget)
 
 
+def empty_cell_body(lines: list[str]) -> list[str]:
+    """Input transformer: a cell holding only ``%%mlm ...`` gets an empty line as its body.
+
+    IPython refuses a cell magic with an empty body before calling it ("the cell body is
+    empty"), so ``%%mlm --help`` alone in a cell never reached our help.  With a blank body
+    the magic runs: ``--help`` prints the options, anything else says what to write below
+    the ``%%mlm`` line.
+    """
+    if lines and re.match(r"%%mlm(\s|$)", lines[0]) and not "".join(lines[1:]).strip():
+        first = lines[0] if lines[0].endswith("\n") else lines[0] + "\n"
+        return [first, "\n"]
+    return lines
+
+
 def register(ipython: Any) -> None:
     """Register ``%%mlm`` and ``%mlm`` (called by ``%load_ext mlm_jupyter``)."""
     ipython.register_magics(MLMMagics)
+    cleanup = getattr(ipython, "input_transformers_cleanup", None)
+    if cleanup is not None and not any(
+        getattr(t, "__name__", "") == empty_cell_body.__name__ for t in cleanup
+    ):  # once, also after %reload_ext
+        cleanup.append(empty_cell_body)

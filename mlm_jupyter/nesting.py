@@ -61,7 +61,10 @@ def nesting_problem(small: Any, large: Any) -> str:
     """Why ``small`` is not nested in ``large`` ('' when it is)."""
     ds, dl = small.design, large.design
     if not _spans(dl.X, ds.X):
-        return "its fixed effects are not all in the larger model"
+        outside = [name for j, name in enumerate(ds.fixed_names)
+                   if not _spans(dl.X, ds.X[:, [j]])]
+        named = ", ".join(repr(n) for n in outside) or "a combination of its fixed effects"
+        return f"its fixed effect(s) {named} are not in the larger model"
     for term in ds.terms:
         if not _term_fits(term, list(dl.terms)):
             cols = " + ".join(term.columns)

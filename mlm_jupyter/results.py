@@ -8,11 +8,12 @@ cached where they are costly.  ``refit`` and ``without`` return new results.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .frozen import frozen_cached, make_read_only
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import Design
@@ -82,7 +83,7 @@ class MixedModelResult:
 
     # -- tables built on first use (a fit on a small data set is ~1 ms of arithmetic;
     # building every pandas table eagerly cost a third of that) -------------------------
-    @cached_property
+    @frozen_cached
     def vcov(self) -> pd.DataFrame:
         """Covariance of the fixed effects, σ² (RX'RX)⁻¹."""
         from .engine.objective import unscaled_vcov
@@ -95,23 +96,23 @@ class MixedModelResult:
         V = self.conditioning.vcov(U * self.engine_sigma**2)
         return pd.DataFrame(V, index=names, columns=names)
 
-    @cached_property
+    @frozen_cached
     def varcorr(self) -> pd.DataFrame:
         """``group, var1, var2, vcov, sdcor`` as lme4's ``as.data.frame(VarCorr(m))``."""
         from .engine.conditioning import unpack_theta
         from .varcorr import term_covariances, varcorr_table
 
         covs = term_covariances(unpack_theta(self.theta, self.engine.cp), self.sigma)
-        return varcorr_table(self.design, covs, self.sigma)
+        return _shown(varcorr_table(self.design, covs, self.sigma))
 
-    @cached_property
+    @frozen_cached
     def ranef(self) -> dict[str, pd.DataFrame]:
         """Conditional modes (BLUPs) per grouping factor, levels x terms."""
         from .varcorr import ranef_tables
 
         return ranef_tables(self.design, self.random_effects)
 
-    @cached_property
+    @frozen_cached
     def conditional_covariances(self) -> tuple[np.ndarray, ...]:
         """Per term, (levels, q, q) conditional covariances of the random effects (condVar)."""
         from .engine.objective import conditional_variances
@@ -122,7 +123,7 @@ class MixedModelResult:
         s2 = self.engine_sigma**2
         return tuple(self.conditioning.conditional_covariances([c * s2 for c in cond]))
 
-    @cached_property
+    @frozen_cached
     def ranef_se(self) -> dict[str, pd.DataFrame]:
         """Conditional SDs of the random effects, levels x terms."""
         from .varcorr import ranef_tables
@@ -174,7 +175,7 @@ class MixedModelResult:
             start += q
         return pd.DataFrame(mat, index=names, columns=names)
 
-    @cached_property
+    @frozen_cached
     def coef(self) -> dict[str, pd.DataFrame]:
         """Cluster-specific coefficients: γ plus each level's random effects (lme4's ``coef``)."""
         out = {}
@@ -196,29 +197,58 @@ class MixedModelResult:
     def fitted(self, include_re: bool = True) -> pd.Series:
         """X γ + Z u (``include_re=True``, lme4's ``fitted()``) or X γ."""
         values = self.design.X @ self.fixef.to_numpy()
+        if self.design.offset is not None:  # lme4's fitted values include the offset
+            values = values + self.design.offset
         if include_re:
             for term, b in zip(self.design.terms, self.random_effects, strict=True):
                 values = values + np.einsum("nq,nq->n", term.Z, b[term.codes])
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
-    def predict(self, newdata: pd.DataFrame | None = None, include_re: bool = True) -> np.ndarray:
-        """Predictions for new data; unseen cluster levels get the population prediction."""
+    def predict(
+        self, newdata: Any = None, include_re: bool = True, *, allow_new_levels: bool = True
+    ) -> np.ndarray:
+        """Predictions for new data (lme4's ``predict``; see :func:`mlm_jupyter.predict.predict`).
+
+        A cluster id that is missing or was not in the fit gets the population prediction
+        (lme4's ``allow.new.levels = TRUE``); ``allow_new_levels=False`` raises instead.  An
+        unseen level of a fixed-effect factor raises; a missing predictor gives NaN.
+        """
         from .predict import predict
 
-        return predict(self, newdata, include_re=include_re)
+        return predict(self, newdata, include_re=include_re, allow_new_levels=allow_new_levels)
 
     def refit(self, reml: bool | None = None, y: np.ndarray | None = None) -> MixedModelResult:
         """A new fit of the same model (REML/ML switch, or a new response vector)."""
         from dataclasses import replace
 
         from .fitting import fit_design
+        from .validate import check_flag
 
+        check_flag("reml", reml, allow_none=True)
         reml = self.reml if reml is None else reml
-        design = self.design if y is None else replace(self.design, y=np.asarray(y, dtype=float))
+        design = self.design if y is None else replace(self.design, y=self._new_response(y))
         return fit_design(design, reml=reml, start=self.theta, data=self.data_used)
 
+    def _new_response(self, y: Any) -> np.ndarray:
+        """``y`` for :meth:`refit`: one finite number per fitted row (minus any offset)."""
+        try:
+            values = np.asarray(y, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"y must be numbers, one per fitted row ({self.nobs}).") from exc
+        if values.shape != (self.nobs,):
+            raise ValueError(
+                f"y must have one value per fitted row ({self.nobs}), not shape {values.shape}."
+            )
+        if not np.isfinite(values).all():
+            raise ValueError(f"y has {int((~np.isfinite(values)).sum())} missing or infinite "
+                             "value(s); refit needs a complete response.")
+        if self.design.offset is not None:
+            values = values - self.design.offset
+        values.flags.writeable = False
+        return values
+
     # -- inference (mlm_jupyter.inference) -------------------------------------------------
-    @cached_property
+    @frozen_cached
     def coef_table(self) -> pd.DataFrame:
         """estimate, std_error, df, t, p with Satterthwaite df (lmerTest's default)."""
         return self.coefficients("satterthwaite")
@@ -227,7 +257,7 @@ class MixedModelResult:
         """Fixed-effects table; ``ddf`` in satterthwaite, kenward-roger, residual."""
         from .inference import coefficient_table
 
-        return coefficient_table(self, ddf=ddf)
+        return _shown(coefficient_table(self, ddf=ddf))
 
     def contrast(
         self, L: Any, level: float = 0.95, ddf: str = "satterthwaite"
@@ -235,51 +265,51 @@ class MixedModelResult:
         """Test of a linear combination of fixed effects (vector, matrix or text)."""
         from .inference import contrast
 
-        return contrast(self, L, level=level, ddf=ddf)
+        return _shown(contrast(self, L, level=level, ddf=ddf))
 
     def confint(self, method: str = "profile", level: float = 0.95, **kwargs: Any) -> pd.DataFrame:
         """Confidence intervals for fixed effects and random-effect SDs/correlations."""
         from .inference import confint
 
-        return confint(self, method=method, level=level, **kwargs)
+        return _shown(confint(self, method=method, level=level, **kwargs))
 
     # -- effects (mlm_jupyter.effects) -----------------------------------------------------
     def icc(self) -> pd.Series:
         from .effects import icc
 
-        return icc(self)
+        return _shown(icc(self))
 
     def r2(self, method: str = "nakagawa") -> pd.Series:
         from .effects import r2
 
-        return r2(self, method=method)
+        return _shown(r2(self, method=method))
 
     def random_slope_ranges(self, level: float = 0.95) -> pd.DataFrame:
         from .effects import random_slope_ranges
 
-        return random_slope_ranges(self, level=level)
+        return _shown(random_slope_ranges(self, level=level))
 
     def simple_slopes(
         self, of: str, at: dict[str, Any] | None = None, level: float = 0.95
     ) -> pd.DataFrame:
         from .effects import simple_slopes
 
-        return simple_slopes(self, of, at, level=level)
+        return _shown(simple_slopes(self, of, at, level=level))
 
     def johnson_neyman(self, of: str, moderator: str, level: float = 0.95) -> pd.DataFrame:
         from .effects import johnson_neyman
 
-        return johnson_neyman(self, of, moderator, level=level)
+        return _shown(johnson_neyman(self, of, moderator, level=level))
 
     def marginal_variance(self, x: Any, group: str | None = None) -> pd.DataFrame:
         from .effects import marginal_variance
 
-        return marginal_variance(self, x, group=group)
+        return _shown(marginal_variance(self, x, group=group))
 
     def reliability(self, group: str | None = None) -> pd.DataFrame:
         from .effects import reliability
 
-        return reliability(self, group=group)
+        return _shown(reliability(self, group=group))
 
     def advice(self) -> list:
         from .advice import advise
@@ -302,7 +332,7 @@ class MixedModelResult:
     ) -> pd.DataFrame:
         from .diagnostics import influence
 
-        return influence(self, group=group, exact=exact, **kwargs)
+        return _shown(influence(self, group=group, exact=exact, **kwargs))
 
     def without(self, clusters: list[Any], group: str | None = None) -> Any:
         from .diagnostics import without
@@ -322,27 +352,71 @@ class MixedModelResult:
 
     # -- display (mlm_jupyter.display) -----------------------------------------------------
     def summary(self) -> str:
-        """lme4-style plain-text summary."""
+        """lme4-style plain-text summary (a ``str`` that displays as its lines in notebooks)."""
         from .display.text import summary_text
+        from .frames import DisplayText
 
-        return summary_text(self)
+        return DisplayText(summary_text(self))
 
     def __str__(self) -> str:
         return self.summary()
+
+    def methods_text(self, ddf: str = "satterthwaite", level: float = 0.95,
+                     references: bool = False) -> str:
+        """A methods paragraph: estimation, optimiser and checks, df method, centring, software."""
+        from .display.paper.methods import methods_text
+
+        return methods_text(self, ddf=ddf, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model in Raudenbush-Bryk notation: ``format`` "text", "latex" or "html"."""
+        from .display.equations import model_equations
+
+        eq = model_equations(self)
+        renderers = {"text": eq.to_text, "latex": eq.to_latex, "html": eq._repr_html_}
+        if format not in renderers:
+            raise ValueError(f"format must be 'text', 'latex' or 'html', not {format!r}.")
+        return renderers[format]()
 
     def _repr_html_(self) -> str:
         from .display.html import result_html
 
         return result_html(self)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """IPython's text display (terminal, text/plain): the summary, not the dataclass."""
+        p.text(self.summary())
+
     def explore(self, **kwargs: Any) -> Any:
         """The interactive explorer widget."""
         from .display.widget import ModelExplorer
+        from .validate import check_count
+
+        if "max_clusters" in kwargs:
+            check_count("max_clusters", kwargs["max_clusters"], minimum=1)
 
         return ModelExplorer(self, **kwargs)
 
     def to_html(self, path: str | None = None, **kwargs: Any) -> str:
         """Self-contained offline HTML report; written to ``path`` when given."""
         from .display.report import report
+        from .validate import check_output_path
+
+        if path is not None:
+            check_output_path(path)
 
         return report(self, path=path, **kwargs)
+
+
+def _shown(table: Any) -> Any:
+    """A table the API returns, as the display-friendly subclass (same values, see frames)."""
+    from .frames import as_result_frame, as_result_series
+
+    if isinstance(table, pd.DataFrame):
+        return table if hasattr(type(table), "display_digits") else as_result_frame(table)
+    if isinstance(table, pd.Series):
+        return as_result_series(table)
+    return table
+
+
+make_read_only(MixedModelResult, tables=("fixef",), arrays=("theta", "random_effects"))

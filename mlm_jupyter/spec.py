@@ -17,7 +17,7 @@ class RandomTerm:
     Attributes
     ----------
     expr : str
-        Left side of the bar as formulaic text, with the intercept made explicit:
+        Left side of the bar as R formula text, with the intercept made explicit:
         ``"1"``, ``"1 + Days"``, ``"0 + Days"``.  ``(Days | g)`` is stored as
         ``"1 + Days"`` (lme4's implicit intercept).
     group : str
@@ -47,9 +47,9 @@ class ModelSpec:
     formula : str
         The formula exactly as the user wrote it.
     response : str
-        Left side of ``~`` (formulaic text; usually a column name).
+        Left side of ``~`` (R expression text; usually a column name).
     fixed : str
-        Right side of the fixed part as formulaic text, bar terms removed
+        Right side of the fixed part as R formula text, bar terms removed
         (``"1"`` when only an intercept remains; ``"0"`` / ``"-1"`` kept).
     random : tuple of RandomTerm
         Random terms in the order written, ``||`` and ``a/b`` already expanded.

@@ -1,13 +1,13 @@
 """Centering transforms usable inside formulas: cwc(x, g), cm(x, g), gmc(x), center(x, c).
 
-The functions are handed to formulaic as evaluation context, so they work in the fixed and
-the random part of a formula::
+They work in the fixed and the random part of a formula (evaluated by
+:mod:`mlm_jupyter.rfunctions`)::
 
     mathach ~ cwc(ses, school) * catholic + cm(ses, school) + (1 + cwc(ses, school) | school)
 
-They are formulaic *stateful transforms*: the cluster means (or the grand mean) are computed
-once, on the rows used in the fit (after rows with missing values are dropped), and stored in
-the model spec.  ``res.predict(newdata)`` re-uses those training means, so a prediction for a
+They are *stateful*: the cluster means (or the grand mean) are computed once, on the rows
+used in the fit (after rows with missing values are dropped), and stored with the design.
+``res.predict(newdata)`` re-uses those training means, so a prediction for a
 new row of a known cluster centres it exactly as the training rows were centred.
 
 What the coefficients mean
@@ -38,46 +38,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic.transforms import stateful_transform
 
 
-def _values(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=object if isinstance(x, pd.Categorical) else None)
-    if arr.ndim != 1:
-        raise ValueError(f"{name}() needs a single numeric variable, got shape {arr.shape}.")
-    try:
-        return arr.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name}() centres a numeric variable, but got non-numeric values ({exc}). "
-            "Convert the column to numbers first (e.g. pd.to_numeric)."
-        ) from exc
+def cluster_means(x: np.ndarray, keys: np.ndarray, name: str) -> dict[str, float]:
+    """Training cluster means x̄_j of ``x`` by cluster label (the rows of the fit)."""
+    frame = pd.DataFrame({"x": x, "g": keys})
+    means = frame.groupby("g", sort=True)["x"].mean()
+    if means.isna().any():
+        empty = list(means.index[means.isna()])[:5]
+        raise ValueError(f"{name}(): cluster(s) {empty} have no non-missing values to average.")
+    return {str(k): float(v) for k, v in means.items()}
 
 
-def _keys(g: Any, n: int, name: str) -> np.ndarray:
-    """Cluster labels as strings (the design's level names are strings too)."""
-    keys = np.asarray(pd.Series(g).astype(str).to_numpy(), dtype=object)
-    if keys.shape != (n,):
-        raise ValueError(
-            f"{name}(x, g): x and the grouping variable have different lengths "
-            f"({n} and {keys.shape[0] if keys.ndim else 1})."
-        )
-    return keys
+def lookup_means(means: dict[str, float], keys: np.ndarray, name: str) -> np.ndarray:
+    """Each row's training cluster mean; NaN for a missing cluster id.
 
-
-def _cluster_means(x: np.ndarray, keys: np.ndarray, state: dict, name: str) -> np.ndarray:
-    """Each row's training cluster mean x̄_j (computed on the first call, then reused)."""
-    if "means" not in state:
-        frame = pd.DataFrame({"x": x, "g": keys})
-        means = frame.groupby("g", sort=True)["x"].mean()
-        if means.isna().any():
-            empty = list(means.index[means.isna()])[:5]
-            raise ValueError(
-                f"{name}(): cluster(s) {empty} have no non-missing values to average."
-            )
-        state["means"] = {str(k): float(v) for k, v in means.items()}
-    means = state["means"]
-    unseen = sorted({k for k in keys if k not in means})
+    Raises
+    ------
+    ValueError
+        A cluster that was not in the training data (there is no mean to centre on).
+    """
+    unseen = sorted({k for k in keys if k is not None and k not in means})
     if unseen:
         shown = ", ".join(repr(u) for u in unseen[:10])
         more = f" and {len(unseen) - 10} more" if len(unseen) > 10 else ""
@@ -87,68 +68,53 @@ def _cluster_means(x: np.ndarray, keys: np.ndarray, state: dict, name: str) -> n
             "clusters, or compute the centred variables yourself for new clusters and refit "
             "with them as ordinary columns."
         )
-    return np.array([means[k] for k in keys], dtype=float)
+    return np.array([means[k] if k is not None else np.nan for k in keys], dtype=float)
 
 
-@stateful_transform
-def cwc(x: Any, g: Any, _state: dict = {}) -> np.ndarray:  # noqa: B006 (formulaic's state)
-    """Centring within cluster: ``x_ij - x̄_j`` (x̄_j the training mean of cluster j)."""
-    values = _values(x, "cwc")
-    return values - _cluster_means(values, _keys(g, len(values), "cwc"), _state, "cwc")
+def poly_coefficients(x: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``attr(poly(x, degree), "coefs")``: recurrence constants ``alpha`` and ``norm2``.
+
+    As R: centre x, QR of the Vandermonde matrix [1, x, ..., x^degree], Z = Q diag(R) (its
+    columns are the orthogonal polynomials, sign-free), ``norm2`` their squared lengths with
+    a leading 1, ``alpha`` the recurrence shifts.
+    """
+    xbar = float(np.mean(x))
+    xc = x - xbar
+    V = np.vander(xc, degree + 1, increasing=True)
+    q, r = np.linalg.qr(V)
+    Z = q * np.diag(r)
+    norm2 = np.sum(Z**2, axis=0)
+    alpha = (np.sum(xc[:, None] * Z**2, axis=0) / norm2 + xbar)[:degree]
+    return alpha, np.concatenate([[1.0], norm2])
 
 
-@stateful_transform
-def cm(x: Any, g: Any, _state: dict = {}) -> np.ndarray:  # noqa: B006
-    """Cluster mean ``x̄_j`` of every row's cluster (training means)."""
-    values = _values(x, "cm")
-    return _cluster_means(values, _keys(g, len(values), "cm"), _state, "cm")
+def poly_basis(x: np.ndarray, alpha: np.ndarray, norm2: np.ndarray) -> np.ndarray:
+    """R's ``predict(poly(...), x)``: the three-term recurrence with the training constants."""
+    degree = len(alpha)
+    Z = np.empty((len(x), degree + 1))
+    Z[:, 0] = 1.0
+    Z[:, 1] = x - alpha[0]
+    for i in range(1, degree):
+        Z[:, i + 1] = (x - alpha[i]) * Z[:, i] - (norm2[i + 1] / norm2[i]) * Z[:, i - 1]
+    return Z[:, 1:] / np.sqrt(norm2[2:])
 
 
-@stateful_transform
-def gmc(x: Any, _state: dict = {}) -> np.ndarray:  # noqa: B006
-    """Grand-mean centring ``x_ij - x̄`` (x̄ the mean over the training rows)."""
-    values = _values(x, "gmc")
-    if "mean" not in _state:
-        _state["mean"] = float(np.nanmean(values))
-    return values - _state["mean"]
+def scale_parameters(x: np.ndarray, center: Any, scale: Any) -> tuple[float, float]:
+    """R's ``scale(x, center, scale)`` constants: mean and root-mean-square (n - 1) by default.
 
-
-@stateful_transform
-def center(x: Any, c: float | None = None, _state: dict = {}) -> np.ndarray:  # noqa: B006
-    """Centring on a constant: ``x - c`` (``c`` omitted: the training grand mean)."""
-    values = _values(x, "center")
-    if "c" not in _state:
-        if c is None:
-            _state["c"] = float(np.nanmean(values))
-        else:
-            try:
-                _state["c"] = float(c)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"center(x, c): c must be a number, got {c!r}.") from exc
-    return values - _state["c"]
-
-
-def offset(x: Any) -> np.ndarray:
-    """``offset(log(exposure))``: a term with coefficient fixed at 1 (design moves it out of X)."""
-    return np.asarray(x, dtype=float)
-
-
-def cbind(*columns: Any) -> np.ndarray:
-    """``cbind(successes, failures)``: the two-column binomial response, as in R."""
-    if len(columns) != 2:
-        raise ValueError(
-            f"cbind() on the left of '~' takes two columns (successes, failures), "
-            f"not {len(columns)}."
-        )
-    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
-
-
-#: Transform name -> (function, whether its second argument is a grouping variable).
-TRANSFORMS: dict[str, Any] = {"cwc": cwc, "cm": cm, "gmc": gmc, "center": center}
-#: Names R formulas use for model structure rather than a transformation of a column.
-STRUCTURE: dict[str, Any] = {"offset": offset, "cbind": cbind}
-
-
-def formula_context() -> dict[str, Any]:
-    """Names available inside formulas in addition to formulaic's own."""
-    return {**TRANSFORMS, **STRUCTURE}
+    ``center``/``scale`` may be TRUE/FALSE or numbers, as in R; missing values are ignored.
+    """
+    present = x[~np.isnan(x)]
+    if isinstance(center, bool):
+        shift = float(np.mean(present)) if center and present.size else 0.0
+    else:
+        shift = float(center)
+    if isinstance(scale, bool):
+        if not scale:
+            return shift, 1.0
+        dev = present - shift
+        spread = float(np.sqrt(np.sum(dev**2) / max(dev.size - 1, 1)))
+        if spread == 0:
+            raise ValueError("scale(): the variable is constant, so it cannot be scaled.")
+        return shift, spread
+    return shift, float(scale)

@@ -42,3 +42,10 @@ def test_several_grouping_factors_get_the_combined_equation_only():
 def test_html_escapes_names():
     html = model_equations(fitted_case("hsb_crosslevel"))._repr_html_()
     assert "cses<sub>ij</sub>" in html and "<script" not in html
+
+
+def test_uncorrelated_slope_keeps_its_random_part():
+    # (cses || school) is split into (1 | school) + (0 + cses | school): both u's appear.
+    eq = model_equations(fitted_case("hsb_uncorr_female"))
+    assert "β_1j = γ_10 + u_1j" in eq.level2
+    assert "u_0j + u_1j·cses_ij + r_ij" in eq.combined

@@ -297,7 +297,7 @@ def test_progress_is_silent_unless_enabled(capsys: pytest.CaptureFixture) -> Non
     with Progress(3, "quiet") as bar:  # pytest's stderr is not a terminal
         bar.update(3)
     assert capsys.readouterr().err == ""
-    with Progress(2, "loud", enabled=True) as bar:
+    with Progress(2, "loud", enabled=True, delay=0) as bar:
         bar.update(2)
     err = capsys.readouterr().err
-    assert "loud" in err and "2/2" in err
+    assert "loud: 2 of 2 (100%)" in err and "loud: done, 2 steps in" in err

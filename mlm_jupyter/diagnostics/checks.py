@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,21 @@ class Finding:
                 f"{html.escape(self.finding)}{look}</div>")
 
 
+class Findings(list):
+    """``res.check()``: a list of :class:`Finding` that displays as readable text and HTML."""
+
+    def __str__(self) -> str:
+        return "\n".join(str(f) for f in self) or "Model checks: nothing was checked."
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from ..display.html import advice_html
+
+        return advice_html(self, title="Model checks")
+
+
 def _outlier_limit(n: int) -> float:
     """Most values beyond ±3 SD that n normal draws plausibly give: at least twice the
     expected count and above its Poisson 99.9% quantile."""
@@ -89,15 +104,18 @@ def _labels(index: pd.Index, k: int = 5) -> str:
 def _fit_findings(res: MixedModelResult) -> list[Finding]:
     out = []
     if not res.converged:
-        out.append(Finding("convergence", "the optimiser did not meet lme4's gradient criterion",
-                           "rescale predictors or simplify the random part; compare with "
-                           "res.refit()", "warning"))
+        grad = res.optimization.max_scaled_gradient
+        out.append(Finding("convergence", "the optimiser stopped where the fit criterion was not "
+                           f"yet flat (largest scaled gradient {grad:.3g})",
+                           "res.all_fit() (do other optimisers agree?); rescale predictors or "
+                           "simplify the random part", "warning"))
     if res.is_singular:
         zero = res.varcorr[(res.varcorr["var2"].isna()) & (res.varcorr["vcov"] < 1e-8)]
         which = ", ".join(f"{g}|{v}" for g, v in zip(zero["group"], zero["var1"], strict=True))
         out.append(Finding("singular fit", "a variance is (near) zero or a correlation is ±1"
                            + (f" ({which})" if which else ""),
-                           "drop the degenerate random term or its correlation", "warning"))
+                           "res.advice() for the formula without the degenerate part",
+                           "warning"))
     if not out:
         out.append(Finding("fit", "converged, not singular", ""))
     return out
@@ -211,7 +229,7 @@ def _influence(res: MixedModelResult) -> list[Finding]:
                                f"res.influence({group!r}, exact=False)", "note"))
             continue
         exact = G <= (EXACT_INFLUENCE_MAX_LEVELS if fast else 30) and res.nobs <= 200_000
-        table = influence(res, group, exact=exact, progress=False)
+        table = influence(res, group, exact=exact)
         flagged = table[table["flag"]].sort_values("cooks", ascending=False)
         how = "exact refits" if exact else "one-step approximation"
         finding = (f"{len(flagged)} of {G} clusters with Cook's distance > {FLAG_FACTOR:g}/G "
@@ -234,7 +252,7 @@ def _influence(res: MixedModelResult) -> list[Finding]:
     return out
 
 
-def check(res: MixedModelResult) -> list[Finding]:
+def check(res: MixedModelResult) -> Findings:
     """Assumption and influence checks of a fit (see the module docstring for the criteria).
 
     Never raises because of the data: a check that cannot be computed returns a note
@@ -242,9 +260,10 @@ def check(res: MixedModelResult) -> list[Finding]:
 
     Returns
     -------
-    list of Finding
+    Findings
+        A list of :class:`Finding`.
     """
-    out: list[Finding] = []
+    out = Findings()
     for name, step in [("fit", _fit_findings), ("residual normality", _residual_shape),
                        ("residual spread", _cluster_spread),
                        ("residual spread against fitted values", lambda r: [_fitted_spread(r)]),

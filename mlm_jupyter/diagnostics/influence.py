@@ -23,11 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ..caching import result_memo
-from ..engine.blocks import cross_products
-from ..engine.objective import ProfiledDeviance, solve, unscaled_vcov
 from ..engine.threads import single_blas_thread
 from .onestep import one_step_all, per_level_xy_gram
-from .refit import refit_theta, subtract, warm_start
+from .refit import DeletionRefitter, RefitError
 from .residuals import hatvalues
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
 #: A cluster is flagged when its Cook's distance exceeds FLAG_FACTOR / G (G clusters):
 #: the usual 4/G cut-off for deletion diagnostics (Belsley-Kuh-Welsch style, as in HLMdiag's docs).
 FLAG_FACTOR = 4.0
-_RANK_TOL = 1e-10  # squared relative length of a column's part orthogonal to earlier ones
 
 
 def varcorr_labels(res: MixedModelResult) -> list[str]:
@@ -83,49 +80,6 @@ def _varcorr_vector(T: list[np.ndarray], sigma: float) -> np.ndarray:
     return np.asarray(out)
 
 
-def _aliased_columns(xtx: np.ndarray, names: tuple[str, ...]) -> list[str]:
-    """Columns of X that are (numerically) combinations of earlier ones, from X'X alone."""
-    d = np.sqrt(np.clip(np.diag(xtx), 0.0, None))
-    scale = np.where(d > 0, d, 1.0)
-    G = xtx / np.outer(scale, scale)
-    keep: list[int] = []
-    bad = []
-    for k in range(G.shape[0]):
-        if d[k] == 0:
-            bad.append(names[k])
-            continue
-        if keep:
-            sol = np.linalg.lstsq(G[np.ix_(keep, keep)], G[keep, k], rcond=None)[0]
-            resid = G[k, k] - G[k, keep] @ sol
-        else:
-            resid = G[k, k]
-        if resid < _RANK_TOL:
-            bad.append(names[k])
-        else:
-            keep.append(k)
-    return bad
-
-
-def _blocker(res: MixedModelResult, rows: np.ndarray, level_counts: list[np.ndarray],
-             n_left: int, xtx_left: np.ndarray) -> str:
-    """Why the model cannot be refitted without these rows ('' when it can)."""
-    design = res.design
-    for term, counts in zip(design.terms, level_counts, strict=True):
-        left = counts - np.bincount(term.codes[rows], minlength=term.n_levels)
-        if np.count_nonzero(left) < 2:
-            return (f"removing this cluster leaves grouping factor '{term.group}' with "
-                    f"{np.count_nonzero(left)} level(s); a variance needs at least two")
-    p = design.p
-    if n_left - p <= 0:
-        return f"only {n_left} observations would remain for {p} fixed effects"
-    bad = _aliased_columns(xtx_left, design.fixed_names)
-    if bad:
-        return ("without this cluster X is rank deficient: "
-                + ", ".join(f"'{b}'" for b in bad)
-                + " would be constant or a combination of other columns (lme4 would drop it)")
-    return ""
-
-
 def influence(res: MixedModelResult, group: str | None = None, exact: bool = True,
               progress: bool | None = None) -> pd.DataFrame:
     """Cluster-deletion influence for every level of ``group``.
@@ -143,7 +97,8 @@ def influence(res: MixedModelResult, group: str | None = None, exact: bool = Tru
         with θ held at θ̂ (β̂ and σ̂ recomputed); the random-effect ``rvc`` columns are then
         NaN (with θ fixed they would only echo the residual's change).
     progress : bool, optional
-        Show a progress bar; default: only for more than 500 clusters.
+        Show a progress bar; default: in notebooks and terminals when the refits take more
+        than a second (see :mod:`mlm_jupyter.progress`).
 
     Returns
     -------
@@ -168,9 +123,8 @@ def _influence_table(
     from ..progress import Progress
 
     codes, levels = group_codes(res, group)
-    design, full, cond = res.engine_design, res.engine, res.conditioning
-    cp = full.cp
-    p = cp.p
+    design = res.design
+    p = design.p
     beta = res.fixef.to_numpy()
     V = res.vcov.to_numpy()
     Vinv = np.linalg.inv(V)
@@ -178,7 +132,6 @@ def _influence_table(
     vc = res.varcorr["vcov"].to_numpy(dtype=float)
     labels = ["rvc:" + lab for lab in varcorr_labels(res)]
     hat = hatvalues(res).to_numpy()
-    level_counts = [np.bincount(t.codes, minlength=t.n_levels) for t in design.terms]
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
     G = len(levels)
@@ -187,8 +140,6 @@ def _influence_table(
     n_obs = np.diff(bounds)
     leverage = np.array([hat[order[bounds[j]:bounds[j + 1]]].sum() for j in range(G)])
     notes = [""] * G
-    m_r = cp.m_rest
-    xtx = cp.A22[m_r:m_r + p, m_r:m_r + p]
 
     def record(j: int, beta_j: np.ndarray, Vj: np.ndarray, rvc: np.ndarray) -> None:
         d = beta - beta_j
@@ -205,10 +156,11 @@ def _influence_table(
     if not exact and len(design.terms) == 1:
         # One random term and θ fixed: every deletion is a (p+1)-sized update (onestep.py).
         gram = per_level_xy_gram(res, codes, G)
+        xtx = res.engine_design.X.T @ res.engine_design.X  # the gram's (engine) units
+        checker = DeletionRefitter(res, exact=False)
         for j in range(G):
             rows = order[bounds[j]:bounds[j + 1]]
-            notes[j] = _blocker(res, rows, level_counts, cp.n - int(n_obs[j]),
-                                xtx - gram[j, :p, :p])
+            notes[j] = checker.blocker(rows, design.n - int(n_obs[j]), xtx - gram[j, :p, :p])
         todo = np.flatnonzero([not n for n in notes])
         beta_all, sigma_all, V_all, ok = one_step_all(res, gram, n_obs, todo)
         for k in todo:
@@ -222,39 +174,25 @@ def _influence_table(
         todo_loop: range | list[int] = []
     else:
         todo_loop = range(G)
-    enabled = progress if progress is not None else (None if G > 500 else False)
     with single_blas_thread(), Progress(len(todo_loop), f"influence ({group})",
-                                         enabled if len(todo_loop) else False) as bar:
-        start = warm_start(full, res.engine_theta) if exact else None
+                                         progress if len(todo_loop) else False,
+                                         unit="refits") as bar:
+        refitter = DeletionRefitter(res, exact=exact) if len(todo_loop) else None
         for j in todo_loop:
             bar.update()
-            rows = order[bounds[j]:bounds[j + 1]]
-            cp_minus = subtract(cp, cross_products(design, rows=rows))
-            why = _blocker(res, rows, level_counts, cp_minus.n,
-                           cp_minus.A22[m_r:m_r + p, m_r:m_r + p])
-            if why:
-                notes[j] = why
-                continue
-            obj = ProfiledDeviance(cp_minus, reml=res.reml)
+            assert refitter is not None
             try:
-                if start is not None:
-                    theta, converged = refit_theta(obj, start)
-                    if not converged:
-                        notes[j] = ("the refit without this cluster did not converge; "
-                                    "values are approximate")
-                else:
-                    theta = res.engine_theta
-                sol = solve(obj, theta)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                notes[j] = f"the refit without this cluster failed: {exc}"
+                fit = refitter.refit(order[bounds[j]:bounds[j + 1]])
+            except RefitError as exc:
+                notes[j] = str(exc)
                 continue
-            Vj = cond.vcov(unscaled_vcov(sol.factor, m_r, p) * sol.sigma**2)
-            sigma_j = cond.scale * sol.sigma
+            if not fit.converged:
+                notes[j] = "the refit without this cluster did not converge; values are approximate"
             with np.errstate(divide="ignore", invalid="ignore"):
-                rvc = _varcorr_vector(cond.T(sol.factor.T), sigma_j) / vc_safe - 1.0
+                rvc = _varcorr_vector(fit.factors, fit.sigma) / vc_safe - 1.0
             if not exact:
                 rvc[:-1] = np.nan
-            record(j, cond.beta(sol.beta), Vj, rvc)
+            record(j, fit.beta, fit.vcov, rvc)
     table = pd.DataFrame(stats, index=pd.Index(levels, name=group),
                          columns=["cooks", "mdffits", "covratio", "covtrace", "leverage", *labels])
     table["leverage"] = leverage

@@ -41,6 +41,8 @@ def residuals(res: MixedModelResult, kind: str = "conditional") -> pd.Series:
     design = res.design
     if kind in ("conditional", "pearson", "scaled"):
         values = design.y - res.fitted(include_re=True).to_numpy()
+        if design.offset is not None:  # design.y is already the response minus the offset
+            values = values + design.offset
         if kind == "scaled":
             values = values / res.sigma
     elif kind == "marginal":

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .influence import _aliased_columns, group_codes, resolve_group, varcorr_labels
+from .influence import group_codes, resolve_group, varcorr_labels
+from .refit import aliased_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..design import Design
@@ -71,7 +72,7 @@ def reduced_design(res: MixedModelResult, keep: np.ndarray) -> Design:
     n, p = X.shape
     if n - p <= 0:
         raise ValueError(f"only {n} observations would remain for {p} fixed effects.")
-    bad = _aliased_columns(X.T @ X, design.fixed_names)
+    bad = aliased_columns(X.T @ X, design.fixed_names)
     if bad:
         raise ValueError(
             "without these clusters X is rank deficient: "
@@ -79,8 +80,12 @@ def reduced_design(res: MixedModelResult, keep: np.ndarray) -> Design:
             + " would be constant or a combination of other columns. Remove fewer clusters "
             "or drop the term from the formula."
         )
+    offset = None if design.offset is None else design.offset[keep]
+    used = np.flatnonzero(np.ones(design.n, bool) if design.rows is None else design.rows)
+    rows = np.zeros(len(used) if design.rows is None else len(design.rows), dtype=bool)
+    rows[used[keep]] = True
     return replace(design, y=design.y[keep], X=X, terms=tuple(terms),
-                   row_index=design.row_index[keep])
+                   row_index=design.row_index[keep], offset=offset, rows=rows)
 
 
 def without(res: MixedModelResult, clusters: Any, group: str | None = None) -> WithoutResult:

@@ -40,7 +40,10 @@ class Coefficient:
 
 @dataclass(frozen=True)
 class ModelEquations:
-    """Equations of a two-level model as plain text and HTML lines."""
+    """Equations of a two-level model as plain text, HTML and LaTeX lines.
+
+    ``distribution`` states the random parts' distributions (r ~ N(0, σ²), u ~ N(0, T)).
+    """
 
     level1: str
     level2: tuple[str, ...]
@@ -48,6 +51,11 @@ class ModelEquations:
     level1_html: str
     level2_html: tuple[str, ...]
     combined_html: str
+    level1_latex: str = ""
+    level2_latex: tuple[str, ...] = ()
+    combined_latex: tuple[str, ...] = ()
+    distribution: str = ""
+    distribution_latex: str = ""
 
     def __str__(self) -> str:
         if not self.level1:
@@ -69,6 +77,30 @@ class ModelEquations:
             for label, line in rows
         )
         return f"<table class='mlm-equations'>{body}</table>"
+
+    def to_text(self) -> str:
+        """The equations and the distributions of the random parts, as plain text."""
+        text = str(self)
+        return f"{text}\n          {self.distribution}" if self.distribution else text
+
+    def to_latex(self) -> str:
+        """An amsmath ``aligned`` block (inside ``\\[ ... \\]`` or an equation environment)."""
+        rows = []
+        if self.level1_latex:
+            rows.append(rf"\text{{Level 1:}}\quad & {self.level1_latex}")
+            rows += [
+                (r"\text{Level 2:}\quad" if i == 0 else "") + f" & {line}"
+                for i, line in enumerate(self.level2_latex)
+            ]
+        # the combined equation, four terms to a line
+        terms = list(self.combined_latex)
+        lhs, first = terms[0], terms[1:5]
+        rows.append(r"\text{Combined:}\quad & " + lhs + " = " + " + ".join(first))
+        for k in range(5, len(terms), 4):
+            rows.append(r" & \quad + " + " + ".join(terms[k : k + 4]))
+        if self.distribution_latex:
+            rows.append(r" & " + self.distribution_latex)
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
 
 def _is_level2(values: np.ndarray, codes: np.ndarray, n_levels: int) -> bool:
@@ -110,12 +142,30 @@ def classify_coefficients(res: MixedModelResult, group: str | None = None) -> li
     return out
 
 
-#: One piece of an equation as (plain text, HTML); both renderings are built side by side.
-Piece = tuple[str, str]
+#: One piece of an equation as (plain text, HTML, LaTeX); all are built side by side.
+Piece = tuple[str, str, str]
+_GREEK = {"β": r"\beta", "γ": r"\gamma", "σ": r"\sigma", "τ": r"\tau"}
+
+
+def _tex_name(name: str) -> str:
+    """A data column's name in math mode: upright text, LaTeX specials escaped."""
+    from .paper.render_latex import escape_latex
+
+    return rf"\text{{{escape_latex(_plain(name))}}}"
+
+
+def _plain(name: str) -> str:
+    """A name without R's backticks (they quote non-syntactic names; not part of the name)."""
+    return name.replace("`", "")
 
 
 def _sub(text: str, index: str) -> Piece:
-    return f"{text}_{index}", f"{html.escape(text)}<sub>{html.escape(index)}</sub>"
+    symbol = _GREEK.get(text) or (text if len(text) == 1 and text.isascii() else _tex_name(text))
+    return (
+        f"{text}_{index}",
+        f"{html.escape(text)}<sub>{html.escape(index)}</sub>",
+        f"{symbol}_{{{index}}}",
+    )
 
 
 def _var(name: str, index: str) -> Piece | None:
@@ -123,23 +173,106 @@ def _var(name: str, index: str) -> Piece | None:
     the intercept, which multiplies nothing."""
     if name == INTERCEPT:
         return None
-    parts = split_interaction(name)
+    parts = [_plain(p) for p in split_interaction(name)]
     plain = "·".join(f"{p}_{index}" for p in parts)
     markup = "·".join(f"{html.escape(p)}<sub>{index}</sub>" for p in parts)
-    return plain, markup
+    tex = r"\,".join(f"{_tex_name(p)}_{{{index}}}" for p in parts)
+    return plain, markup, tex
 
 
 def _times(coefficient: Piece, variable: Piece | None) -> Piece:
     if variable is None:
         return coefficient
-    return f"{coefficient[0]}·{variable[0]}", f"{coefficient[1]}·{variable[1]}"
+    return (
+        f"{coefficient[0]}·{variable[0]}",
+        f"{coefficient[1]}·{variable[1]}",
+        rf"{coefficient[2]}\,{variable[2]}",
+    )
 
 
 def _equation(lhs: Piece, terms: list[Piece]) -> Piece:
     return (
         f"{lhs[0]} = " + " + ".join(t[0] for t in terms),
         f"{lhs[1]} = " + " + ".join(t[1] for t in terms),
+        f"{lhs[2]} = " + " + ".join(t[2] for t in terms),
     )
+
+
+def _distribution(res: MixedModelResult, index: str) -> tuple[str, str]:
+    """``r ~ N(0, σ²)`` and per random term ``(u_0j, u_1j)' ~ N(0, T)`` (text, LaTeX).
+
+    ``index`` is the observation subscript (``ij`` for one grouping factor, ``i`` for
+    several, where each factor's u's are normal with that factor's T).
+    """
+    design = res.design
+    indices = random_indices(res)
+    groups = list(dict.fromkeys(t.group for t in design.terms))
+    text = [f"r_{index} ~ N(0, σ²)"]
+    tex = [rf"r_{{{index}}} \sim N(0, \sigma^2)"]
+    for term in design.terms:
+        ks = [indices[(term.group, c)] for c in term.columns]
+        taus = [[f"{min(a, b)}{max(a, b)}" for b in ks] for a in ks]
+        if len(groups) == 1:
+            names = [f"u_{k}j" for k in ks]
+            tex_names = [f"u_{{{k}j}}" for k in ks]
+            tau, tex_tau, big_t = "τ_{}", r"\tau_{{{}}}", "T"
+        else:  # each factor has its own τ's: the factor's name goes on them
+            group = term.group
+            names = [f"u[{c}]_{group}" for c in term.columns]
+            tex_names = [rf"u^{{({_tex_name(c)})}}_{{{_tex_name(group)}}}" for c in term.columns]
+            tau = "τ_{}" + f"({group})"
+            tex_tau = r"\tau^{{(" + _tex_name(group).replace("{", "{{").replace("}", "}}")
+            tex_tau += r")}}_{{{}}}"
+            big_t = f"T({group})"
+        if len(ks) == 1:
+            text.append(f"{names[0]} ~ N(0, {tau.format(taus[0][0])})")
+            tex.append(rf"{tex_names[0]} \sim N(0, {tex_tau.format(taus[0][0])})")
+            continue
+        text.append(f"({', '.join(names)})' ~ N(0, {big_t})")
+        rows = r" \\ ".join(" & ".join(tex_tau.format(t) for t in row) for row in taus)
+        vector = r" \\ ".join(tex_names)
+        tex.append(
+            rf"\begin{{pmatrix}}{vector}\end{{pmatrix}} \sim N\left(\mathbf{{0}}, "
+            rf"\begin{{pmatrix}}{rows}\end{{pmatrix}}\right)"
+        )
+    return ";  ".join(text), r",\quad ".join(tex)
+
+
+def slot_indices(res: MixedModelResult) -> dict[str, int]:
+    """Level-1 slot -> its index k in β_kj (the intercept 0), for one grouping factor.
+
+    The index of u_kj and of τ_kk: slots of fixed effects in model-matrix order, then the
+    random terms without a fixed part.  Several grouping factors: positions within each
+    factor's random terms are used instead (see :func:`random_indices`).
+    """
+    terms = res.design.terms
+    coefs = classify_coefficients(res, terms[0].group)
+    columns = [c for t in terms if t.group == terms[0].group for c in t.columns]
+    slots = [INTERCEPT] + [c.slot for c in coefs if c.slot != INTERCEPT]
+    slots = list(dict.fromkeys(slots + [c for c in columns if c not in slots]))
+    return {s: i for i, s in enumerate(slots)}
+
+
+def random_indices(res: MixedModelResult) -> dict[tuple[str, str], int]:
+    """(grouping factor, random-term column) -> the index k of u_kj and τ_kk.
+
+    One grouping factor: the slot index of the level-2 equations (:func:`slot_indices`), so a
+    table's τ11 is the variance of the u1j in ``res.equations()``.  Several factors: the
+    position among the factor's columns (intercept 0 when present, then the slopes 1, 2, ...;
+    sjPlot's convention), over all of the factor's terms (``||`` pieces included).
+    """
+    design = res.design
+    if len({t.group for t in design.terms}) == 1:
+        slots = slot_indices(res)
+        return {(t.group, c): slots[c] for t in design.terms for c in t.columns}
+    out: dict[tuple[str, str], int] = {}
+    for group in dict.fromkeys(t.group for t in design.terms):
+        columns = [c for t in design.terms if t.group == group for c in t.columns]
+        start = 0 if INTERCEPT in columns else 1
+        ordered = [c for c in columns if c == INTERCEPT] + [c for c in columns if c != INTERCEPT]
+        for k, c in enumerate(dict.fromkeys(ordered)):
+            out[(group, c)] = k + start
+    return out
 
 
 def model_equations(res: MixedModelResult) -> ModelEquations:
@@ -149,12 +282,12 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
         return _combined_only(res)
     term = design.terms[0]
     coefs = classify_coefficients(res, term.group)
-    random_cols = list(term.columns)
-    slots = [INTERCEPT] + [c.slot for c in coefs if c.slot != INTERCEPT]
-    slots = list(dict.fromkeys(slots + [c for c in random_cols if c not in slots]))
-    slot_index = {s: i for i, s in enumerate(slots)}
+    # all terms of the factor: (x || g) is split into (1 | g) + (0 + x | g)
+    random_cols = list(dict.fromkeys(c for t in design.terms for c in t.columns))
+    slot_index = slot_indices(res)
+    slots = list(slot_index)
     y = _sub(res.spec.response.strip().strip("`"), "ij")
-    residual = ("r_ij", "r<sub>ij</sub>")
+    residual = ("r_ij", "r<sub>ij</sub>", "r_{ij}")
 
     level1 = _equation(
         y, [_times(_sub("β", f"{slot_index[s]}j"), _var(s, "ij")) for s in slots] + [residual]
@@ -170,9 +303,10 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
         ]
         combined += [_times(g, _var(s, "ij")) for g in gammas]
         terms = gammas + ([_sub("u", f"{k}j")] if s in random_cols else [])
-        level2.append(_equation(_sub("β", f"{k}j"), terms or [("0", "0")]))
+        level2.append(_equation(_sub("β", f"{k}j"), terms or [("0", "0", "0")]))
     combined += [_times(_sub("u", f"{slot_index[s]}j"), _var(s, "ij")) for s in random_cols]
     combined_eq = _equation(y, combined + [residual])
+    distribution = _distribution(res, "ij")
     return ModelEquations(
         level1[0],
         tuple(e[0] for e in level2),
@@ -180,6 +314,10 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
         level1[1],
         tuple(e[1] for e in level2),
         combined_eq[1],
+        level1[2],
+        tuple(e[2] for e in level2),
+        (y[2], *(t[2] for t in combined + [residual])),
+        *distribution,
     )
 
 
@@ -193,8 +331,13 @@ def _combined_only(res: MixedModelResult) -> ModelEquations:
             u = (
                 f"u[{col}]_{term.group}[i]",
                 f"u<sub>{html.escape(term.group)}[i]</sub><sup>({html.escape(col)})</sup>",
+                rf"u^{{({_tex_name(col)})}}_{{{_tex_name(term.group)}[i]}}",
             )
             terms.append(_times(u, _var(col, "i")))
     y = _sub(res.spec.response.strip().strip("`"), "i")
-    combined = _equation(y, terms + [("r_i", "r<sub>i</sub>")])
-    return ModelEquations("", (), combined[0], "", (), combined[1])
+    residual = ("r_i", "r<sub>i</sub>", "r_{i}")
+    combined = _equation(y, terms + [residual])
+    latex = (y[2], *(t[2] for t in terms + [residual]))
+    return ModelEquations(
+        "", (), combined[0], "", (), combined[1], "", (), latex, *_distribution(res, "i")
+    )

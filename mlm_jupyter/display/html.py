@@ -161,17 +161,30 @@ def html_table(df: pd.DataFrame, caption: str | None = None, digits: int = 4) ->
 
 # -- advice, findings, messages ---------------------------------------------------------------
 def items_html(items: Iterable[Any], title: str | None = None) -> str:
-    """Advice / check findings (objects with ``kind``, ``message`` and ``suggestion``) as a list."""
+    """Advice / check findings as a list: a plain title, the message, what to try.
+
+    Advice has ``title``, ``message`` and ``suggestion`` (a formula is shown as code to copy);
+    check findings have ``check``, ``finding``, ``look_at`` and ``severity``.
+    """
     lis = []
     for item in items:
-        kind = getattr(item, "kind", "") or getattr(item, "severity", "")
-        message = getattr(item, "message", None) or str(item)
-        suggestion = getattr(item, "suggestion", "") or getattr(item, "what_to_do", "")
-        label = str(kind).replace("_", " ")
-        kind_html = f'<span class="mlmj-kind">{escape(label)}</span>' if kind else ""
+        if hasattr(item, "finding"):
+            label = {"ok": "ok", "note": "note", "warning": "warning"}.get(item.severity,
+                                                                          item.severity)
+            message = f"{item.check}: {item.finding}"
+            suggestion, prefix = item.look_at, "Look at: "
+        else:
+            label = getattr(item, "title", "") or str(getattr(item, "kind", "")).replace("_",
+                                                                                     " ")
+            message = getattr(item, "message", None) or str(item)
+            suggestion, prefix = getattr(item, "suggestion", ""), "Then: "
+        kind_html = f'<span class="mlmj-kind">{escape(label)}</span>' if label else ""
         sugg = escape(str(suggestion))
         if "~" in str(suggestion):  # a model to fit instead: show it as code to copy
             sugg = f'Try: <code class="mlmj-formula">{sugg}</code>'
+        elif suggestion:
+            sugg = f"{escape(prefix)}<code>{sugg}</code>" if "(" in str(suggestion) else (
+                f"{escape(prefix)}{sugg}")
         sugg_html = f'<div class="mlmj-note">{sugg}</div>' if suggestion else ""
         lis.append(f"<li>{kind_html}{escape(str(message))}{sugg_html}</li>")
     if not lis:
@@ -184,52 +197,55 @@ def advice_html(items: Iterable[Any], title: str = "Advice") -> str:
     """A standalone block for ``res.advice()`` or ``res.check()`` lists."""
     return wrap(
         items_html(items, title)
-        or f'<div class="mlmj-note">{escape(title)}: nothing to report.</div>'
+        or f'<div class="mlmj-note">{escape(title or "Advice")}: nothing to report.</div>'
     )
 
 
+#: What to do for messages that do not say it themselves (the data-intake notes).
 _WHAT_TO_DO = {
-    "singular": (
-        "Singular fit",
-        "A variance is estimated as (near) zero or a correlation as \u00b11: the data do not "
-        "support this random-effects structure. Look at the random-effects table; consider "
-        "dropping that random slope or its correlation (write (x || g)).",
-    ),
-    "converge": (
-        "Convergence",
-        "The optimizer did not meet the convergence check. Try rescaling or centering "
-        "predictors, or simplifying the random effects, and compare the estimates.",
-    ),
     "missing": (
         "Rows dropped",
         "Rows with missing values in the model's variables were left out; check that this "
         "is intended (the number of observations below counts only the rows used).",
     ),
+    "rank": (
+        "Columns dropped",
+        "Some fixed-effect columns are combinations of others and were left out, as lme4 "
+        "does; check the formula for duplicated or constant variables.",
+    ),
 }
 
 
-def _classify(message: str) -> tuple[str, str]:
+def _classify(message: str) -> tuple[str, str, str]:
+    """(title, message without its title, what to do) of one fit message."""
+    from ..messages import CONVERGENCE_TITLE, SINGULAR_TITLE, split_title
+
+    title, rest = split_title(message)
+    if title:
+        return title, rest, ""
     low = message.lower()
     if "singular" in low:
-        return _WHAT_TO_DO["singular"]
+        return SINGULAR_TITLE, message, ""
     if "converge" in low or "gradient" in low:
-        return _WHAT_TO_DO["converge"]
-    if "missing" in low or "dropped" in low or "removed" in low:
-        return _WHAT_TO_DO["missing"]
-    return ("Note", "")
+        return CONVERGENCE_TITLE, message, ""
+    if "missing" in low or ("dropped" in low and "row" in low) or "removed" in low:
+        return (*_WHAT_TO_DO["missing"][:1], message, _WHAT_TO_DO["missing"][1])
+    if "rank deficient" in low:
+        return (*_WHAT_TO_DO["rank"][:1], message, _WHAT_TO_DO["rank"][1])
+    return "Note", message, ""
 
 
-def warnings_html(res: MixedModelResult) -> str:
-    """The fit's messages (singular, convergence, dropped rows), each with what to do."""
-    messages = list(res.messages)
-    if not res.converged and not any("converge" in m.lower() for m in messages):
-        messages.append("The optimizer did not converge.")
+def warnings_html(res: MixedModelResult, ddf: str = "satterthwaite") -> str:
+    """The fit's messages (singular, convergence, dropped rows, df), each with what to do."""
+    from .tables import display_messages
+
     boxes = []
-    for message in messages:
-        title, todo = _classify(message)
+    for message in display_messages(res, ddf):
+        title, text, todo = _classify(message)
         todo_html = f'<div class="mlmj-note">{escape(todo)}</div>' if todo else ""
+        colon = "" if text.startswith("(") else ":"  # "Singular fit (what was checked): ..."
         boxes.append(
-            f'<div class="mlmj-box" role="alert"><b>{escape(title)}:</b> {escape(message)}'
+            f'<div class="mlmj-box" role="alert"><b>{escape(title)}{colon}</b> {escape(text)}'
             f"{todo_html}</div>"
         )
     return "".join(boxes)
@@ -247,11 +263,15 @@ def _stats_html(res: MixedModelResult) -> str:
             ("deviance", format_r([res.objective], 7)[0]),
         ]
     parts.append(("df.resid", str(res.nobs - res.npar)))
-    try:
-        icc = res.icc()
-        parts.append(("ICC (adjusted)", format_r([float(icc.iloc[0])], 3)[0]))
-    except Exception:  # effects module absent or ICC undefined for this model: leave it out
-        pass
+    if not res.converged:
+        # A variance ratio from estimates the optimiser did not settle is not a finding.
+        parts.append(("ICC (adjusted)", "not shown: the fit did not converge"))
+    else:
+        try:
+            icc = res.icc()
+            parts.append(("ICC (adjusted)", format_r([float(icc.iloc[0])], 3)[0]))
+        except Exception:  # effects module absent or ICC undefined for this model
+            pass
     spans = "".join(
         f'<span>{escape(k)}: <b class="mlmj-num">{escape(v)}</b></span>' for k, v in parts
     )
@@ -304,7 +324,7 @@ def result_html(
         f'<div class="mlmj-meta">{res.nobs} observations &middot; groups {groups}{data}'
         f"{escape(tests)}</div></div>"
     )
-    parts = [head, warnings_html(res)]
+    parts = [head, warnings_html(res, ddf)]
     parts.append(
         "<h4>Random effects</h4>" + table_html(random_effects_table(res), group_rules=True)
     )

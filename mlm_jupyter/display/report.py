@@ -9,7 +9,8 @@ Layout: title; data (observations, clusters per grouping factor, cluster-size di
 rows dropped); per model the formula, the level-1 / level-2 and combined equations, the
 summary, the advice and the explorer; with several models the likelihood-ratio comparison
 (with the chi-bar-square mixture p-value) and the variance explained between consecutive
-models; diagnostic charts of the last model.
+models; "For the paper" (the models' table, methods paragraphs and equations, copyable);
+diagnostic charts of the last model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import importlib
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..messages import MixedModelWarning
 from .embed import bundle_html, explorer_div, static_explorer_html
 from .export import chart_to_png, chart_to_svg
+from .frame_format import frame_html
 
 esc = html.escape
 __all__ = ["report", "static_explorer_html", "bundle_html", "explorer_div", "data_summary",
@@ -193,18 +197,6 @@ def _equations_html(res: Any) -> str:
     return "<h3>The model</h3>" + model_equations(res)._repr_html_()
 
 
-def _advice_html(res: Any) -> str:
-    try:
-        items = res.advice()
-    except ImportError:
-        return ""
-    if not items:
-        return "<h3>Advice</h3><p>No advice: nothing to flag in this model.</p>"
-    parts = [a._repr_html_() if hasattr(a, "_repr_html_") else f"<p>{esc(str(a))}</p>"
-             for a in items]
-    return "<h3>Advice</h3>" + "".join(parts)
-
-
 def _model_section(k: int, res: Any, explorer: bool, theme: str) -> str:
     parts = [
         f'<section class="model" id="model-{k}"><h2>Model {k}</h2>',
@@ -213,8 +205,7 @@ def _model_section(k: int, res: Any, explorer: bool, theme: str) -> str:
         f"{res.nobs:,} observations.</p>",
         _equations_html(res),
         "<h3>Summary</h3>",
-        _summary_html(res),
-        _advice_html(res),
+        _summary_html(res),  # warnings first, advice last (once: plain titles, no ids)
     ]
     if explorer:
         from .explorer_state import build_state
@@ -229,7 +220,9 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
 
     parts = ['<section id="comparison"><h2>Model comparison</h2>']
     try:
-        table = mlm.compare(*results)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MixedModelWarning)  # shown as notes instead
+            table = mlm.compare(*results)
         parts.append(
             "<p>Likelihood-ratio tests of each model against the previous one (models refitted "
             "by ML). Where a model adds random-effect variances to an otherwise equal model, "
@@ -239,8 +232,8 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
         # Formulas are shown with each model; "Model k" keeps the table narrow enough to read.
         names = {r.formula: f"Model {k}" for k, r in enumerate(results, start=1)}
         shown = pd.DataFrame(table).rename(index=lambda f: names.get(str(f), str(f)))
-        parts.append(_table(shown, digits=2))
-        parts += [f'<p class="meta">{esc(str(n))}</p>' for n in getattr(table, "notes", [])]
+        parts.append(frame_html(shown, list(getattr(table, "notes", None) or []),
+                                table.display_digits, anova=True))
     except ImportError:
         parts.append('<p class="note">Comparison tables are not available in this build.</p>')
     except ValueError as err:  # not nested, different data: say why instead of failing
@@ -248,16 +241,18 @@ def _comparison_section(results: tuple[Any, ...]) -> str:
     parts.append("<h3>Variance explained</h3>")
     for k in range(1, len(results)):
         try:
-            ve = mlm.variance_explained(results[k - 1], results[k])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MixedModelWarning)  # shown as notes instead
+                ve = mlm.variance_explained(results[k - 1], results[k])
         except ImportError:
             parts.append('<p class="note">Variance explained is not available in this build.</p>')
             break
         except ValueError as err:
             parts.append(f'<p class="note">Model {k} to {k + 1}: {esc(str(err))}</p>')
             continue
-        index = not isinstance(ve.index, pd.RangeIndex)  # 0, 1, 2 says nothing
         parts.append(f"<p>From model {k} to model {k + 1} (reduction = 1 - model / base):</p>"
-                     + _table(ve, index=index))
+                     + frame_html(pd.DataFrame(ve).set_index(["group", "term"]),
+                                  list(getattr(ve, "notes", None) or [])))
     parts.append("</section>")
     return "".join(parts)
 
@@ -268,7 +263,7 @@ def _fallback_diagnostics(res: Any) -> list:
     from scipy import stats
 
     fitted = res.fitted().to_numpy()
-    resid = res.design.y - fitted
+    resid = res.residuals().to_numpy()
     order = np.sort(resid / resid.std())
     theo = stats.norm.ppf((np.arange(1, len(order) + 1) - 0.5) / len(order))
     df = pd.DataFrame({"fitted": fitted, "residual": resid})
@@ -303,6 +298,7 @@ def report(
     explorer: bool = True,
     diagnostics: bool = True,
     theme: str = "light",
+    paper: bool = True,
 ) -> str:
     """A self-contained offline HTML report of one or more fitted models.
 
@@ -320,11 +316,15 @@ def report(
         Include diagnostic charts (inline SVG) of the last model.
     theme : {"light", "dark", "auto"}
         Colour theme of the explorers.
+    paper : bool
+        Include "For the paper": the table of the models, methods paragraphs and LaTeX
+        equations, each with a copy button.
 
     Returns
     -------
     str
-        The HTML page.
+        The HTML page (an :class:`~mlm_jupyter.frames.HTMLPage`: as the last line of a cell
+        it shows its size and file instead of the markup).
     """
     from ..results import MixedModelResult
 
@@ -343,6 +343,8 @@ def report(
     nav = "".join(f'<a href="#model-{k}">Model {k}</a>' for k in range(1, len(results) + 1))
     if len(results) > 1:
         nav += '<a href="#comparison">Comparison</a>'
+    if paper:
+        nav += '<a href="#paper">For the paper</a>'
     if diagnostics:
         nav += '<a href="#diagnostics">Diagnostics</a>'
     from .. import __version__
@@ -358,6 +360,10 @@ def report(
     body += [_model_section(k, r, explorer, theme) for k, r in enumerate(results, start=1)]
     if len(results) > 1:
         body.append(_comparison_section(results))
+    if paper:
+        from .paper.report_section import paper_section
+
+        body.append(paper_section(results))
     if diagnostics:
         body.append(_diagnostics_section(results[-1], len(results)))
     body.append("<footer>Self-contained report: no part of this page is loaded from the "
@@ -371,4 +377,6 @@ def report(
     )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
-    return page
+    from ..frames import HTMLPage
+
+    return HTMLPage(page, None if path is None else str(path))

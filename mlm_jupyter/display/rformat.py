@@ -27,11 +27,14 @@ def _sig(value: float, digits: int) -> tuple[int, int]:
     return max(1, len(stripped)), int(exponent)
 
 
-def format_r(values: Sequence[float], digits: int = 7, nsmall: int = 0) -> list[str]:
+def format_r(
+    values: Sequence[float], digits: int = 7, nsmall: int = 0, scipen: int = 0
+) -> list[str]:
     """R's ``format(x, digits=, nsmall=)`` of a numeric vector: one common layout, right-justified.
 
     Fixed notation with the fewest decimals that show every element to ``digits`` significant
-    digits, unless scientific notation is narrower (R's rule with ``scipen = 0``).
+    digits, unless scientific notation is more than ``scipen`` characters narrower (R's rule
+    with ``options(scipen =)``; lme4's printed summaries use 0).
     """
     x = [float(v) for v in values]
     finite = [v for v in x if math.isfinite(v)]
@@ -48,10 +51,11 @@ def format_r(values: Sequence[float], digits: int = 7, nsmall: int = 0) -> list[
         if v != 0:
             mxe, mne = max(mxe, kp), min(mne, kp)
     rgt = max(rgt, 0)
-    width_fixed = mxsl + max(rgt, nsmall) + (max(rgt, nsmall) > 0)
+    # R (formatReal) chooses fixed or scientific before applying nsmall
+    width_fixed = mxsl + rgt + (rgt > 0)
     e_digits = 2 if (mxe >= 100 or mne <= -100) else 1
     width_sci = neg + (mxns > 1) + (mxns - 1) + 4 + e_digits
-    if width_fixed <= width_sci:
+    if width_fixed <= width_sci + scipen:
         decimals = max(rgt, nsmall)
         out = [_fixed(v, decimals) for v in x]
     else:
@@ -88,11 +92,15 @@ def round_r(values: Sequence[float], digits: int) -> list[float]:
 
 
 def zapsmall(values: Sequence[float], digits: int) -> list[float]:
-    """R's ``zapsmall``: round so that values tiny relative to the largest become 0."""
+    """R's ``zapsmall``: round so that values tiny relative to the largest become 0.
+
+    ``round(x, digits - log10(max|x|))``, where R's ``round()`` takes the nearest integer of
+    non-integer digits (R 4.2 prints anova's logLik -23355.49 next to -23360.21 as -23356).
+    """
     finite = [abs(v) for v in values if math.isfinite(v)]
     mx = max(finite, default=0.0)
-    d = max(0, digits - math.ceil(math.log10(mx))) if mx > 0 else digits
-    return round_r(values, d)
+    d = digits - math.log10(mx) if mx > 0 else digits
+    return round_r(values, max(0, int(math.floor(d + 0.5))))
 
 
 def format_pval(pvalues: Sequence[float], digits: int = 3, eps: float = EPS) -> list[str]:

@@ -10,12 +10,14 @@ the notebook and the terminal never disagree.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..messages import MixedModelWarning
 from .rformat import (
     STARS_LEGEND,
     abbreviate,
@@ -193,8 +195,11 @@ def coefficient_frame(
     if getattr(res, "is_glmm", False):  # Wald z tests (glmer): no df column
         return res.coef_table.loc[:, ["estimate", "std_error", "z", "p"]], True
     try:
-        table = res.coef_table if ddf == "satterthwaite" else res.coefficients(ddf)
-        return table.loc[:, ["estimate", "std_error", "df", "t", "p"]], True
+        with warnings.catch_warnings():
+            # the displays show these in words at the top (display_messages), not on stderr
+            warnings.simplefilter("ignore", MixedModelWarning)
+            table = res.coef_table if ddf == "satterthwaite" else res.coefficients(ddf)
+        return pd.DataFrame(table.loc[:, ["estimate", "std_error", "df", "t", "p"]]), True
     except ImportError:
         se = np.sqrt(np.diag(res.vcov.to_numpy()))
         table = pd.DataFrame(
@@ -318,6 +323,25 @@ def fit_statistics_table(res: MixedModelResult) -> Table:
         right=True,
         frame=frame,
     )
+
+
+def display_messages(res: MixedModelResult, ddf: str = "satterthwaite") -> list[str]:
+    """The fit's messages plus those of the t tests shown (df resting on a bad Hessian)."""
+    out = list(res.messages)
+    if not res.converged and not any(m.startswith("Convergence") for m in out):
+        from ..messages import not_converged
+
+        out.append(not_converged(res.optimization))
+    if ddf == "satterthwaite":
+        try:
+            from ..inference.satterthwaite import hessian_message
+
+            extra = hessian_message(res)
+        except Exception:  # no df parts for this model: the table says so itself
+            extra = ""
+        if extra:
+            out.append(extra)
+    return out
 
 
 def ddf_label(ddf: str) -> str:

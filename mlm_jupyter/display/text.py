@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .rformat import format_r, print_named, round_r
+from .rformat import format_r, print_named, round_r, zapsmall
 from .tables import (
     DIGITS,
     coefficient_frame,
     ddf_label,
+    display_messages,
     fit_statistics_table,
     fixed_correlation_table,
     fixed_effects_table,
@@ -45,16 +46,8 @@ def scaled_residual_quantiles(res: MixedModelResult) -> np.ndarray:
 
     Quartiles are R's default type 7 (linear interpolation), NumPy's default too.
     """
-    resid = (res.design.y - res.fitted(include_re=True).to_numpy()) / res.sigma
+    resid = res.residuals("scaled").to_numpy()
     return np.quantile(resid, [0.0, 0.25, 0.5, 0.75, 1.0])
-
-
-def _zapsmall_r(values: list[float], digits: int) -> list[float]:
-    # base R's zapsmall (R >= 4.4): round(x, digits - log10(max|x|)), and R's round() takes
-    # the nearest integer of non-integer digits.
-    mx = max(abs(v) for v in values)
-    d = digits - np.log10(mx) if mx > 0 else digits
-    return round_r(values, max(0, int(np.floor(d + 0.5))))
 
 
 def summary_text(
@@ -96,7 +89,7 @@ def summary_text(
         names = ["AIC", "BIC", "logLik", "deviance", "df.resid"]
         out += print_named([c[0] for c in stats.cells[:5]], names)
     out += ["", "Scaled residuals: "]
-    q = _zapsmall_r(scaled_residual_quantiles(res).tolist(), DIGITS + 1)
+    q = zapsmall(scaled_residual_quantiles(res).tolist(), DIGITS + 1)
     out += print_named(format_r(q, DIGITS), ["Min", "1Q", "Median", "3Q", "Max"])
     out += ["", "Random effects:", random_effects_table(res).to_text()]
     groups = "; ".join(f"{g}, {n}" for g, n in res.ngroups.items())
@@ -110,5 +103,5 @@ def summary_text(
             out += ["", "Correlation of Fixed Effects:", corr.to_text()]
         elif correlation is None and p > COR_MAX:
             out += ["", f"Correlation matrix not shown by default, as p = {p} > {COR_MAX}."]
-    out += list(res.messages)
+    out += display_messages(res, ddf)
     return "\n".join(out)

@@ -75,14 +75,27 @@ def variance_explained(base: Any, model: Any) -> pd.DataFrame:
 
     For every variance in ``VarCorr`` (random-effect variances τ and the residual σ²) that
     both models share, (τ_base - τ_model) / τ_base (Raudenbush & Bryk's "proportion of
-    variance explained").  It can be negative (adding a level-1 predictor can increase
-    τ00), and it is only meaningful for models fitted to the same rows.
+    variance explained"), for models fitted to the same rows.  ``base`` is the smaller model
+    (fewer predictors), ``model`` the one with the predictors whose explained variance is
+    wanted.
+
+    A reduction can be negative, and the table's ``notes`` say why where one is: adding a
+    level-1 predictor that explains within-cluster variance typically *increases* τ00,
+    because the intercept variance is then estimated net of the within-cluster part
+    (Snijders & Bosker 2012, sec. 7.1); it does not mean the predictor "explains negative
+    variance".  When ``base`` holds every fixed effect of ``model`` and more, the arguments
+    look swapped: the reductions are still computed as asked, and a note (and a
+    ``MixedModelWarning``) says so.
 
     Returns
     -------
-    DataFrame
-        ``group, term, base, model, reduction``; components missing in one model get NaN.
+    ResultFrame
+        ``group, term, base, model, reduction``; components missing in one model get NaN;
+        ``notes`` explain negative reductions and a reversed order.
     """
+    from ..frames import as_result_frame
+    from ..messages import warn
+
     if base.nobs != model.nobs:
         raise ValueError(
             f"the two models use different numbers of observations ({base.nobs} and "
@@ -108,7 +121,30 @@ def variance_explained(base: Any, model: Any) -> pd.DataFrame:
             {"group": key[0], "term": key[1], "base": vb, "model": vm,
              "reduction": proportional_reduction(vb, vm) if key in b and key in m else np.nan}
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    notes = []
+    larger, smaller = set(base.fixef.index), set(model.fixef.index)
+    if smaller < larger:
+        notes.append(
+            "'base' has every fixed effect of 'model' and more, so this is the change from the "
+            "larger to the smaller model; for the variance the extra predictors explain, call "
+            "variance_explained(smaller_model, larger_model)."
+        )
+        warn("variance_explained: " + notes[-1], stacklevel=3)
+    negative = [r for r in rows if np.isfinite(r["reduction"]) and r["reduction"] < 0]
+    for r in negative:
+        what = ("The residual variance" if r["group"] == "Residual"
+                else f"The variance of {r['term']} over {r['group']}")
+        notes.append(f"{what} is larger in 'model' ({r['base']:.4g} -> {r['model']:.4g}), so "
+                     "its reduction is negative.")
+    if negative and not notes[0].startswith("'base'"):
+        notes.append(
+            "A negative reduction is not an error: predictors that explain within-cluster "
+            "variance usually increase the estimated between-cluster variance, which is then "
+            "estimated net of the within-cluster part (Snijders & Bosker 2012, sec. 7.1); the "
+            "added predictors explain none of that component."
+        )
+    return as_result_frame(table, notes)
 
 
 def marginal_variance(res: Any, x: Any, group: str | None = None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ try:  # optional: lme4's own derivative-free optimizer for multi-term models
 except ImportError:  # pragma: no cover - exercised only without the wheel
     nlopt = None
 
-from .verify import GRAD_TOL, SINGULAR_TOL, OptimumCheck, check_optimum, scalar_term_mask
+from .verify import SINGULAR_TOL, OptimumCheck, check_optimum, scalar_term_mask
 
 BOBYQA_MAXEVAL = 100_000
 MAX_RESTARTS = 8  # restarts from better points found by the optimum check
@@ -45,10 +45,11 @@ class OptimizationRecord:
     n_restarts : int
         Restarts from better points found by the checks (0 when the first stop was a
         verified minimum).
-    messages : tuple of str
-        Plain-words findings (empty for a clean, verified optimum).
+    limit : str
+        The optimiser that stopped at its iteration limit ('' when none did).
     check : OptimumCheck
-        The final checks' figures.
+        The final checks' figures (what :func:`mlm_jupyter.messages.optimisation_messages`
+        puts in words).
     """
 
     theta0: np.ndarray
@@ -59,13 +60,8 @@ class OptimizationRecord:
     converged: bool
     max_scaled_gradient: float
     n_restarts: int = 0
-    messages: tuple[str, ...] = ()
+    limit: str = ""
     check: OptimumCheck | None = None
-
-    @property
-    def message(self) -> str:
-        """All messages as one string ('' for a clean fit)."""
-        return " ".join(self.messages)
 
 
 def _step(theta: np.ndarray, i: int) -> float:
@@ -267,8 +263,8 @@ def _lbfgsb(obj: ProfiledDeviance, start: np.ndarray, analytic: bool, bounded: b
 
 
 def _limit_note(hit: bool, name: str, limit: int) -> str:
-    return (f"The optimiser ({name}) stopped at its limit of {limit:,} iterations before "
-            "meeting its own stopping rule." if hit else "")
+    """'' or the name and iteration limit of an optimiser that stopped at that limit."""
+    return f"{name} ({limit:,} iterations)" if hit else ""
 
 
 def _lbfgsb_phi(obj: ProfiledDeviance, start: np.ndarray):
@@ -381,7 +377,7 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
         theta0=start, theta=theta, objective=value, n_evals=obj.n_evals - evals0,
         optimizer=name + suffix, converged=converged,
         max_scaled_gradient=check.max_scaled_gradient, n_restarts=restarts,
-        messages=tuple(_messages(check, value, limit, converged)), check=check,
+        limit=limit, check=check,
     )
 
 
@@ -389,28 +385,3 @@ def _finish(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> tuple[np.
     """Newton polish, then exact zeros for bounded θ that are numerically 0."""
     theta, value, _ = _polish_and_check(obj, theta, value)
     return _snap_to_boundary(obj, theta, value)
-
-
-def _messages(check: OptimumCheck, value: float, limit: str, converged: bool) -> list[str]:
-    """What the user reads about the optimisation (nothing for a verified optimum)."""
-    out = list(check.notes)
-    if converged:
-        return out
-    if limit:
-        out.append(limit)
-    if not np.isfinite(value):
-        out.append("The optimiser found no point where the model is defined.")
-    elif not check.first_order:
-        out.append(
-            f"The fit did not reach a verified optimum: the criterion still slopes at the "
-            f"reported estimates (scaled gradient {check.max_scaled_gradient:.2g}, "
-            f"tolerance {GRAD_TOL})."
-        )
-    elif not check.second_order:
-        out.append(
-            "The fit stopped at a saddle point of the criterion, not a minimum "
-            f"(negative curvature {check.min_curvature:.2g})."
-        )
-    elif check.better is not None:
-        out.append("The optimiser kept finding better points after its restarts.")
-    return out

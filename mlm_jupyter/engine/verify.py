@@ -22,7 +22,7 @@ generalised to every bound and to saddles.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,15 +50,16 @@ class OptimumCheck:
         ∂d/∂φ_k for every scalar θ_k at 0 (negative: the criterion decreases off 0).
     better : ndarray or None
         A point with a lower criterion, when one was found.
-    notes : list of str
-        Plain-words findings for the result's messages.
+    flat_ratio : float or None
+        Smallest |Hessian eigenvalue| relative to the largest when below :data:`FLAT_TOL`
+        (some combination of the variance parameters is hardly determined), else None.
     """
 
     max_scaled_gradient: float
     min_curvature: float
     boundary_slopes: np.ndarray
     better: np.ndarray | None
-    notes: list[str] = field(default_factory=list)
+    flat_ratio: float | None = None
 
     @property
     def first_order(self) -> bool:
@@ -126,7 +127,7 @@ def check_optimum(obj: Any, theta: np.ndarray, value: float) -> OptimumCheck:
     evaluations per suspect direction.
     """
     theta = np.asarray(theta, dtype=float)
-    notes: list[str] = []
+    flat_ratio = None
     better, better_value = None, value
     tol_value = 1e-9 * max(1.0, abs(value))
 
@@ -175,13 +176,7 @@ def check_optimum(obj: Any, theta: np.ndarray, value: float) -> OptimumCheck:
                     candidate[idx] += sign * h * v
                     # A scalar term's criterion is even in θ_k: |θ_k| is the same point.
                     consider(np.where(scalar, np.abs(candidate), candidate))
-        flat = np.abs(evals) < FLAT_TOL * top
-        if flat.any() and min_curv >= -CURVATURE_TOL:
-            notes.append(
-                "The data hardly determine some combination of the variance parameters: "
-                "the criterion is almost flat in that direction (curvature "
-                f"{evals[flat][0]:.2g} against {top:.3g}). The estimates are one of many "
-                "nearly equally good values; a simpler random-effects structure would be "
-                "better supported."
-            )
-    return OptimumCheck(max_grad, min_curv, slopes, better, notes)
+        smallest = float(np.min(np.abs(evals)) / top)
+        if smallest < FLAT_TOL and min_curv >= -CURVATURE_TOL:
+            flat_ratio = smallest
+    return OptimumCheck(max_grad, min_curv, slopes, better, flat_ratio)

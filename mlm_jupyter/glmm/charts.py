@@ -90,20 +90,20 @@ def _label(value: Any) -> str:
 
 
 def _grid_predictor(res: GLMMResult, grid: pd.DataFrame):
-    from .predict import _columns
+    from .predict import matrices
 
-    X = _columns(res.design.fixed_model_spec, grid)[list(res.design.fixed_names)].to_numpy()
+    X = matrices(res, grid, include_re=False).X
     offset = float(res.design.offset.mean()) if res.design.offset is not None else 0.0
     return X @ res.fixef.to_numpy() + offset, X, None
 
 
 def _random_spread(res: GLMMResult, grid: pd.DataFrame) -> np.ndarray:
     """√(z'Σz) per grid row: the SD of the clusters' deviation of the linear predictor."""
-    from .predict import _columns
+    from .predict import matrices
 
     var = np.zeros(len(grid))
-    for term, T in zip(res.design.terms, relative_factors(res.design, res.theta), strict=True):
-        Z = _columns(term.model_spec, grid)[list(term.columns)].to_numpy()
+    Zs = matrices(res, grid, include_re=True).Z
+    for Z, T in zip(Zs, relative_factors(res.design, res.theta), strict=True):
         var += np.einsum("ni,ij,nj->n", Z, T @ T.T, Z)
     return np.sqrt(var)
 

@@ -15,6 +15,7 @@ from ..engine.glmm_fit import GLMMFit, fit_glmm_design, glm_fit
 from ..engine.glmm_vcov import hessian_vcov, rx_vcov
 from ..engine.verify import SINGULAR_TOL
 from ..formula import parse
+from ..intake import as_pandas
 from ..spec import ModelSpec
 from ..varcorr import group_levels
 from .response import binary_column, check_family, response_family
@@ -73,15 +74,14 @@ def fit_glmm(
 
     family, link = check_family(family, link)
     spec = parse(formula) if isinstance(formula, str) else formula
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
+    data = as_pandas(data)
     if isinstance(weights, str):
         if weights not in data.columns:
             raise ValueError(f"weights='{weights}' is not a column of the data.")
         weights = data[weights].to_numpy(dtype=float)
     nagq = _check_nagq(nagq)
-    frame = binary_column(data, spec.response, family)
-    design = build_design(spec, frame, weights=weights, single_row_groups=True)
+    frame = binary_column(as_pandas(data), spec.response, family)
+    design = build_design(spec, frame, glmm=True, weights=weights)
     _check_structure(design, nagq)
     fam = response_family(design, family, link)
     glm = _check_separation(design, fam) if start is None else None

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from ..engine.families import inverse_link, inverse_link_derivative
-from .predict import _columns, linear_predictor
+from .predict import linear_predictor, matrices
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import GLMMResult
@@ -39,10 +39,10 @@ def _as_list(value: Any) -> list:
 
 def _predictors(res: GLMMResult) -> list[str]:
     """Columns the fixed part reads (response and grouping columns excluded)."""
-    from .predict import _response_variables
+    from .predict import response_variables
 
     groups = {c for t in res.design.terms for c in t.group_columns}
-    skip = set(_response_variables(res)) | groups
+    skip = set(response_variables(res)) | groups
     fixed_words = _words(res.spec.fixed)
     return [v for v in res.design.variables if v not in skip and v in fixed_words]
 
@@ -109,7 +109,7 @@ def marginal_means(res: GLMMResult, specs: Any, by: Any = None, at: dict | None 
     missing = [k for k in keys if k not in grid.columns]
     if missing:
         raise ValueError(f"{missing} are not predictors of the fixed part {list(grid.columns)}.")
-    X = _columns(res.design.fixed_model_spec, grid)[list(res.design.fixed_names)].to_numpy()
+    X = matrices(res, grid, include_re=False).X
     if offset is None:
         offset = float(res.design.offset.mean()) if res.design.offset is not None else 0.0
     labels = grid[keys].astype(object)
@@ -220,7 +220,7 @@ def pairwise(res: GLMMResult, specs: Any, by: Any = None, at: dict | None = None
 
     spec_keys, by_keys = _as_list(specs), _as_list(by)
     grid = reference_grid(res, at)
-    X = _columns(res.design.fixed_model_spec, grid)[list(res.design.fixed_names)].to_numpy()
+    X = matrices(res, grid, include_re=False).X
     keys = spec_keys + by_keys
     groups = grid[keys].astype(object).apply(tuple, axis=1)
     order = list(dict.fromkeys(groups))

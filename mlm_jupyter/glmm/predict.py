@@ -9,15 +9,14 @@ inverse link; ``"prediction"`` intervals are for a new cluster: Var = x'Vx + z'�
 
 from __future__ import annotations
 
-import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..design import _grouping_factor
 from ..engine.families import inverse_link, inverse_link_derivative
+from ..predict import NewdataMatrices, newdata_matrices
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import GLMMResult
@@ -45,78 +44,30 @@ def fitted_values(res: GLMMResult, include_re: bool = True, type: str = "respons
     return pd.Series(values, index=design.row_index, name="fitted")
 
 
-def _columns(model_spec, newdata: pd.DataFrame) -> pd.DataFrame:
-    from ..design import r_style_names
-    from ..transforms import formula_context
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mm = model_spec.get_model_matrix(newdata, context=formula_context(), na_action="ignore")
-    names = list(r_style_names(model_spec))
-    return pd.DataFrame(np.asarray(mm, dtype=float), columns=names, index=newdata.index)
+def matrices(res: GLMMResult, newdata: Any, include_re: bool = True) -> NewdataMatrices:
+    """X, per-term Z, cluster codes (-1: new) and offset of new rows (the package's one
+    new-data builder, :func:`mlm_jupyter.predict.newdata_matrices`)."""
+    return newdata_matrices(res, newdata, include_re=include_re)  # type: ignore[arg-type]
 
 
-def _new_terms(res: GLMMResult, newdata: pd.DataFrame):
-    """Per term: Z rows of newdata and the index of each row's level in the fit (-1: new)."""
-    out = []
-    for term in res.design.terms:
-        Z = _columns(term.model_spec, newdata)[list(term.columns)].to_numpy()
-        codes_new, new_levels = _grouping_factor(newdata, term)
-        lookup = {name: i for i, name in enumerate(term.levels)}
-        idx = np.array([lookup.get(new_levels[c], -1) for c in codes_new], dtype=np.int64)
-        out.append((Z, idx))
-    return out
-
-
-def linear_predictor(res: GLMMResult, newdata: pd.DataFrame, include_re: bool = True):
-    """η on newdata, the fixed-effects rows X, and the per-term (Z, level index)."""
-    if not isinstance(newdata, pd.DataFrame):
-        raise TypeError("newdata must be a pandas DataFrame.")
-    design = res.design
-    group_columns = {c for t in design.terms for c in t.group_columns}
-    response_vars = set(_response_variables(res))
-    needed = [v for v in design.variables
-              if v not in response_vars and (include_re or v not in group_columns)]
-    missing = [v for v in needed if v not in newdata.columns]
-    if missing:
-        raise ValueError(
-            f"newdata lacks the column(s) {missing} that the model uses; it needs {needed}."
-        )
-    frame = _columns(design.fixed_model_spec, newdata)
-    X = frame[list(design.fixed_names)].to_numpy()
-    eta = X @ res.fixef.to_numpy()
-    offsets = [c for c in frame.columns if c.startswith("offset(")]
-    if offsets:
-        eta = eta + frame[offsets].to_numpy().sum(axis=1)
-    terms = _new_terms(res, newdata) if include_re else []
-    for (Z, idx), b in zip(terms, res.random_effects, strict=False):
-        seen = idx >= 0
-        contrib = np.zeros(len(newdata))
-        contrib[seen] = np.einsum("nq,nq->n", Z[seen], b[idx[seen]])
+def linear_predictor(res: GLMMResult, newdata: Any, include_re: bool = True):
+    """η on newdata (offset included), its X, and the new-data matrices."""
+    m = matrices(res, newdata, include_re=include_re)
+    eta = m.X @ res.fixef.to_numpy() + m.offset
+    for Z, codes, b in zip(m.Z, m.codes, res.random_effects, strict=False):
+        seen = codes >= 0
+        contrib = np.zeros(len(eta))
+        contrib[seen] = np.einsum("nq,nq->n", Z[seen], b[codes[seen]])
         eta = eta + contrib
-    return eta, X, terms
+    return eta, m.X, m
 
 
-def _response_variables(res: GLMMResult) -> list[str]:
-    """Columns read only by the response (not needed in newdata)."""
-    import ast
+def response_variables(res: GLMMResult) -> list[str]:
+    """Columns read only by the response (not needed in new data)."""
+    from ..predict import predictor_columns
 
-    text = res.spec.response
-    try:
-        tree = ast.parse(text, mode="eval")
-        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    except SyntaxError:
-        names = {text.strip()}
-    fixed_and_random = set()
-    for part in [res.spec.fixed, *(t.expr for t in res.spec.random)]:
-        fixed_and_random |= {w for w in _words(part)}
-    return [n for n in names if n not in fixed_and_random]
-
-
-def _words(text: str) -> set[str]:
-    import re
-
-    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", text))
+    needed = set(predictor_columns(res, include_re=True))  # type: ignore[arg-type]
+    return [v for v in res.design.variables if v not in needed]
 
 
 def population_average(res: GLMMResult, newdata: pd.DataFrame | None = None,
@@ -129,10 +80,10 @@ def population_average(res: GLMMResult, newdata: pd.DataFrame | None = None,
     from ..result_common import relative_factors
 
     data = res.data if newdata is None else newdata
-    eta, _, _ = linear_predictor(res, data, include_re=False)
-    terms = _new_terms(res, data)
-    var = np.zeros(len(data))
-    for (Z, _), T in zip(terms, relative_factors(res.design, res.theta), strict=True):
+    eta, _, m = linear_predictor(res, data, include_re=False)
+    Zs = matrices(res, data, include_re=True).Z
+    var = np.zeros(len(eta))
+    for Z, T in zip(Zs, relative_factors(res.design, res.theta), strict=True):
         var += np.einsum("ni,ij,nj->n", Z, T @ T.T, Z)
     if res.link == "log":
         return np.exp(eta + 0.5 * var)
@@ -164,20 +115,20 @@ def predict(
         if interval is None:
             return fitted_values(res, include_re, type).to_numpy()
         newdata = res.data
-    eta, X, terms = linear_predictor(res, newdata, include_re=include_re)
+    eta, X, m = linear_predictor(res, newdata, include_re=include_re)
     if interval is None:
         return eta if type == "link" else inverse_link(res.link, eta)
     V = res.vcov.to_numpy()
     var = np.einsum("ni,ij,nj->n", X, V, X)
     if interval == "confidence" and include_re:
-        for (Z, idx), C in zip(terms, res.conditional_covariances, strict=False):
+        for Z, idx, C in zip(m.Z, m.codes, res.conditional_covariances, strict=False):
             seen = idx >= 0
             var[seen] += np.einsum("ni,nij,nj->n", Z[seen], C[idx[seen]], Z[seen])
     elif interval == "prediction":
-        terms = terms or _new_terms(res, newdata)
         from ..result_common import relative_factors
 
-        for (Z, _), T in zip(terms, relative_factors(res.design, res.theta), strict=True):
+        Zs = m.Z if include_re else matrices(res, newdata, include_re=True).Z
+        for Z, T in zip(Zs, relative_factors(res.design, res.theta), strict=True):
             var += np.einsum("ni,ij,nj->n", Z, T @ T.T, Z)
     se = np.sqrt(np.maximum(var, 0.0))
     z = stats.norm.ppf(0.5 + level / 2)

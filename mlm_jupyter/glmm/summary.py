@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..display.rformat import format_r, print_named
+from ..display.rformat import format_r, print_named, zapsmall
 from ..display.tables import (
     DIGITS,
     fit_statistics_table,
@@ -21,7 +21,7 @@ from ..display.tables import (
     fixed_effects_table,
     random_effects_table,
 )
-from ..display.text import COR_MAX, _zapsmall_r
+from ..display.text import COR_MAX
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import GLMMResult
@@ -64,7 +64,7 @@ def summary_text(res: GLMMResult, data_name: str | None = None,
     out += print_named([c[0] for c in stats.cells[:5]], names)
     out += ["", "Scaled residuals: "]
     q = np.quantile(pearson_residuals(res), [0.0, 0.25, 0.5, 0.75, 1.0])
-    q = _zapsmall_r(q.tolist(), DIGITS + 1)
+    q = zapsmall(q.tolist(), DIGITS + 1)
     out += print_named(format_r(q, DIGITS), ["Min", "1Q", "Median", "3Q", "Max"])
     out += ["", "Random effects:", random_effects_table(res).to_text()]
     groups = "; ".join(f"{g}, {n}" for g, n in res.ngroups.items())

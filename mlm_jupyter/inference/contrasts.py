@@ -184,7 +184,8 @@ def coefficient_table(res: Any, ddf: str = "satterthwaite") -> pd.DataFrame:
     ddf = _check_ddf(ddf)
     names = list(res.fixef.index)
     rows = [_one_d(res, e, ddf) for e in np.eye(len(names))]
-    table = pd.DataFrame(rows, index=names, columns=["estimate", "std_error", "df"])
+    # dtype: a model without fixed effects (y ~ 0 + (1 | g)) gives an empty, numeric table
+    table = pd.DataFrame(rows, index=names, columns=["estimate", "std_error", "df"], dtype=float)
     table["t"] = table["estimate"] / table["std_error"]
     table["p"] = 2 * stats.t.sf(np.abs(table["t"]), table["df"])
     return table

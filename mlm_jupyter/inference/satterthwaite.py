@@ -22,7 +22,6 @@ Richardson scheme; both agree to ~1e-6 relative.  When a model has no exact grad
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 from ..caching import cache_per_result
 from ..engine.objective import unscaled_vcov
 from ..engine.threads import blas_limit
+from ..messages import satterthwaite_not_minimum, warn
 
 EIGEN_TOL = 1e-8  # lmerTest's tolerance for zero / negative Hessian eigenvalues
 
@@ -191,13 +191,7 @@ def compute_parts(res: Any) -> SatterthwaiteParts:
     evals, evecs = np.linalg.eigh(H)
     if np.any(evals < -EIGEN_TOL):
         # lmerTest's warning: the estimates are not a minimum of d(θ, σ), so A is suspect.
-        warnings.warn(
-            "Satterthwaite df: the Hessian of the deviance in (theta, sigma) has negative "
-            f"eigenvalues {np.round(evals[evals < -EIGEN_TOL], 6).tolist()}; the model may not "
-            "have converged and the df are unreliable.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        warn(satterthwaite_not_minimum(evals[evals < -EIGEN_TOL]), stacklevel=3)
     pos = evals > EIGEN_TOL
     h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
     jac = np.empty((k + 1, p, p))
@@ -212,6 +206,14 @@ def compute_parts(res: Any) -> SatterthwaiteParts:
 
 #: ``compute_parts(res)``, computed once per result object.
 cached_parts = cache_per_result(compute_parts)
+
+
+def hessian_message(res: Any) -> str:
+    """The plain-words message when the df rest on a Hessian that is not positive definite
+    ('' otherwise), for the displays (the warning itself is emitted once, when computed)."""
+    evals = cached_parts(res).hessian_eigenvalues
+    bad = evals[evals < -EIGEN_TOL]
+    return satterthwaite_not_minimum(bad) if bad.size else ""
 
 
 def satterthwaite_parts(res: Any) -> tuple[np.ndarray, np.ndarray]:

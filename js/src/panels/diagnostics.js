@@ -152,8 +152,8 @@ class DiagnosticsPanel {
     ]);
     const parts = [];
     const title = issues.length
-      ? `Model checks (res.check()): ${issues.length} to look at, ${passed.length} passed`
-      : `Model checks (res.check()): all ${passed.length} passed`;
+      ? `Model checks: ${issues.length} to look at, ${passed.length} passed`
+      : `Model checks: all ${passed.length} passed`;
     parts.push(h("div", { class: "mlm-subtitle", text: title }));
     if (issues.length) parts.push(table(issues));
     if (passed.length) {
