@@ -93,7 +93,76 @@ class TermZ:
         return per_level[self.codes]
 
 
-DENSE_COUPLING_MAX = 250_000  # entries of S = B L11⁻ᵀ up to which S is a dense array
+# S = B L11⁻ᵀ is kept dense when its product S S' costs little (m_r² n1 flops below this):
+# scipy.sparse's per-call overhead then exceeds the arithmetic (nested models with a few
+# outer levels).  Sparse otherwise (observation-level first terms: S has 1 entry per term
+# and column).
+DENSE_COUPLING_MAX = 2_000_000
+
+
+class Coupling:
+    """The sparse coupling S (m_r x n1) with a fixed pattern, without scipy's per-call costs.
+
+    The pattern (row, column of every nonzero) never changes between factorisations, so
+    S x, S'y and S S' are ``bincount``s over precomputed index arrays (S S' through the
+    pairs of nonzeros that share a column).
+    """
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+        self.rows, self.cols, self.shape = rows, cols, shape
+        order = np.argsort(cols, kind="stable")
+        counts = np.bincount(cols, minlength=shape[1])
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # all (i, j) nonzeros in one column: within-column offsets by repetition
+        reps = counts[cols[order]]
+        first = np.repeat(order, reps)
+        col_start = starts[cols[order]]
+        pos = np.arange(first.size) - np.repeat(np.cumsum(reps) - reps, reps)
+        second = order[np.repeat(col_start, reps) + pos]
+        self._pair_a, self._pair_b = first, second
+        self._pair_target = rows[first] * shape[0] + rows[second]
+        self.data = np.zeros(rows.size)
+
+    def with_data(self, data: np.ndarray) -> Coupling:
+        out = object.__new__(Coupling)
+        out.__dict__.update(self.__dict__)
+        out.data = data
+        return out
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        """S x for a vector or an (n1, k) matrix."""
+        if x.ndim == 1:
+            return np.bincount(self.rows, weights=self.data * x[self.cols],
+                               minlength=self.shape[0])
+        return np.column_stack([self.matvec(x[:, k]) for k in range(x.shape[1])])
+
+    def rmatvec(self, y: np.ndarray) -> np.ndarray:
+        """S'y for a vector or an (m_r, k) matrix."""
+        if y.ndim == 1:
+            return np.bincount(self.cols, weights=self.data * y[self.rows],
+                               minlength=self.shape[1])
+        return np.column_stack([self.rmatvec(y[:, k]) for k in range(y.shape[1])])
+
+    def gram(self) -> np.ndarray:
+        """S S' as a dense (m_r, m_r) array."""
+        m = self.shape[0]
+        values = self.data[self._pair_a] * self.data[self._pair_b]
+        return np.bincount(self._pair_target, weights=values, minlength=m * m).reshape(m, m)
+
+    def tocsr(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.data, (self.rows, self.cols)), shape=self.shape)
+
+
+def _as_csr(S) -> sp.csr_matrix:
+    return S.tocsr() if isinstance(S, Coupling) else sp.csr_matrix(S)
+
+
+def _s_times(S, x: np.ndarray) -> np.ndarray:
+    return S.matvec(x) if isinstance(S, Coupling) else S @ x
+
+
+def _st_times(S, y: np.ndarray) -> np.ndarray:
+    return S.rmatvec(y) if isinstance(S, Coupling) else S.T @ y
 
 
 class _Pairs:
@@ -142,7 +211,7 @@ class SystemFactor:
     T: tuple[np.ndarray, ...]
     L11: np.ndarray  # (l1, q1, q1)
     L11inv: np.ndarray  # (l1, q1, q1)
-    S: sp.csr_matrix | np.ndarray | None  # (m_r, l1*q1), dense when small
+    S: Coupling | np.ndarray | None  # (m_r, l1*q1), dense when small
     L22: np.ndarray | None  # (m_r, m_r) lower
 
     @property
@@ -195,12 +264,9 @@ class RandomEffectsSystem:
             self._s_order = order
             self._s_rows = rows_a[order]
             self._s_cols = cols_a[order]
-            indptr = np.zeros(self.m_rest + 1, dtype=np.int64)
-            np.add.at(indptr, self._s_rows + 1, 1)
-            self._s_indptr = np.cumsum(indptr)
-            # A small coupling block is kept dense: scipy.sparse's per-call overhead
-            # exceeds the arithmetic there (grouseticks: 181 x 403).
-            self._dense_s = self.m_rest * self.n1 <= DENSE_COUPLING_MAX
+            self._dense_s = self.m_rest**2 * self.n1 <= DENSE_COUPLING_MAX
+            if not self._dense_s:
+                self._s_pattern = Coupling(self._s_rows, self._s_cols, (self.m_rest, self.n1))
             self._rest_index = [
                 (t.offset - self.n1 + np.arange(t.size).reshape(t.n_levels, t.q)) for t in rest
             ]
@@ -253,8 +319,7 @@ class RandomEffectsSystem:
             S = np.zeros((self.m_rest, self.n1))
             S[self._s_rows, self._s_cols] = data
         else:
-            S = sp.csr_matrix((data, self._s_cols, self._s_indptr),
-                              shape=(self.m_rest, self.n1))
+            S = self._s_pattern.with_data(data)
         C = np.zeros((self.m_rest, self.m_rest))
         for (a, b), pr in self._rest_pairs.items():
             blk = T[a + 1].T @ pr.sums(w) @ T[b + 1]  # (pairs, q_a, q_b)
@@ -263,13 +328,11 @@ class RandomEffectsSystem:
             C[ia[:, :, None], ib[:, None, :]] = blk
             if a != b:
                 C[ib[:, :, None], ia[:, None, :]] = blk.transpose(0, 2, 1)
-        C -= S @ S.T if self._dense_s else (S @ S.T).toarray()
+        C -= S @ S.T if self._dense_s else S.gram()
         C.flat[:: self.m_rest + 1] += 1.0
-        try:
-            L22 = np.linalg.cholesky(C)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(L22)):
+        # LAPACK directly: numpy's wrapper costs more than a 200 x 200 factorisation
+        L22, info = sla.lapack.dpotrf(C, lower=1, clean=1, overwrite_a=1)
+        if info != 0 or not np.all(np.isfinite(L22)):
             return None
         return SystemFactor(T, L11, L11inv, S, L22)
 
@@ -310,10 +373,10 @@ class RandomEffectsSystem:
             out = x1.reshape(self.n1, k)
         else:
             y1f = y1.reshape(self.n1, k)
-            y2 = sla.solve_triangular(f.L22, R[self.n1 :] - f.S @ y1f, lower=True,
+            y2 = sla.solve_triangular(f.L22, R[self.n1 :] - _s_times(f.S, y1f), lower=True,
                                       check_finite=False)
             x2 = sla.solve_triangular(f.L22, y2, lower=True, trans="T", check_finite=False)
-            t1 = (y1f - f.S.T @ x2).reshape(l1, q1, k)
+            t1 = (y1f - _st_times(f.S, x2)).reshape(l1, q1, k)
             x1 = f.L11inv.transpose(0, 2, 1) @ t1
             out = np.vstack([x1.reshape(self.n1, k), x2])
         return out[:, 0] if vec else out
@@ -335,7 +398,7 @@ class RandomEffectsSystem:
             return _row_dots(lam_z[0], g1), [g1], [V1]
         assert f.L22 is not None  # a coupling block S comes with its rest factor
         P = inverse_from_cholesky(f.L22)
-        K = (sp.csr_matrix(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
+        K = (_as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
         KtP = np.asarray(K.T @ P)  # (n1, m_r)
         V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
         idx1 = first.codes[:, None] * first.q + np.arange(first.q)[None, :]  # (n, q1)
@@ -365,7 +428,7 @@ class RandomEffectsSystem:
         out = []
         if f.S is not None and f.L22 is not None:
             P = inverse_from_cholesky(f.L22)
-            K = (sp.csr_matrix(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
+            K = (_as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
             KtP = np.asarray(K.T @ P)
             V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
             out.append(V1)
