@@ -166,8 +166,11 @@ def optimize_laplace(crit, start: np.ndarray, terms, polish: bool = True) -> GLM
     evals0 = crit.n_evals
     lower = crit.lower
     n_theta = crit.n_theta
-    scalar = np.concatenate([np.full(t.n_theta, t.q == 1) for t in terms])
-    keep = np.r_[scalar, np.zeros(crit.n_params - n_theta, dtype=bool)]
+    # No bounds at all: the criterion is even in the sign of each column of every T_k
+    # (scalar terms included), so the unbounded problem has the same optima, made canonical
+    # below; a bounded method would stop wherever a long step is projected onto θ = 0,
+    # where the gradient along that θ vanishes by symmetry.
+    keep = np.zeros(crit.n_params, dtype=bool)
 
     def fg(x: np.ndarray):
         value, grad = crit.value_and_gradient(x)
@@ -255,7 +258,8 @@ def _snap(crit, x: np.ndarray, value: float):
         return None
     cand = np.where(near, 0.0, x)
     new = crit(cand)
-    return (cand, min(new, value)) if new <= value + 1e-10 else None
+    # F is even in these θ with zero slope at 0: a change beyond rounding is not expected
+    return (cand, min(new, value)) if new <= value + 1e-10 * max(1.0, abs(value)) else None
 
 
 def _record(crit, start, x, value, g, H, free, evals0, name) -> GLMMOptimization:
