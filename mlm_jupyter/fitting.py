@@ -62,10 +62,16 @@ def fit(
     *,
     start: np.ndarray | None = None,
     warn: bool = True,
+    method: str | None = None,
+    priors: dict[str, str] | None = None,
+    draws: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
     family: str = "gaussian",
     link: str | None = None,
     weights: Any = None,
     nagq: int = 1,
+    **sampler: Any,
 ) -> Any:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -95,21 +101,46 @@ def fit(
         Starting θ (warm start for refits).
     warn : bool, default True
         Emit ``MixedModelWarning`` for dropped rows, singular fits and convergence issues.
+    method : {None, "reml", "ml", "bayes"}
+        ``"bayes"``: the posterior of brms' model with ``priors`` (brms' vocabulary, e.g.
+        ``{"b": "normal(0, 10)", "sd": "student_t(3, 0, 10)", "cor": "lkj(1)",
+        "sigma": "student_t(3, 0, 10)"}``), sampled by NUTS: ``draws`` per chain,
+        ``chains``, ``seed``, and ``warmup=``, ``target_accept=``, ``cores=``, ``center=``
+        (see :func:`mlm_jupyter.bayes.fit_bayes`).  Needs ``mlm_jupyter[bayes]``.
+        ``"reml"``/``"ml"`` are the same as ``reml=True``/``False``.
     family, link, weights, nagq
         A generalised linear mixed model (glmer) for ``family`` ``"binomial"``,
         ``"poisson"`` or ``"negative_binomial"``: see :func:`mlm_jupyter.glmm.fit_glmm`.
 
     Returns
     -------
-    MixedModelResult, PooledResult for a list of data sets, or GLMMResult for a
-    non-Gaussian family
+    MixedModelResult; PooledResult for a list of data sets; BayesianResult for
+    ``method="bayes"``; GLMMResult for a non-Gaussian family
     """
     if _is_glmm(family):
         from .glmm.fitting import fit_glmm
 
+        if method not in (None, "ml") or priors is not None or sampler:
+            raise ValueError(
+                "GLMMs are fitted by maximum likelihood as glmer (Laplace or adaptive "
+                "quadrature); method='bayes' takes the Gaussian family only."
+            )
         return fit_glmm(formula, data, family, link=link, weights=weights, nagq=nagq,
                         start=start, warn=warn)
     _check_gaussian_options(link, weights, nagq)
+    if method == "bayes":
+        from .bayes import fit_bayes
+
+        return fit_bayes(formula, data, priors, draws, chains, seed, warn=warn, **sampler)
+    if method not in (None, "reml", "ml"):
+        raise ValueError(f"method must be 'reml', 'ml' or 'bayes', not {method!r}.")
+    extra = [name for name, used in (("priors", priors is not None), ("draws", draws != 1000),
+                                      ("chains", chains != 4), ("seed", seed is not None))
+             if used] + sorted(sampler)
+    if extra:
+        raise TypeError(f"{', '.join(extra)} only apply to method='bayes'.")
+    if method is not None:
+        reml = method == "reml"
     if isinstance(data, (list, tuple)):
         from .pooling import fit_imputed
 

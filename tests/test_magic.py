@@ -19,7 +19,10 @@ from mlm_jupyter.magic import DEFAULT_NAME, formula_from_cell  # noqa: E402
 
 @pytest.fixture(scope="module")
 def ip():
-    shell = get_ipython()
+    import IPython
+
+    # globalipapp starts its shell once per process and returns None afterwards.
+    shell = get_ipython() or IPython.get_ipython()
     shell.run_line_magic("load_ext", "mlm_jupyter")
     shell.user_ns["hsb"] = reference_data("hsb").copy()
     shell.user_ns["sleep"] = reference_data("sleepstudy").copy()
@@ -87,8 +90,9 @@ def test_kenward_roger_option(ip):
 def test_explorer_displayed_unless_disabled(ip):
     pytest.importorskip("anywidget")
     outputs, _, _ = run(ip, "%%mlm sleep -o m_ex\nReaction ~ Days + (Days | Subject)")
-    assert len(outputs) == 2
+    assert len(outputs) == 3  # summary, live explorer, its offline copy
     assert "application/vnd.jupyter.widget-view+json" in outputs[1]
+    assert 'class="mlm-fallback"' in outputs[2]["text/html"]
 
 
 def test_singular_fit_warning_at_top(ip):
@@ -187,7 +191,9 @@ def test_summary_and_explore_line_magics(ip):
     assert "Number of obs: 180, groups:  Subject, 18" in only_bundle(outputs)["text/plain"]
     pytest.importorskip("anywidget")
     outputs, _, _ = run(ip, "%mlm explore s1")
-    assert "application/vnd.jupyter.widget-view+json" in only_bundle(outputs)
+    live, copy = outputs  # the live explorer and its offline copy
+    assert "application/vnd.jupyter.widget-view+json" in live
+    assert 'class="mlm-fallback"' in copy["text/html"]
 
 
 def test_report_line_magic(ip, tmp_path):

@@ -95,7 +95,7 @@ def test_report_is_offline(hsb_page):
     page, _ = hsb_page
     assert remote_references(page) == []
     # one copy of the bundle; one explorer boot per model
-    assert page.count(export.BUNDLE_MARK + ">") == 1
+    assert page.count(export.BUNDLE_MARK + " ") == 1
     assert page.count('class="mlm-static-explorer"') == 3
     assert "<svg" in page  # cluster-size histogram and diagnostics rendered inline
 
@@ -135,26 +135,33 @@ def test_report_errors():
         mlm.report(fitted_case("sleep_slope_reml"), "not a model")
 
 
-def test_script_and_json_escaping():
-    escaped = embed._script_text('s="</SCRIPT>";r=/</g;c="<!--"')
-    assert escaped == 's="<\\/SCRIPT>";r=/</g;c="<\\!--"'
-    text = embed._json_for_script({"a": "</script><!-- & >"})
+def test_json_escaping():
+    text = embed.json_for_script({"a": "</script><!-- & >"})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == {"a": "</script><!-- & >"}
 
 
-def test_bundle_escaping_is_a_no_op_on_the_built_bundle():
-    """The shipped bundle contains neither sequence, so escaping cannot change its meaning."""
-    js, _ = embed._bundle()
-    assert embed._script_text(js) == js
+def test_bundle_is_packed_losslessly_and_cannot_end_its_script():
+    """gzip + base64 of the shipped bundle: no '<' can end the script; unpacks to the file."""
+    import base64
+    import gzip
+    import re
+
+    from mlm_jupyter.display.widget import bundle_paths
+
+    page = embed.bundle_html()
+    packed = re.search(r'data-encoding="gzip\+base64">([^<]*)</script>', page).group(1)
+    assert re.fullmatch(r"[A-Za-z0-9+/=]+", packed)
+    assert gzip.decompress(base64.b64decode(packed)) == bundle_paths()[0].read_bytes()
+    assert len(page) < 600_000  # the raw bundle is ~0.94 MB
 
 
 def test_static_explorer_html():
     res = fitted_case("hsb_crosslevel")
     full = report.static_explorer_html(res)
-    assert full.count(export.BUNDLE_MARK + ">") == 1
+    assert len(export.BUNDLE_RE.findall(full)) == 1
     lean = report.static_explorer_html(res, include_bundle=False)
-    assert export.BUNDLE_MARK + ">" not in lean
+    assert not export.BUNDLE_RE.findall(lean)
     (state,) = states(lean)
     assert state["sigma"] == pytest.approx(reference_case("hsb_crosslevel")["sigma"], rel=1e-4)
     assert len(lean) < 100_000
@@ -221,8 +228,8 @@ def test_preprocessor_prefers_the_static_fallback():
     nb, _ = export.StaticExplorerPreprocessor()(nb, {})
     first, second = (c.outputs[0].data for c in nb.cells[:2])
     assert export.WIDGET_MIME not in first and export.WIDGET_MIME not in second
-    assert first["text/html"].count(export.BUNDLE_MARK + ">") == 1
-    assert export.BUNDLE_MARK + ">" not in second["text/html"]  # one bundle per page
+    assert first["text/html"].count(export.BUNDLE_MARK + " ") == 1
+    assert export.BUNDLE_MARK + " " not in second["text/html"]  # one bundle per page
     assert "mlm-static-explorer" in second["text/html"]
     assert export.WIDGET_MIME in nb.cells[2].outputs[0].data  # no fallback: left alone
     assert "widgets" not in nb.metadata
@@ -259,8 +266,8 @@ def test_preprocessor_builds_explorers_from_saved_widget_state():
     export.StaticExplorerPreprocessor()(nb, {})
     first, second = (c.outputs[0].data for c in nb.cells)
     assert export.WIDGET_MIME not in first and export.WIDGET_MIME not in second
-    assert first["text/html"].count(export.BUNDLE_MARK + ">") == 1
-    assert export.BUNDLE_MARK + ">" not in second["text/html"]
+    assert first["text/html"].count(export.BUNDLE_MARK + " ") == 1
+    assert export.BUNDLE_MARK + " " not in second["text/html"]
     assert states(first["text/html"]) == [json.loads(json.dumps(state))]
     assert '"selected": ["1224"]' in first["text/html"]
     assert "widgets" not in nb.metadata

@@ -105,10 +105,16 @@ export function setData(view, name, values) {
   view.data(name, values);
 }
 
-/** Width available to a chart in `container` (at least `min`). */
+/**
+ * Right-hand gutter kept free for Vega's "⋯" actions button (explorer.css pads the embed by
+ * the same amount), so the button never covers data such as the top-ranked caterpillar point.
+ */
+export const ACTIONS_GUTTER = 30;
+
+/** Width available to a chart's view in `container` (at least `min`). */
 export function containerWidth(container, min = 240) {
   const w = container.getBoundingClientRect().width;
-  return Math.max(Math.floor(w || 0), min);
+  return Math.max(Math.floor(w || 0) - ACTIONS_GUTTER, min);
 }
 
 /**

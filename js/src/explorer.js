@@ -202,8 +202,7 @@ export function createExplorer(el, model) {
   }));
   cleanups.push(() => clearTimeout(themeTimer));
 
-  const first = state.initial?.tab && panels.some((p) => p.id === state.initial.tab)
-    ? state.initial.tab : panels[0]?.id;
+  const first = firstPanel(state, panels);
   // Charts need a laid-out, styled container: widget views may render before being attached.
   let disposed = false;
   const started = whenConnected(root).then(() => {
@@ -231,6 +230,19 @@ export function createExplorer(el, model) {
     for (const entry of mounted.values()) entry.instance?.destroy?.();
     delete el.__mlm;
   };
+}
+
+/**
+ * The panel shown first: `state.initial.tab` when given; else Clusters for a model whose
+ * slopes are neither random nor moderated (a random-intercept model has no interaction to
+ * show, but its clusters are the point); else the first panel.
+ */
+export function firstPanel(state, panels) {
+  const has = (id) => panels.some((p) => p.id === id);
+  if (state.initial?.tab && has(state.initial.tab)) return state.initial.tab;
+  const slopes = (state.predictors || []).some((p) => p.random || p.moderators?.length);
+  if (!slopes && has("clusters")) return "clusters";
+  return panels[0]?.id;
 }
 
 /** Resolve once `el` is in the document and has a width (or after ~10 s regardless). */

@@ -10,13 +10,20 @@ import * as selection from "./selection.js";
 import * as charts from "./charts.js";
 import * as dom from "./dom.js";
 import { readTheme } from "./theme.js";
+import { claimLive, bootFallback as bootCopy, isLive } from "./fallback.js";
 
 /**
  * anywidget entry: `state` and `selected` are synced traits of ModelExplorer.
  * @param {{model: any, el: HTMLElement}} args
  */
 function render({ model, el }) {
-  return createExplorer(el, model);
+  // While this live view exists, the output's offline copy (fallback.js) stays hidden.
+  const release = claimLive(model.get("_fallback_id"));
+  const destroy = createExplorer(el, model);
+  return () => {
+    destroy();
+    release();
+  };
 }
 
 /** Minimal stand-in for an anywidget model, so static pages share the widget code path. */
@@ -58,8 +65,23 @@ export function renderStatic(el, state, options = {}) {
   return { model: local, destroy };
 }
 
+/**
+ * Boot the offline copy of a notebook output (mlm_jupyter/display/fallback.py): render it
+ * where the live widget is not shown, hide it while the live widget is.
+ * @param {HTMLElement} el `.mlm-fallback` element
+ * @param {object} state explorer state
+ * @param {object} options as for renderStatic
+ * @returns {() => void} cleanup
+ */
+export function bootFallback(el, state, options = {}) {
+  return bootCopy(el, state, options, renderStatic);
+}
+
+// Offline copies on the page use the module a live widget already loaded (no second parse).
+globalThis.__mlmExplorerModule ??= Promise.resolve({ renderStatic, bootFallback, isLive });
+
 export {
-  checkState, STATE_VERSION, registerPanel, PANELS, model, stats, selection, charts, dom, readTheme,
+  isLive, checkState, STATE_VERSION, registerPanel, PANELS, model, stats, selection, charts, dom, readTheme,
 };
 
 export default { render };

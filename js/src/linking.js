@@ -22,7 +22,8 @@ export class SelectionLink {
     this.brushes = new Map();
     /** brushes the user has drawn (only clearing one of those clears the selection) */
     this.brushActive = new Set();
-    this.clearing = false;
+    /** brushes being cleared by push (their own signal events are not the user's) */
+    this.clearing = new Set();
     this.pendingT0 = undefined;
   }
 
@@ -53,19 +54,24 @@ export class SelectionLink {
    */
   wireBrush(viewName, view, brush, pick) {
     let frame = 0;
+    let cleared = false;
     const source = `${this.brushPrefix}${brush}`;
+    // Only a double-click (Vega-Lite's `clear`) empties the selection from a brush. A click
+    // also starts a zero-size brush, and a rebuilt view reports an empty one: reading those
+    // as "clear" raced with the click's own selection and swallowed the next drag.
+    view.container().addEventListener("dblclick", () => { cleared = true; }, true);
     view.addSignalListener(brush, (_, value) => {
-      if (this.clearing) return;
+      if (this.clearing.has(brush)) return;
       cancelAnimationFrame(frame);
       const t0 = performance.now();
       frame = requestAnimationFrame(() => {
         if (!Object.keys(value || {}).length) {
-          // Only a user clearing *this* brush (double-click) clears the selection; a new or
-          // rebuilt view also reports an empty brush.
-          if (this.brushActive.has(brush)) this.ctx.selection.clear(source);
+          if (cleared && this.brushActive.has(brush)) this.ctx.selection.clear(source);
+          cleared = false;
           this.brushActive.delete(brush);
           return;
         }
+        if (degenerate(value)) return;
         this.brushActive.add(brush);
         this.mark(t0);
         this.ctx.selection.set(pick(value), source);
@@ -110,19 +116,27 @@ export class SelectionLink {
       if (view.signal("anysel") !== any) view.signal("anysel", any);
       jobs.push(view.runAsync());
     }
-    this.clearing = true;
-    try {
-      for (const [brush, viewName] of this.brushes) {
-        const view = this.views.get(viewName);
-        if (!view || source === `${this.brushPrefix}${brush}`) continue;
-        if (view.data(`${brush}_store`)?.length) {
-          this.brushActive.delete(brush);
-          jobs.push(clearBrush(view, brush));
-        }
+    const clearing = [];
+    for (const [brush, viewName] of this.brushes) {
+      const view = this.views.get(viewName);
+      if (!view || source === `${this.brushPrefix}${brush}`) continue;
+      if (view.data(`${brush}_store`)?.length) {
+        this.brushActive.delete(brush);
+        this.clearing.add(brush);
+        clearing.push(brush);
+        jobs.push(clearBrush(view, brush));
       }
+    }
+    try {
       await Promise.all(jobs);
     } finally {
-      this.clearing = false;
+      for (const brush of clearing) this.clearing.delete(brush);
     }
   }
+}
+
+/** A brush of zero width in some field: what a plain click leaves behind, not a drag. */
+export function degenerate(value) {
+  return Object.values(value).some((v) => Array.isArray(v) && v.length === 2 &&
+    typeof v[0] === "number" && v[0] === v[1]);
 }

@@ -65,3 +65,14 @@ export function valueLabel(state, name, at) {
   if (f) return `${name} = ${f.levels.includes(at[name]) ? at[name] : f.reference}`;
   return `${name} = ${fmtValue(at[name], state.variables[name])}`;
 }
+
+/**
+ * d3 format of a variable's value in a tooltip: whole numbers for a 0/1 (or other binary)
+ * variable that is constant within clusters ("catholic 1", not "1.00"), else three
+ * significant digits without trailing zeros (a cluster mean of a 0/1 variable is a share).
+ */
+export function tipFormat(state, name) {
+  const v = state.variables?.[name];
+  const whole = v?.kind === "binary" && v.level === 2 && (v.values || []).every(Number.isInteger);
+  return whole ? "d" : ".3~r";
+}

@@ -47,3 +47,21 @@ describe("formatting", () => {
     expect(niceStep(0)).toBe(1);
   });
 });
+
+describe("tooltip formats", () => {
+  it("shows a 0/1 level-2 variable as a whole number, a share with three digits", async () => {
+    const { tipFormat } = await import("../src/variables.js");
+    const { format } = await import("d3-format");
+    const state = {
+      variables: {
+        catholic: { kind: "binary", level: 2, values: [0, 1] },
+        female: { kind: "binary", level: 1, values: [0, 1] },
+        ses: { kind: "continuous", level: 1 },
+      },
+    };
+    expect(format(tipFormat(state, "catholic"))(1)).toBe("1");
+    expect(format(tipFormat(state, "female"))(0.35)).toBe("0.35");
+    expect(format(tipFormat(state, "ses"))(1.5)).toBe("1.5");
+    expect(format(tipFormat(state, "ses"))(-0.123456)).toBe("−0.123");
+  });
+});

@@ -38,7 +38,12 @@ function fakeView(spec = {}) {
     fire(name, value) { for (const fn of listeners[name] || []) fn(name, value); },
     addEventListener(type, fn) { if (type === "click") clicks.push(fn); },
     click(ev, item) { for (const fn of clicks) fn(ev, item); },
-    container() { return { addEventListener() {} }; },
+    dom: {},
+    container() {
+      const dom = this.dom;
+      return { addEventListener(type, fn) { (dom[type] ||= []).push(fn); } };
+    },
+    dblclick() { for (const fn of this.dom.dblclick || []) fn(); },
     async runAsync() { this.runs += 1; return this; },
     finalize() { this.finalized = true; },
   };
@@ -144,9 +149,32 @@ describe("SelectionLink", () => {
     await new Promise((r) => setTimeout(r, 5));
     expect(ctx.selection.list()).toEqual(["a", "b"]);
     expect(sources).toEqual(["brush:brush"]);
+    view.fire("brush", { x: [0.5, 0.5] }); // a click's zero-size brush: not a selection
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ctx.selection.list()).toEqual(["a", "b"]);
+    view.fire("brush", {}); // emptied without a double-click (a click starting a new brush)
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ctx.selection.list()).toEqual(["a", "b"]);
+    view.fire("brush", { x: [-1, 1] });
+    await new Promise((r) => setTimeout(r, 5));
+    view.dblclick(); // Vega-Lite's clear: the user removed the brush
     view.fire("brush", {});
     await new Promise((r) => setTimeout(r, 5));
     expect(ctx.selection.list()).toEqual([]);
+  });
+
+  it("a click's selection survives the brush events the click itself causes", async () => {
+    const view = await views.mount("scatter", {}, {});
+    link.wireBrush("scatter", view, "brush", () => ["c"]);
+    ctx.selection.set(["a", "b"], "brush:brush");
+    view.fire("brush", { x: [0.2, 0.2], y: [1, 1] }); // pointerdown of the click
+    link.pick("b"); // the click
+    view.fire("brush", {}); // the zero-size brush collapses
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ctx.selection.list()).toEqual(["b"]);
+    view.fire("brush", { x: [0, 1], y: [0, 1] }); // the next drag selects at once
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ctx.selection.list()).toEqual(["c"]);
   });
 
   it("pushes highlights and the dimming flag, and clears the other views' brushes", async () => {
@@ -165,7 +193,7 @@ describe("SelectionLink", () => {
     expect(b.data("hl")).toEqual(["cat"]);
     expect(a.data("brush_store")).toHaveLength(1); // the brush that made the selection stays
     expect(b.data("cbrush_store")).toEqual([]); // the other one no longer describes it
-    expect(link.clearing).toBe(false);
+    expect(link.clearing.size).toBe(0);
     // A dropped view's brush is skipped, not touched after finalize.
     views.drop("cat");
     await link.push("python", false, () => {});

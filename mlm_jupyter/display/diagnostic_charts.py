@@ -20,6 +20,8 @@ from .explorer_diagnostics import qq_envelope
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import MixedModelResult
 
+STAT_LABELS = {"cooks": "Cook's distance", "mdffits": "MDFFITS", "covratio": "COVRATIO",
+               "covtrace": "COVTRACE", "leverage": "leverage"}
 MAX_POINTS = 5000  # Altair's default row limit; thinned beyond it
 QQ_POINTS = 1500  # order statistics drawn in a QQ plot (all of the tails are kept)
 WIDTH, HEIGHT = 320, 240
@@ -63,7 +65,16 @@ def qq_frame(values: np.ndarray, level: float = 0.95, max_points: int = QQ_POINT
     return pd.DataFrame(qq_envelope(values, level, max_points))
 
 
+QQ_INSIDE, QQ_OUTSIDE = "inside the 95% envelope", "outside the 95% envelope"
+QQ_CAPTION = ("Points should follow the dashed line. Red: outside the pointwise 95% band of "
+              "normal data this size; long red runs in the tails mean heavier or lighter "
+              "tails than normal.")
+
+
 def _qq_layers(data: pd.DataFrame, extra_tooltip: list | None = None) -> alt.LayerChart:
+    data = data.assign(where=np.where(
+        (data["sample"] < data["lower"]) | (data["sample"] > data["upper"]),
+        QQ_OUTSIDE, QQ_INSIDE))
     base = alt.Chart(data)
     band = base.mark_area(opacity=0.25, color="#9ecae1").encode(
         x=alt.X("theoretical:Q", title="normal quantile"), y="lower:Q", y2="upper:Q")
@@ -71,9 +82,12 @@ def _qq_layers(data: pd.DataFrame, extra_tooltip: list | None = None) -> alt.Lay
         x="theoretical:Q", y="theoretical:Q")
     points = base.mark_circle(size=16).encode(
         x="theoretical:Q", y=alt.Y("sample:Q", title="standardised sample quantile"),
-        color=alt.condition("datum.sample < datum.lower || datum.sample > datum.upper",
-                            alt.value("#d62728"), alt.value("#1f77b4")),
-        tooltip=(extra_tooltip or []) + [alt.Tooltip("sample:Q", format=".3g")],
+        color=alt.Color("where:N", title=None,
+                        scale=alt.Scale(domain=[QQ_INSIDE, QQ_OUTSIDE],
+                                        range=["#1f77b4", "#d62728"]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=(extra_tooltip or []) + [alt.Tooltip("sample:Q", format=".3g"),
+                                         alt.Tooltip("where:N", title="point")],
     )
     return band + line + points
 
@@ -81,8 +95,9 @@ def _qq_layers(data: pd.DataFrame, extra_tooltip: list | None = None) -> alt.Lay
 def qq_residuals(res: MixedModelResult, level: float = 0.95) -> alt.LayerChart:
     """Normal QQ plot of the conditional residuals with a pointwise ``level`` envelope."""
     data = qq_frame(residuals(res, "conditional").to_numpy(), level)
-    return _qq_layers(data).properties(width=WIDTH, height=HEIGHT,
-                                       title="Normal QQ plot of residuals")
+    return _qq_layers(data).properties(
+        width=WIDTH, height=HEIGHT,
+        title=alt.Title("Normal QQ plot of residuals", subtitle=_wrap(QQ_CAPTION)))
 
 
 def qq_random_effects(res: MixedModelResult, group: str | None = None,
@@ -102,50 +117,70 @@ def qq_random_effects(res: MixedModelResult, group: str | None = None,
     chart = _qq_layers(data, ["level:N", "effect:N"]).properties(width=WIDTH * 0.75,
                                                                  height=HEIGHT * 0.75)
     return chart.facet(column=alt.Column("effect:N", title=None)).properties(
-        title=f"Normal QQ plots of the {group} random effects").resolve_scale(y="independent")
+        title=alt.Title(f"Normal QQ plots of the {group} random effects",
+                        subtitle=_wrap(QQ_CAPTION))).resolve_scale(y="independent")
+
+
+def _wrap(text: str, width: int = 70) -> list[str]:
+    """A caption as subtitle lines (Vega-Lite does not wrap text)."""
+    import textwrap
+
+    return textwrap.wrap(text, width)
 
 
 def residual_spread_by_cluster(res: MixedModelResult, group: str | None = None,
-                               max_clusters: int = 200) -> alt.LayerChart:
-    """Box summaries (quartiles, 1.5 IQR whiskers) of residuals per cluster, sorted by spread.
+                               max_clusters: int = 10_000) -> alt.LayerChart:
+    """Each cluster's residual SD (point) and middle half of its residuals (bar), sorted.
 
-    With more than ``max_clusters`` clusters the widest and narrowest halves of that many
-    are shown (the middle adds nothing to a spread comparison).
+    Clusters are ranked by residual SD along the x axis with no tick labels, so the chart
+    reads the same with 10 or 10,000 clusters; the id, size and numbers of each are in its
+    tooltip. The dashed line is the model's σ. What to look for is in the subtitle: a few
+    clusters far above the line, or a steady climb, mean the residual variance differs
+    between clusters (small clusters scatter more by chance). Above ``max_clusters`` an
+    evenly spaced subset of the ranking is drawn (the two ends are always kept).
     """
     group = resolve_group(res, group)
     codes, levels = group_codes(res, group)
     e = residuals(res, "conditional").to_numpy()
-    frame = pd.DataFrame({"g": codes, "e": e})
-    q = frame.groupby("g")["e"].quantile([0.25, 0.5, 0.75]).unstack()
-    q.columns = ["q1", "median", "q3"]
-    q["sd"] = frame.groupby("g")["e"].std()
-    q["n"] = frame.groupby("g")["e"].size()
-    iqr = q["q3"] - q["q1"]
-    lo = frame.groupby("g")["e"].min()
-    hi = frame.groupby("g")["e"].max()
-    q["low"] = np.maximum(lo, q["q1"] - 1.5 * iqr)
-    q["high"] = np.minimum(hi, q["q3"] + 1.5 * iqr)
-    q = q.sort_values("sd", na_position="first")
+    by = pd.DataFrame({"g": codes, "e": e}).groupby("g")["e"]
+    q = by.quantile([0.25, 0.75]).unstack()
+    q.columns = ["q1", "q3"]
+    q["sd"] = by.std()
+    q["median"] = by.median()
+    q["n"] = by.size()
+    q = q.dropna(subset=["sd"]).sort_values("sd", kind="stable")
+    q["rank"] = np.arange(1, len(q) + 1)
     if len(q) > max_clusters:
-        half = max_clusters // 2
-        q = pd.concat([q.iloc[:half], q.iloc[-half:]])
+        q = q.iloc[np.unique(np.linspace(0, len(q) - 1, max_clusters).round().astype(int))]
     q["cluster"] = [str(levels[i]) for i in q.index]
     q = q.reset_index(drop=True)
-    order = list(q["cluster"])
-    x = alt.X("cluster:N", sort=order, title=f"{group} (sorted by residual SD)",
-              axis=alt.Axis(labels=len(order) <= 60))
+    noun = f"{group} clusters" if len(group) < 20 else "clusters"
+    x = alt.X("rank:Q", title=f"{noun}, ranked by residual SD ({len(levels):,})",
+              axis=alt.Axis(labels=False, ticks=False, grid=False),
+              scale=alt.Scale(domain=[0, int(q["rank"].max()) + 1], nice=False))
     base = alt.Chart(q)
-    whisker = base.mark_rule(color="#888").encode(x=x, y=alt.Y("low:Q", title="residual"),
-                                                  y2="high:Q")
-    box = base.mark_bar(size=5, color="#6baed6").encode(
-        x=x, y="q1:Q", y2="q3:Q",
-        tooltip=["cluster:N", "n:Q", alt.Tooltip("sd:Q", format=".3g"),
-                 alt.Tooltip("median:Q", format=".3g")])
-    mid = base.mark_tick(color="#08306b", size=6).encode(x=x, y="median:Q")
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(strokeDash=[4, 3]).encode(y="y:Q")
-    return (whisker + box + mid + zero).properties(
-        width=max(WIDTH, min(900, 5 * len(order))), height=HEIGHT,
-        title=f"Residual spread by {group}")
+    tooltip = [alt.Tooltip("cluster:N", title=group), alt.Tooltip("n:Q", title="observations"),
+               alt.Tooltip("sd:Q", title="residual SD", format=".3g"),
+               alt.Tooltip("median:Q", title="median residual", format=".3g")]
+    if len(q) <= 200:
+        iqr = base.mark_rule(color="#9ecae1", opacity=0.8).encode(
+            x=x, y=alt.Y("q1:Q", title="residual"), y2="q3:Q", tooltip=tooltip)
+    else:  # one shape instead of a rule per cluster keeps large reports small
+        iqr = base.mark_area(color="#9ecae1", opacity=0.6, interpolate="step").encode(
+            x=x, y=alt.Y("q1:Q", title="residual"), y2="q3:Q")
+    size = 24 if len(q) <= 200 else 8
+    sd = base.mark_circle(color="#08519c", size=size, opacity=0.9).encode(
+        x=x, y="sd:Q", tooltip=tooltip)
+    sigma = alt.Chart(pd.DataFrame({"y": [float(res.sigma)]})).mark_rule(
+        strokeDash=[4, 3], color="#d62728").encode(y="y:Q")
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#888").encode(y="y:Q")
+    caption = ("Dots: each cluster's residual SD; light blue: the middle half of its "
+               "residuals; dashed line: the model's residual SD σ. Look for clusters far above the "
+               "line or a steep climb at the right: the residual variance then differs "
+               "between clusters. Small clusters scatter more by chance (see n).")
+    return (zero + iqr + sd + sigma).properties(
+        width=WIDTH * 1.5, height=HEIGHT,
+        title=alt.Title(f"Residual spread by {group}", subtitle=_wrap(caption, 80)))
 
 
 def influence_index_plot(table: pd.DataFrame, stat: str = "cooks",
@@ -168,22 +203,30 @@ def influence_index_plot(table: pd.DataFrame, stat: str = "cooks",
     })
     data["flagged"] = (data["value"] > cutoff) if cutoff is not None else table.get(
         "flag", pd.Series(False, index=table.index)).to_numpy()
+    label = STAT_LABELS.get(stat, stat)
+    group = table.index.name or "cluster"
     base = alt.Chart(data)
     stems = base.mark_rule(color="#9ecae1").encode(
-        x=alt.X("index:Q", title=f"{table.index.name or 'cluster'} (index)"),
-        y=alt.Y("value:Q", title=stat), y2=alt.datum(0))
+        x=alt.X("index:Q", title=f"{group} (in data order)"),
+        y=alt.Y("value:Q", title=label), y2=alt.datum(0))
     points = base.mark_circle(size=30).encode(
         x="index:Q", y="value:Q",
         color=alt.condition("datum.flagged", alt.value("#d62728"), alt.value("#1f77b4")),
-        tooltip=["cluster:N", "n_obs:Q", alt.Tooltip("value:Q", format=".3g")])
+        tooltip=[alt.Tooltip("cluster:N", title=group),
+                 alt.Tooltip("n_obs:Q", title="observations"),
+                 alt.Tooltip("value:Q", title=label, format=".3g")])
     labels = base.transform_filter("datum.flagged").mark_text(
         align="left", dx=5, dy=-5, fontSize=10).encode(x="index:Q", y="value:Q", text="cluster:N")
     layers = stems + points + labels
     if cutoff is not None:
         layers = layers + alt.Chart(pd.DataFrame({"y": [cutoff]})).mark_rule(
             color="#d62728", strokeDash=[4, 3]).encode(y="y:Q")
-    return layers.properties(width=WIDTH * 1.5, height=HEIGHT,
-                             title=f"Influence: {stat} per cluster")
+    caption = (f"Red: {group} clusters above the dashed cut-off (4/G = {cutoff:.3g}), whose "
+               "removal moves the fixed effects most; check them, do not drop them blindly."
+               if stat == "cooks" and cutoff is not None else "")
+    title = alt.Title(f"Influence of each {group}: {label}",
+                      subtitle=_wrap(caption, 80) if caption else alt.Undefined)
+    return layers.properties(width=WIDTH * 1.5, height=HEIGHT, title=title)
 
 
 def _auto_influence(res: MixedModelResult, group: str | None) -> pd.DataFrame | None:

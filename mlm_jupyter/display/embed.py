@@ -7,60 +7,65 @@ bundle (:func:`static_explorer_html`). Nothing is loaded from the network.
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import json
-import re
 import uuid
 from typing import Any
 
 from .export import BUNDLE_MARK
 
-_SCRIPT_END = re.compile(r"</script", re.IGNORECASE)
-
 # The explorer bundle is an ES module whose export names are minified, so it cannot be called
-# from an inline module script that merely precedes it. It is kept as inert text and imported
-# once per page through a Blob URL (no network, works from file://); every explorer on the
-# page awaits the same promise.
-_LOADER = (
-    "const load=()=>globalThis.__mlmExplorerModule??=(async()=>{"
+# from an inline module script that merely precedes it. It is kept as inert text (gzip +
+# base64: 0.43 MB instead of 0.94 MB) and imported once per page through a Blob URL (no
+# network, works from file://); every explorer on the page awaits the same promise. A live
+# widget's copy of the bundle publishes the same promise, so a page that has one does not
+# unpack another. A failed load is forgotten, so an explorer whose bundle arrives later
+# (another output) can try again.
+LOADER = (
+    "const load=()=>{const g=globalThis;if(!g.__mlmExplorerModule){"
+    "g.__mlmExplorerModule=(async()=>{"
     f"const src=document.querySelector('script[{BUNDLE_MARK}]');"
-    "if(!src)throw new Error('mlm_jupyter: the explorer bundle is missing from this page');"
-    "const url=URL.createObjectURL(new Blob([src.textContent],{type:'text/javascript'}));"
+    "if(!src)throw new Error('the explorer bundle is missing from this page');"
+    "let text=src.textContent;"
+    "if(src.dataset.encoding==='gzip+base64'){"
+    "if(!globalThis.DecompressionStream)throw new Error('this browser cannot unpack the "
+    "explorer (no DecompressionStream)');"
+    "const bin=Uint8Array.from(atob(text.trim()),c=>c.charCodeAt(0));"
+    "text=await new Response(new Blob([bin]).stream().pipeThrough("
+    "new DecompressionStream('gzip'))).text();}"
+    "const url=URL.createObjectURL(new Blob([text],{type:'text/javascript'}));"
     "try{return await import(url);}finally{URL.revokeObjectURL(url);}})();"
+    "g.__mlmExplorerModule.catch(()=>{g.__mlmExplorerModule=undefined;});}"
+    "return g.__mlmExplorerModule;};"
 )
+_LOADER = LOADER
 
 
-def _script_text(text: str) -> str:
-    """Make JavaScript safe inside a ``<script>`` element.
-
-    The HTML parser ends a script at ``</script`` and changes state at ``<!--``; both can
-    only occur inside strings, template literals or comments of a bundle, where ``<\\/`` and
-    ``<\\!`` read the same. (A blanket ``</`` replacement would break regular expressions
-    such as ``/</g``.)
-    """
-    text = _SCRIPT_END.sub(lambda m: "<\\/" + m.group(0)[2:], text)
-    return text.replace("<!--", "<\\!--")
-
-
-def _json_for_script(obj: Any) -> str:
+def json_for_script(obj: Any) -> str:
     """JSON that cannot close its ``<script>`` element (``<``, ``>``, ``&`` as escapes)."""
     text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _bundle() -> tuple[str, str]:
-    from .widget import bundle_paths
-
-    js, css = bundle_paths()
-    return js.read_text(encoding="utf-8"), css.read_text(encoding="utf-8")
+@functools.lru_cache(maxsize=2)
+def _packed(path: str, mtime: float) -> str:
+    """The bundle gzip-compressed (deterministic: no timestamp) and base64-encoded."""
+    raw = open(path, "rb").read()  # noqa: SIM115 - read in one go
+    return base64.b64encode(gzip.compress(raw, 9, mtime=0)).decode("ascii")
 
 
 def bundle_html() -> str:
-    """The explorer's style sheet and (inert) script bundle, once per page."""
-    js, css = _bundle()
-    css = css.replace("</", "<\\/")  # a style element also ends at "</style"
+    """The explorer's style sheet and (inert, compressed) script bundle, once per page."""
+    from .widget import bundle_paths
+
+    js, css_path = bundle_paths()
+    css = css_path.read_text(encoding="utf-8").replace("</", "<\\/")  # a style ends at "</style"
+    packed = _packed(str(js), js.stat().st_mtime)
     return (
         f"<style data-mlm-explorer-css>{css}</style>"
-        f"<script type=\"text/plain\" {BUNDLE_MARK}>{_script_text(js)}</script>"
+        f'<script type="text/plain" {BUNDLE_MARK} data-encoding="gzip+base64">{packed}</script>'
     )
 
 
@@ -79,7 +84,7 @@ def explorer_div(state: dict, theme: str = "auto", selected: list[str] | None = 
     )
     return (
         f'<div class="mlm-static-explorer" id="{uid}"></div>'
-        f'<script type="application/json" id="{uid}-state">{_json_for_script(state)}</script>'
+        f'<script type="application/json" id="{uid}-state">{json_for_script(state)}</script>'
         f'<script type="module">{boot}</script>'
     )
 

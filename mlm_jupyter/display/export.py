@@ -36,9 +36,10 @@ from typing import Any
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 BUNDLE_MARK = "data-mlm-explorer-bundle"
-_BUNDLE_RE = re.compile(
-    r"<script type=\"text/plain\" " + BUNDLE_MARK + r">.*?</script>", re.DOTALL
+BUNDLE_RE = re.compile(
+    r"<script type=\"text/plain\" " + BUNDLE_MARK + r"[^>]*>.*?</script>", re.DOTALL
 )
+_EXPLORER_MARKS = ("mlm-static-explorer", "mlm-fallback")
 
 
 # ---------------------------------------------------------------------------------------
@@ -152,24 +153,42 @@ def _offline_chart(data: dict) -> None:
     data["image/svg+xml"] = svg
 
 
+def _html_of(data: dict) -> str:
+    html = data.get("text/html") or ""
+    return "".join(html) if isinstance(html, list) else html
+
+
+def _has_copy(outputs: list, k: int) -> bool:
+    """Whether output ``k`` (a widget view) is followed by the explorer's offline copy."""
+    nxt = outputs[k + 1] if k + 1 < len(outputs) else None
+    return bool(nxt and 'class="mlm-fallback"' in _html_of(nxt.get("data") or {}))
+
+
 def _strip_outputs(nb: Any) -> None:
     """Prefer the static fallback in every output and keep one copy of the script bundle.
 
-    An explorer output without a ``text/html`` fallback gets one built from the explorer state
-    saved with the notebook (nbclient and JupyterLab save widget state by default).
+    A widget view followed by the explorer's offline copy (``display.fallback``) is dropped.
+    An explorer output without any fallback gets one built from the explorer state saved with
+    the notebook (nbclient and JupyterLab's "save widget state" save it).
     """
     from .embed import bundle_html, explorer_div
 
     explorers = _saved_explorers(nb)
     seen_bundle = False
     for cell in nb.cells:
-        for out in cell.get("outputs", []):
+        outputs = cell.get("outputs", [])
+        keep = []
+        for k, out in enumerate(outputs):
             data = out.get("data")
             if not data:
+                keep.append(out)
                 continue
+            view = data.get(WIDGET_MIME)
+            if view and not data.get("text/html") and _has_copy(outputs, k):
+                continue
+            keep.append(out)
             _offline_chart(data)
             html = data.get("text/html")
-            view = data.get(WIDGET_MIME)
             if view and not html and view.get("model_id") in explorers:
                 traits = explorers[view["model_id"]]
                 html = data["text/html"] = explorer_div(
@@ -177,16 +196,17 @@ def _strip_outputs(nb: Any) -> None:
                 )
             if view and html:
                 del data[WIDGET_MIME]
-            if isinstance(html, list):
-                html = "".join(html)
-            if not html or "mlm-static-explorer" not in html:
+            html = _html_of(data)
+            if not html or not any(mark in html for mark in _EXPLORER_MARKS):
                 continue
-            if BUNDLE_MARK + ">" in html:
+            if BUNDLE_RE.search(html):
                 if seen_bundle:
-                    data["text/html"] = _BUNDLE_RE.sub("", html)
+                    data["text/html"] = BUNDLE_RE.sub("", html)
             elif not seen_bundle:
                 data["text/html"] = bundle_html() + html
             seen_bundle = True
+        if len(keep) != len(outputs):
+            cell["outputs"] = keep
     # Without saved widget state nbconvert's template does not load the CDN widget manager.
     nb.metadata.pop("widgets", None)
 

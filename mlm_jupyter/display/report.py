@@ -152,12 +152,25 @@ def _size_chart(group: str, sizes: np.ndarray) -> str:
     return chart_html(chart)
 
 
-def _data_section(res: Any) -> str:
-    cards = [("observations", f"{res.nobs:,}")]
+def _per_model(values: list[int]) -> str:
+    """One number when every model agrees, else each model's ("model 1: 0 · model 2: 25")."""
+    if len(set(values)) == 1:
+        return f"{values[0]:,}"
+    return " · ".join(f"model {k}: {v:,}" for k, v in enumerate(values, start=1))
+
+
+def _data_section(res: Any, results: tuple[Any, ...] = ()) -> str:
+    models = tuple(results) or (res,)
+    cards = [("observations", _per_model([int(r.nobs) for r in models]))]
     cards += [(f"{g} clusters", f"{n:,}") for g, n in res.ngroups.items()]
-    cards.append(("rows dropped (missing values)", f"{res.n_dropped:,}"))
+    cards.append(("rows dropped (missing values)",
+                  _per_model([int(r.n_dropped) for r in models])))
     html_cards = "".join(f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>'
                          for k, v in cards)
+    if len({int(r.nobs) for r in models}) > 1:
+        html_cards += ("<p>The models use different rows (missing values in the variables "
+                       "each one uses), so their likelihoods are not directly comparable; "
+                       "fit them to the same complete rows to compare them.</p>")
     sizes = cluster_sizes(res)
     # A histogram of identical sizes is one meaningless bar: say it in words instead.
     charts = "".join(
@@ -355,7 +368,7 @@ def report(
         f'<p class="meta">{len(results)} model{"s" if len(results) > 1 else ""}, '
         f"made {stamp} with mlm_jupyter {esc(__version__)}.</p>",
         f'<nav><a href="#data">Data</a>{nav}</nav></header>',
-        _data_section(first),
+        _data_section(first, results),
     ]
     body += [_model_section(k, r, explorer, theme) for k, r in enumerate(results, start=1)]
     if len(results) > 1:

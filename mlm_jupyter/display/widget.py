@@ -9,6 +9,9 @@ back is the cluster selection, ``explorer.selected``.
 
 from __future__ import annotations
 
+import sys
+import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,9 @@ class ModelExplorer(anywidget.AnyWidget):
     state = traitlets.Dict().tag(sync=True)
     # Element types are checked (and numbers coerced to level strings) by _validate_selected.
     selected = traitlets.List().tag(sync=True)
+    # Shared with the output's offline copy (display/fallback.py), which hides while a live
+    # view with this id is rendered.
+    _fallback_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -84,11 +90,13 @@ class ModelExplorer(anywidget.AnyWidget):
         selected: list[Any] | tuple[Any, ...] = (),
         max_clusters: int = MAX_CLUSTERS,
         seed: int = SAMPLE_SEED,
+        posterior: Any = None,
         **kwargs: Any,
     ) -> None:
         bundle_paths()
         group = choose_group(result, group)
         self._result = result
+        self._shown_in: set[str] = set()  # notebook cells whose outputs show this explorer
         self._group = group
         self._levels = tuple(str(lv) for lv in result.ranef[group].index)
         ids = self._check_ids(selected)
@@ -97,7 +105,13 @@ class ModelExplorer(anywidget.AnyWidget):
             result, group, max_clusters=max_clusters, seed=seed, selected=ids, initial=initial
         )
         _check_initial(state, initial)
-        super().__init__(state=state, selected=ids, **kwargs)
+        if posterior is not None:  # a BayesianResult: estimates and slopes from its draws
+            from ..bayes.explorer import with_posterior
+
+            state = with_posterior(state, posterior)
+        super().__init__(
+            state=state, selected=ids, _fallback_id="mlm-" + uuid.uuid4().hex, **kwargs
+        )
 
     # -- selection -------------------------------------------------------------------------
     def _check_ids(self, ids: Any) -> list[str]:
@@ -123,7 +137,56 @@ class ModelExplorer(anywidget.AnyWidget):
     @property
     def result(self) -> Any:
         """The fitted model this explorer shows."""
+        if self._result is None:
+            raise RuntimeError(
+                "this explorer was replaced when its cell ran again, and let go of its model; "
+                "use the new explorer, or call res.explore() again."
+            )
         return self._result
+
+    # -- display ---------------------------------------------------------------------------
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Two outputs: the live widget view, then its offline copy (``display.fallback``).
+
+        The copy renders wherever the live view cannot (no kernel, exported HTML) and hides
+        while it is shown. Explorers shown earlier by the same notebook cell are released
+        (``release``), so re-running a cell does not keep every earlier fit alive.
+        """
+        from IPython.display import display
+
+        from .fallback import fallback_bundle, picture_png
+
+        cell, run = _cell_and_run()
+        _release_earlier(self, cell, run)
+        display(self._repr_mimebundle_(), raw=True)
+        if "google.colab" in sys.modules:
+            # Colab renders every output in its own frame, where the copy could not see the
+            # live view to step aside for it; Colab keeps widget state itself.
+            return
+        first_of_run = _BUNDLE_RUNS.get("run") != run or run is None
+        _BUNDLE_RUNS["run"] = run
+        display(
+            fallback_bundle(
+                self.state, self._fallback_id, include_bundle=first_of_run,
+                selected=list(self.selected), picture=picture_png(self.state),
+            ),
+            raw=True,
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        # ipywidgets returns (data, metadata) in some versions and data in others.
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data = dict(data or {})
+        data["text/plain"] = repr(self)
+        return data
+
+    def release(self) -> None:
+        """Close the widget and let go of its model and state (frees their memory)."""
+        self._result = None
+        self.close()
+        with self.hold_trait_notifications():
+            self.set_trait("state", {})
 
     @property
     def group(self) -> str:
@@ -141,10 +204,58 @@ class ModelExplorer(anywidget.AnyWidget):
         return data[key.isin(set(self.selected))]
 
     def __repr__(self) -> str:
+        formula = self.state.get("formula", "") if self._result is None else self._result.formula
         return (
-            f"ModelExplorer({self._result.formula!r}, group={self._group!r}, "
+            f"ModelExplorer({formula!r}, group={self._group!r}, "
             f"selected={len(self.selected)} of {len(self._levels)})"
         )
+
+
+# Explorers displayed by each notebook cell (weakly held), with the run that displayed them.
+_SHOWN: dict[str, list[tuple[Any, weakref.ref]]] = {}
+_BUNDLE_RUNS: dict[str, Any] = {}
+
+
+def _cell_and_run() -> tuple[str | None, Any]:
+    """The notebook cell id and the execute request being run, when inside a kernel."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        kernel = getattr(shell, "kernel", None)
+        if kernel is None:
+            return None, None
+        parent = kernel.get_parent("shell") if hasattr(kernel, "get_parent") else {}
+        parent = parent or getattr(shell, "parent_header", {}) or {}
+    except Exception:  # noqa: BLE001 - outside a kernel: no cell to key on
+        return None, None
+    cell = (parent.get("metadata") or {}).get("cellId")
+    run = (parent.get("header") or {}).get("msg_id")
+    return cell, run
+
+
+def _release_earlier(widget: ModelExplorer, cell: str | None, run: Any) -> None:
+    """Release explorers whose every output has been replaced by re-running its cells.
+
+    An explorer shown by an earlier run of ``cell`` lost that output; once no other cell
+    shows it, it is released.
+    """
+    if cell is None:
+        return
+    kept = []
+    for shown_run, ref in _SHOWN.get(cell, []):
+        old = ref()
+        if old is None or old is widget:
+            continue
+        if shown_run == run:
+            kept.append((shown_run, ref))
+            continue
+        old._shown_in.discard(cell)
+        if not old._shown_in:
+            old.release()
+    kept.append((run, weakref.ref(widget)))
+    _SHOWN[cell] = kept
+    widget._shown_in.add(cell)
 
 
 def _initial(tab: str | None, predictor: str | None, at: dict | None) -> dict:

@@ -110,17 +110,42 @@ def _lab_settings(settings: Path) -> None:
         path.write_text(json.dumps(content))
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def jupyter_data_path() -> str:
+    """JUPYTER_PATH that also covers the installation prefixes of the Jupyter packages.
+
+    A virtualenv with system site packages searches only its own share/jupyter; the
+    labextensions of jupyterlab_widgets / anywidget and nbconvert's templates may live under
+    the base interpreter's. (A no-op where everything is installed in one prefix.)
+    """
+    import importlib
+
+    from jupyter_core.paths import jupyter_path
+
+    known = set(jupyter_path())
+    extra = []
+    for name in ("jupyterlab_widgets", "anywidget", "nbconvert", "notebook", "jupyterlab"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        # <prefix>/lib/pythonX.Y/site-packages/<name>/__init__.py -> <prefix>/share/jupyter
+        share = Path(mod.__file__).resolve().parents[4] / "share" / "jupyter"
+        if share.is_dir() and str(share) not in known and str(share) not in extra:
+            extra.append(str(share))
+    return os.pathsep.join([p for p in [os.environ.get("JUPYTER_PATH", ""), *extra] if p])
+
+
+def _start_server(tmp_path_factory, app: str):
+    """A Jupyter server running ``app`` ("jupyterlab" or "notebook" for Notebook 7)."""
     _need_browser()
-    if shutil.which("jupyter-lab") is None and shutil.which("jupyter") is None:
-        pytest.skip("JupyterLab is not installed: `pip install jupyterlab`")
     try:
         import anywidget  # noqa: F401
         import jupyterlab  # noqa: F401
+        if app == "notebook":
+            import notebook  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"{exc.name} is not installed")
-    base = tmp_path_factory.mktemp("lab")
+    base = tmp_path_factory.mktemp(app)
     root, runtime, settings, config = (base / n for n in ("root", "runtime", "settings", "config"))
     for p in (root, runtime, settings, config):
         p.mkdir()
@@ -131,43 +156,67 @@ def lab(tmp_path_factory):
         JUPYTER_RUNTIME_DIR=str(runtime), JUPYTERLAB_SETTINGS_DIR=str(settings),
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"), JUPYTER_CONFIG_DIR=str(config),
         PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        JUPYTER_PATH=jupyter_data_path(),
     )
-    log = open(base / "lab.log", "w")  # noqa: SIM115 - closed in teardown
+    log = open(base / "server.log", "w")  # noqa: SIM115 - closed in teardown
+    extra = ([
+        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class="
+        "jupyterlab.handlers.announcements.NeverCheckForUpdate",
+    ] if app == "jupyterlab" else [])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        [sys.executable, "-m", app, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
          f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", "--allow-root",
-         "--LabApp.extension_manager=readonly",
-         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
-         "jupyterlab.handlers.announcements.NeverCheckForUpdate"],
+         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0", *extra],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     server = LabServer(root, port, token, runtime, proc)
+    server.app = app
     deadline = time.time() + 90
     while True:
         if proc.poll() is not None:
             log.close()
-            pytest.fail(f"JupyterLab exited: {(base / 'lab.log').read_text()[-2000:]}")
+            pytest.fail(f"{app} exited: {(base / 'server.log').read_text()[-2000:]}")
         try:
             server.api("/api/status")
             break
         except Exception:  # noqa: BLE001 - still starting
             if time.time() > deadline:
                 proc.terminate()
-                pytest.fail("JupyterLab did not start within 90 s")
+                pytest.fail(f"{app} did not start within 90 s")
             time.sleep(0.5)
-    yield server
+    return server, log
+
+
+def _stop_server(server: LabServer, log) -> None:
     for session in server.api("/api/sessions") or []:
         try:
             server.api(f"/api/sessions/{session['id']}", method="DELETE")
         except Exception:  # noqa: BLE001
             pass
-    proc.terminate()
+    server.proc.terminate()
     try:
-        proc.wait(timeout=20)
+        server.proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        server.proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    if shutil.which("jupyter-lab") is None and shutil.which("jupyter") is None:
+        pytest.skip("JupyterLab is not installed: `pip install jupyterlab`")
+    server, log = _start_server(tmp_path_factory, "jupyterlab")
+    yield server
+    _stop_server(server, log)
+
+
+@pytest.fixture(scope="session")
+def nb7(tmp_path_factory):
+    """A Notebook 7 server (``python -m notebook``), same isolation as ``lab``."""
+    server, log = _start_server(tmp_path_factory, "notebook")
+    yield server
+    _stop_server(server, log)
 
 
 class Notebook:
@@ -178,6 +227,23 @@ class Notebook:
         self._client = None
 
     # -- browser side ----------------------------------------------------------------------
+    def wait_open(self, timeout: float = 120_000) -> None:
+        """Wait for the notebook's cells and an idle kernel (after opening or reloading)."""
+        self.page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=timeout)
+        deadline = time.time() + timeout / 1000
+        while kernel_state(self.server, self.name) != "idle":
+            if time.time() > deadline:
+                raise TimeoutError(f"the kernel of {self.name} did not become idle: "
+                                   f"{self.server.api('/api/sessions')}")
+            # Not time.sleep: the page's requests pass through block_external's route
+            # handler, which the sync API runs only inside a Playwright call.
+            self.page.wait_for_timeout(300)
+        self.page.wait_for_function(
+            "!document.querySelector('.jp-Notebook-ExecutionIndicator') || "
+            "document.querySelector('.jp-Notebook-ExecutionIndicator')"
+            ".getAttribute('data-status') === 'idle'", timeout=timeout,
+        )
+
     def wait_idle(self, timeout: float = 120_000) -> None:
         self.page.wait_for_function(
             """() => {
@@ -288,36 +354,58 @@ def block_external(page, record: list) -> None:
     page.route("**/*", handle)
 
 
-@pytest.fixture
-def notebook(lab, browser, request):
-    name = f"{request.node.name[:40].replace('[', '_').replace(']', '')}.ipynb"
+def empty_notebook(server: LabServer, name: str) -> None:
     nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [],
                      "execution_count": None}],
           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                       "language": "python"}},
           "nbformat": 4, "nbformat_minor": 5}
-    (lab.root / name).write_text(json.dumps(nb))
+    (server.root / name).write_text(json.dumps(nb))
+
+
+def kernel_state(server: LabServer, name: str) -> str | None:
+    """Execution state of the kernel of notebook ``name`` (None while it has none)."""
+    for s in server.api("/api/sessions") or []:
+        if s["path"].endswith(name) and s.get("kernel"):
+            return s["kernel"].get("execution_state")
+    return None
+
+
+def open_notebook(server: LabServer, browser, name: str):
+    """Open ``name`` in JupyterLab (a fresh workspace) or Notebook 7; returns a Notebook.
+
+    ``book.url`` reloads the same view; ``book.context`` is closed by the caller.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()
     external: list[str] = []
     block_external(page, external)
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    # A fresh, reset workspace per test: the default one would restore earlier tests'
-    # notebooks as hidden tabs (with live widgets) next to this one.
-    workspace = secrets.token_hex(6)
-    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{name}?token={lab.token}&reset")
-    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=120_000)
-    page.wait_for_function(
-        "document.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status')"
-        " === 'idle'", timeout=120_000,
-    )
-    book = Notebook(page, lab, name)
+    page.on("pageerror", lambda e: errors.append(f"{e}\n{getattr(e, 'stack', '') or ''}"))
+    if getattr(server, "app", "jupyterlab") == "notebook":
+        url = f"{server.url}/notebooks/{name}?token={server.token}"
+    else:
+        # A fresh, reset workspace per test: the default one would restore earlier tests'
+        # notebooks as hidden tabs (with live widgets) next to this one.
+        workspace = secrets.token_hex(6)
+        url = f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}&reset"
+    page.goto(url)
+    book = Notebook(page, server, name)
+    book.url, book.context = url, context
     book.external_requests = external
     book.page_errors = errors
+    book.wait_open()
+    return book
+
+
+@pytest.fixture
+def notebook(lab, browser, request):
+    name = f"{request.node.name[:40].replace('[', '_').replace(']', '')}.ipynb"
+    empty_notebook(lab, name)
+    book = open_notebook(lab, browser, name)
     yield book
     book.close()
-    context.close()
+    book.context.close()
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import { clusterLines, grid, predictionCurve } from "../model.js";
 import { rankOrder } from "../selection.js";
 import { extent, selectionParams, veilLayer } from "../charts.js";
+import { tipFormat } from "../variables.js";
 
 /** Axis key of the scatter's "cluster size (n)" choice (random-effect terms are the others). */
 export const SIZE_KEY = "__n__";
@@ -143,7 +144,7 @@ export function scatterSpec(state, theme, { rows, hl, any, axisX, axisY, colorBy
   if (colorBy) {
     tooltip.push(state.factors?.[colorBy]
       ? { field: "c", type: "nominal", title: colorBy }
-      : { field: "c", type: "quantitative", title: colorBy, format: ".3g" });
+      : { field: "c", type: "quantitative", title: colorBy, format: tipFormat(state, colorBy) });
   }
   const x = {
     field: "x", type: "quantitative", title: axisTitle(state, axisX),

@@ -18,7 +18,8 @@ import { mainSpec, slopeSpec } from "./interaction_specs.js";
 export const interactionPanel = {
   id: "interaction",
   label: "Interaction",
-  available: () => true,
+  // Without a level-1 predictor there is no line to draw: no tab (it would be empty).
+  available: (state) => state.predictors.length > 0,
   mount(section, ctx) {
     return new InteractionPanel(section, ctx).ready;
   },
@@ -31,15 +32,6 @@ class InteractionPanel {
     this.state = ctx.state;
     this.views = new ChartViews(ctx, { aliases: { main: "interaction" } });
     this.frame = 0;
-    if (!this.state.predictors.length) {
-      section.append(h("p", {
-        class: "mlm-empty",
-        text: "This model has no level-1 predictor with a random or moderated slope, so there " +
-          "is no slope to explore here. The Clusters and Variance panels still apply.",
-      }));
-      this.ready = Promise.resolve(this);
-      return;
-    }
     this.layout();
     this.ready = this.build().then(() => this);
   }

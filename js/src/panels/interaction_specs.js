@@ -3,6 +3,8 @@
 // computeInteraction result; the panel updates the named data sets (curve; slopes, jn,
 // current) and the showFan/showSpread signals afterwards, so these run once per build.
 
+import { tipFormat } from "../variables.js";
+
 /**
  * Main chart: average line with its 95% CI band, the random-slope fan (dashed, `showFan`)
  * and the 95% range of cluster lines (`showSpread`), one data set `curve`.
@@ -70,7 +72,7 @@ export function mainSpec(state, theme, { pred, curve, yDomain, showFan, showSpre
         encoding: {
           y: yEnc("fit"),
           tooltip: [
-            { field: "x", type: "quantitative", title: pred.name, format: ".2f" },
+            { field: "x", type: "quantitative", title: pred.name, format: ".3~r" },
             { field: "fit", type: "quantitative", title: `predicted ${state.response}`, format: ".2f" },
             { field: "lower", type: "quantitative", title: "95% CI lower", format: ".2f" },
             { field: "upper", type: "quantitative", title: "95% CI upper", format: ".2f" },
@@ -119,7 +121,7 @@ export function slopeSpec(state, theme, { pred, mod, data, discrete, width }) {
             y: { field: "estimate", type: "quantitative" },
             size: { condition: { test: "datum.current", value: 140 }, value: 70 },
             color: { condition: { test: "datum.current", value: t.accent }, value: t.fg3 },
-            tooltip: slopeTooltip(mod, true),
+            tooltip: slopeTooltip(mod, true, state),
           },
         },
       ],
@@ -151,7 +153,7 @@ export function slopeSpec(state, theme, { pred, mod, data, discrete, width }) {
             mark: { type: "line", color: t.accent, strokeWidth: 2 },
             encoding: {
               x: { field: "m", ...xEnc }, y: { field: "estimate", type: "quantitative" },
-              tooltip: slopeTooltip(mod),
+              tooltip: slopeTooltip(mod, false, state),
             },
           },
         ],
@@ -174,7 +176,7 @@ export function slopeSpec(state, theme, { pred, mod, data, discrete, width }) {
             mark: { type: "point", filled: true, color: t.accent, size: 90, stroke: t.bg, strokeWidth: 1.5 },
             encoding: {
               x: { field: "m", ...xEnc }, y: { field: "estimate", type: "quantitative" },
-              tooltip: slopeTooltip(mod),
+              tooltip: slopeTooltip(mod, false, state),
             },
           },
         ],
@@ -184,9 +186,9 @@ export function slopeSpec(state, theme, { pred, mod, data, discrete, width }) {
 }
 
 /** Tooltip of a slope mark: moderator value (or level), slope, its CI and p. */
-export function slopeTooltip(mod, discrete = false) {
+export function slopeTooltip(mod, discrete = false, state = {}) {
   return [
-    discrete ? { field: "label", type: "nominal", title: mod } : { field: "m", type: "quantitative", title: mod, format: ".2f" },
+    discrete ? { field: "label", type: "nominal", title: mod } : { field: "m", type: "quantitative", title: mod, format: tipFormat(state, mod) },
     { field: "estimate", type: "quantitative", title: "slope", format: ".3f" },
     { field: "lower", type: "quantitative", title: "95% CI lower", format: ".3f" },
     { field: "upper", type: "quantitative", title: "95% CI upper", format: ".3f" },
