@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
 
 from . import smallblocks
 from .objective import inverse_from_cholesky, lower_tri_index
 from .rowops import small_product
+from .sparse_coupling import Coupling, as_csr, s_times, st_times
 
 
 @dataclass(frozen=True)
@@ -98,71 +98,6 @@ class TermZ:
 # outer levels).  Sparse otherwise (observation-level first terms: S has 1 entry per term
 # and column).
 DENSE_COUPLING_MAX = 2_000_000
-
-
-class Coupling:
-    """The sparse coupling S (m_r x n1) with a fixed pattern, without scipy's per-call costs.
-
-    The pattern (row, column of every nonzero) never changes between factorisations, so
-    S x, S'y and S S' are ``bincount``s over precomputed index arrays (S S' through the
-    pairs of nonzeros that share a column).
-    """
-
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
-        self.rows, self.cols, self.shape = rows, cols, shape
-        order = np.argsort(cols, kind="stable")
-        counts = np.bincount(cols, minlength=shape[1])
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        # all (i, j) nonzeros in one column: within-column offsets by repetition
-        reps = counts[cols[order]]
-        first = np.repeat(order, reps)
-        col_start = starts[cols[order]]
-        pos = np.arange(first.size) - np.repeat(np.cumsum(reps) - reps, reps)
-        second = order[np.repeat(col_start, reps) + pos]
-        self._pair_a, self._pair_b = first, second
-        self._pair_target = rows[first] * shape[0] + rows[second]
-        self.data = np.zeros(rows.size)
-
-    def with_data(self, data: np.ndarray) -> Coupling:
-        out = object.__new__(Coupling)
-        out.__dict__.update(self.__dict__)
-        out.data = data
-        return out
-
-    def matvec(self, x: np.ndarray) -> np.ndarray:
-        """S x for a vector or an (n1, k) matrix."""
-        if x.ndim == 1:
-            return np.bincount(self.rows, weights=self.data * x[self.cols],
-                               minlength=self.shape[0])
-        return np.column_stack([self.matvec(x[:, k]) for k in range(x.shape[1])])
-
-    def rmatvec(self, y: np.ndarray) -> np.ndarray:
-        """S'y for a vector or an (m_r, k) matrix."""
-        if y.ndim == 1:
-            return np.bincount(self.cols, weights=self.data * y[self.rows],
-                               minlength=self.shape[1])
-        return np.column_stack([self.rmatvec(y[:, k]) for k in range(y.shape[1])])
-
-    def gram(self) -> np.ndarray:
-        """S S' as a dense (m_r, m_r) array."""
-        m = self.shape[0]
-        values = self.data[self._pair_a] * self.data[self._pair_b]
-        return np.bincount(self._pair_target, weights=values, minlength=m * m).reshape(m, m)
-
-    def tocsr(self) -> sp.csr_matrix:
-        return sp.csr_matrix((self.data, (self.rows, self.cols)), shape=self.shape)
-
-
-def _as_csr(S) -> sp.csr_matrix:
-    return S.tocsr() if isinstance(S, Coupling) else sp.csr_matrix(S)
-
-
-def _s_times(S, x: np.ndarray) -> np.ndarray:
-    return S.matvec(x) if isinstance(S, Coupling) else S @ x
-
-
-def _st_times(S, y: np.ndarray) -> np.ndarray:
-    return S.rmatvec(y) if isinstance(S, Coupling) else S.T @ y
 
 
 class _Pairs:
@@ -373,10 +308,10 @@ class RandomEffectsSystem:
             out = x1.reshape(self.n1, k)
         else:
             y1f = y1.reshape(self.n1, k)
-            y2 = sla.solve_triangular(f.L22, R[self.n1 :] - _s_times(f.S, y1f), lower=True,
+            y2 = sla.solve_triangular(f.L22, R[self.n1 :] - s_times(f.S, y1f), lower=True,
                                       check_finite=False)
             x2 = sla.solve_triangular(f.L22, y2, lower=True, trans="T", check_finite=False)
-            t1 = (y1f - _st_times(f.S, x2)).reshape(l1, q1, k)
+            t1 = (y1f - st_times(f.S, x2)).reshape(l1, q1, k)
             x1 = f.L11inv.transpose(0, 2, 1) @ t1
             out = np.vstack([x1.reshape(self.n1, k), x2])
         return out[:, 0] if vec else out
@@ -398,7 +333,7 @@ class RandomEffectsSystem:
             return _row_dots(lam_z[0], g1), [g1], [V1]
         assert f.L22 is not None  # a coupling block S comes with its rest factor
         P = inverse_from_cholesky(f.L22)
-        K = (_as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
+        K = (as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
         KtP = np.asarray(K.T @ P)  # (n1, m_r)
         V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
         idx1 = first.codes[:, None] * first.q + np.arange(first.q)[None, :]  # (n, q1)
@@ -428,7 +363,7 @@ class RandomEffectsSystem:
         out = []
         if f.S is not None and f.L22 is not None:
             P = inverse_from_cholesky(f.L22)
-            K = (_as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
+            K = (as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
             KtP = np.asarray(K.T @ P)
             V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
             out.append(V1)
