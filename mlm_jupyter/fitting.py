@@ -67,6 +67,10 @@ def fit(
     draws: int = 1000,
     chains: int = 4,
     seed: int | None = None,
+    family: str = "gaussian",
+    link: str | None = None,
+    weights: Any = None,
+    nagq: int = 1,
     **sampler: Any,
 ) -> Any:
     """Fit a linear mixed model written in lme4 syntax.
@@ -104,12 +108,26 @@ def fit(
         ``chains``, ``seed``, and ``warmup=``, ``target_accept=``, ``cores=``, ``center=``
         (see :func:`mlm_jupyter.bayes.fit_bayes`).  Needs ``mlm_jupyter[bayes]``.
         ``"reml"``/``"ml"`` are the same as ``reml=True``/``False``.
+    family, link, weights, nagq
+        A generalised linear mixed model (glmer) for ``family`` ``"binomial"``,
+        ``"poisson"`` or ``"negative_binomial"``: see :func:`mlm_jupyter.glmm.fit_glmm`.
 
     Returns
     -------
     MixedModelResult; PooledResult for a list of data sets; BayesianResult for
-    ``method="bayes"``
+    ``method="bayes"``; GLMMResult for a non-Gaussian family
     """
+    if _is_glmm(family):
+        from .glmm.fitting import fit_glmm
+
+        if method not in (None, "ml") or priors is not None or sampler:
+            raise ValueError(
+                "GLMMs are fitted by maximum likelihood as glmer (Laplace or adaptive "
+                "quadrature); method='bayes' takes the Gaussian family only."
+            )
+        return fit_glmm(formula, data, family, link=link, weights=weights, nagq=nagq,
+                        start=start, warn=warn)
+    _check_gaussian_options(link, weights, nagq)
     if method == "bayes":
         from .bayes import fit_bayes
 
@@ -148,6 +166,26 @@ def fit(
         for message in result.messages:
             emit_warning(message, stacklevel=2)
     return result
+
+
+def _is_glmm(family: Any) -> bool:
+    return not (isinstance(family, str) and family.strip().lower() in ("gaussian", "normal"))
+
+
+def _check_gaussian_options(link: str | None, weights: Any, nagq: int) -> None:
+    """The LMM takes no GLMM options (an identity link is the LMM itself)."""
+    if link not in (None, "identity"):
+        raise ValueError(
+            f"link='{link}' needs a non-Gaussian family (e.g. family='binomial'); the linear "
+            "mixed model uses the identity link."
+        )
+    if weights is not None:
+        raise ValueError(
+            "weights are supported for GLMMs (family='binomial', 'poisson', "
+            "'negative_binomial'); a weighted linear mixed model is not available."
+        )
+    if nagq != 1:
+        raise ValueError("nagq applies to GLMMs only (family='binomial', 'poisson', ...).")
 
 
 def check_flag(name: str, value: Any) -> None:
