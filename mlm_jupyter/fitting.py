@@ -62,7 +62,17 @@ def fit(
     *,
     start: np.ndarray | None = None,
     warn: bool = True,
-) -> MixedModelResult | PooledResult:
+    method: str | None = None,
+    priors: dict[str, str] | None = None,
+    draws: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    family: str = "gaussian",
+    link: str | None = None,
+    weights: Any = None,
+    nagq: int = 1,
+    **sampler: Any,
+) -> Any:
     """Fit a linear mixed model written in lme4 syntax.
 
     The model, in Raudenbush-Bryk form for one grouping factor j,
@@ -91,14 +101,56 @@ def fit(
         Starting θ (warm start for refits).
     warn : bool, default True
         Emit ``MixedModelWarning`` for dropped rows, singular fits and convergence issues.
+    method : {None, "reml", "ml", "bayes"}
+        ``"bayes"``: the posterior of brms' model with ``priors`` (brms' vocabulary, e.g.
+        ``{"b": "normal(0, 10)", "sd": "student_t(3, 0, 10)", "cor": "lkj(1)",
+        "sigma": "student_t(3, 0, 10)"}``), sampled by NUTS: ``draws`` per chain,
+        ``chains``, ``seed``, and ``warmup=``, ``target_accept=``, ``cores=``, ``center=``
+        (see :func:`mlm_jupyter.bayes.fit_bayes`).  Needs ``mlm_jupyter[bayes]``.
+        ``"reml"``/``"ml"`` are the same as ``reml=True``/``False``.
+    family, link, weights, nagq
+        A generalised linear mixed model (glmer) for ``family`` ``"binomial"``,
+        ``"poisson"`` or ``"negative_binomial"``: see :func:`mlm_jupyter.glmm.fit_glmm`.
 
     Returns
     -------
-    MixedModelResult, or PooledResult for a list of data sets
+    MixedModelResult; PooledResult for a list of data sets; BayesianResult for
+    ``method="bayes"``; GLMMResult for a non-Gaussian family
     """
     from .warehouse.sources import is_source
 
-    if is_source(data):
+    in_database = is_source(data)
+    if in_database and (_is_glmm(family) or method == "bayes"):
+        raise ValueError(
+            "Fits on data that stay in a database (Parquet/CSV files, DuckDB, Spark) are "
+            "linear mixed models by REML or ML; GLMMs and method='bayes' need the data as a "
+            "DataFrame."
+        )
+    if _is_glmm(family):
+        from .glmm.fitting import fit_glmm
+
+        if method not in (None, "ml") or priors is not None or sampler:
+            raise ValueError(
+                "GLMMs are fitted by maximum likelihood as glmer (Laplace or adaptive "
+                "quadrature); method='bayes' takes the Gaussian family only."
+            )
+        return fit_glmm(formula, data, family, link=link, weights=weights, nagq=nagq,
+                        start=start, warn=warn)
+    _check_gaussian_options(link, weights, nagq)
+    if method == "bayes":
+        from .bayes import fit_bayes
+
+        return fit_bayes(formula, data, priors, draws, chains, seed, warn=warn, **sampler)
+    if method not in (None, "reml", "ml"):
+        raise ValueError(f"method must be 'reml', 'ml' or 'bayes', not {method!r}.")
+    extra = [name for name, used in (("priors", priors is not None), ("draws", draws != 1000),
+                                      ("chains", chains != 4), ("seed", seed is not None))
+             if used] + sorted(sampler)
+    if extra:
+        raise TypeError(f"{', '.join(extra)} only apply to method='bayes'.")
+    if method is not None:
+        reml = method == "reml"
+    if in_database:
         from .warehouse import fit_source
 
         return fit_source(formula, data, reml=reml, start=start, warn=warn)
@@ -127,6 +179,26 @@ def fit(
         for message in result.messages:
             emit_warning(message, stacklevel=2)
     return result
+
+
+def _is_glmm(family: Any) -> bool:
+    return not (isinstance(family, str) and family.strip().lower() in ("gaussian", "normal"))
+
+
+def _check_gaussian_options(link: str | None, weights: Any, nagq: int) -> None:
+    """The LMM takes no GLMM options (an identity link is the LMM itself)."""
+    if link not in (None, "identity"):
+        raise ValueError(
+            f"link='{link}' needs a non-Gaussian family (e.g. family='binomial'); the linear "
+            "mixed model uses the identity link."
+        )
+    if weights is not None:
+        raise ValueError(
+            "weights are supported for GLMMs (family='binomial', 'poisson', "
+            "'negative_binomial'); a weighted linear mixed model is not available."
+        )
+    if nagq != 1:
+        raise ValueError("nagq applies to GLMMs only (family='binomial', 'poisson', ...).")
 
 
 def check_flag(name: str, value: Any) -> None:

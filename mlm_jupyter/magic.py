@@ -89,6 +89,25 @@ CELL.add_argument(
     type=str.lower,
     help="denominator df of the t tests: satterthwaite (default) or kenward-roger",
 )
+CELL.add_argument(
+    "--family", default="gaussian", type=str.lower,
+    help="gaussian (linear mixed model, default), binomial, poisson or negative_binomial (GLMM)",
+)
+CELL.add_argument("--link", default=None, type=str.lower,
+                  help="GLMM link: logit (default), probit, cloglog; log for counts")
+CELL.add_argument("--weights", default=None,
+                  help="GLMM prior weights: a column of the data (trials of a proportion)")
+CELL.add_argument("--nagq", type=int, default=1,
+                  help="GLMM quadrature points (glmer's nAGQ; 1 = Laplace)")
+CELL.add_argument("--bayes", action="store_true",
+                  help="Bayesian estimation (NUTS; brms' priors; needs mlm_jupyter[bayes])")
+CELL.add_argument("--priors", default=None,
+                  help="with --bayes: name of a dict of priors, e.g. {'b': 'normal(0, 10)'}")
+CELL.add_argument("--draws", type=int, default=1000, help="with --bayes: draws per chain")
+CELL.add_argument("--chains", type=int, default=4, help="with --bayes: chains")
+CELL.add_argument("--seed", type=int, default=None, help="with --bayes: random seed")
+CELL.add_argument("--target-accept", type=float, default=0.8,
+                  help="with --bayes: NUTS target acceptance (brms' adapt_delta)")
 CELL.add_argument("--no-explore", action="store_true", help="do not show the interactive explorer")
 CELL.add_argument("--no-advice", action="store_true", help="leave the advice out of the summary")
 CELL.add_argument("--quiet", action="store_true", help="store the result, display nothing")
@@ -210,15 +229,62 @@ class MLMMagics(Magics):
                 "The cell body is empty.",
                 todo="Write the model below the %%mlm line, e.g. 'y ~ x + (1 | g)'.",
             )
-        res = self._fit(formula, data, reml=not args.ml, debug=args.debug)
+        if args.bayes:
+            if args.family not in ("gaussian", "normal"):
+                raise MagicError("Bad option", "--bayes takes the Gaussian family only.",
+                                 todo="Drop --family for a Bayesian fit, or --bayes for a GLMM.")
+            self._bayes(args, formula, data, out)
+            return
+        glmm = {}
+        if args.family not in ("gaussian", "normal"):
+            glmm = {"family": args.family, "link": args.link, "nagq": args.nagq,
+                    "weights": args.weights}
+        elif args.link or args.weights or args.nagq != 1:
+            raise MagicError(
+                "Bad option",
+                "--link, --weights and --nagq apply to GLMMs only.",
+                todo="Add --family binomial (or poisson, negative_binomial).",
+            )
+        res = self._fit(formula, data, reml=not args.ml, debug=args.debug, **glmm)
         self.shell.user_ns[out] = res
         if args.quiet:
+            return
+        if getattr(res, "is_glmm", False):
+            from .glmm.display import glmm_result_html
+            from .glmm.summary import summary_text as glmm_text
+
+            html = glmm_result_html(res, data_name=args.data)
+            text = glmm_text(res, data_name=args.data)
+            display({"text/html": html, "text/plain": text}, raw=True)
+            if not args.no_explore:
+                _show_explorer(res, debug=args.debug)
             return
         html = result_html(res, data_name=args.data, ddf=args.ddf, advice=not args.no_advice)
         text = summary_text(res, data_name=args.data, ddf=args.ddf)
         display({"text/html": html, "text/plain": text}, raw=True)
         if not args.no_explore:
             _show_explorer(res, debug=args.debug)
+
+    def _bayes(self, args: Any, formula: str, data: pd.DataFrame, out: str) -> None:
+        """``%%mlm data --bayes``: the posterior, its summary (and the PPC chart)."""
+        priors = None
+        if args.priors:
+            priors = self.shell.user_ns.get(args.priors)
+            if not isinstance(priors, dict):
+                raise MagicError(
+                    "Bad option", f"--priors {args.priors!r} does not name a dict.",
+                    todo="Define e.g. p = {'b': 'normal(0, 10)', 'sd': 'student_t(3, 0, 10)'} "
+                    "and pass --priors p.")
+        options = {"method": "bayes", "priors": priors, "draws": args.draws,
+                   "chains": args.chains, "seed": args.seed,
+                   "target_accept": args.target_accept}
+        res = self._fit(formula, data, reml=True, debug=args.debug, **options)
+        self.shell.user_ns[out] = res
+        if args.quiet:
+            return
+        display({"text/html": res._repr_html_(), "text/plain": res.summary()}, raw=True)
+        if not args.no_explore:
+            display(res.ppc_chart())
 
     def _check_out(self, out: str, data_name: str, data: Any) -> None:
         """``-o NAME`` must not overwrite the data it fits, a module or a builtin."""
@@ -290,13 +356,13 @@ class MLMMagics(Magics):
                 ) from err
         return data
 
-    def _fit(self, formula: str, data: Any, reml: bool, debug: bool) -> MixedModelResult:
+    def _fit(self, formula: str, data: Any, reml: bool, debug: bool, **options: Any) -> Any:
         from . import fit
 
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fit's messages are shown in the summary
-                return fit(formula, data, reml=reml)
+                return fit(formula, data, reml=reml, **options)
         except FormulaError as err:
             if debug:
                 raise
@@ -305,7 +371,7 @@ class MLMMagics(Magics):
             if err.position is not None and err.position >= 0:
                 where += "\n" + " " * min(err.position, len(shown)) + "^"
             raise MagicError(err.title, err.message, where=where, todo=err.hint) from err
-        except (ValueError, TypeError, KeyError) as err:
+        except (ValueError, TypeError, KeyError, ImportError) as err:
             if debug:
                 raise
             message = str(err).strip("'\"")
@@ -403,7 +469,7 @@ class MLMMagics(Magics):
     def _report(self, args: Any) -> None:
         from pathlib import Path
 
-        from .display.report import report
+        from . import report
 
         models = self._models(args.models, 1)
         path = Path(args.out)

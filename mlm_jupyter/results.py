@@ -213,17 +213,37 @@ class MixedModelResult:
         return pd.Series(values, index=self.design.row_index, name="fitted")
 
     def predict(
-        self, newdata: Any = None, include_re: bool = True, *, allow_new_levels: bool = True
-    ) -> np.ndarray:
+        self,
+        newdata: Any = None,
+        include_re: bool = True,
+        type: str = "response",
+        interval: str | None = None,
+        level: float = 0.95,
+        *,
+        allow_new_levels: bool = True,
+        **kwargs: Any,
+    ) -> np.ndarray | pd.DataFrame:
         """Predictions for new data (lme4's ``predict``; see :func:`mlm_jupyter.predict.predict`).
 
         A cluster id that is missing or was not in the fit gets the population prediction
         (lme4's ``allow.new.levels = TRUE``); ``allow_new_levels=False`` raises instead.  An
-        unseen level of a fixed-effect factor raises; a missing predictor gives NaN.
+        unseen level of a fixed-effect factor raises; a missing predictor gives NaN.  With
+        ``interval="confidence"`` or ``"prediction"`` a DataFrame ``fit, std_error, lower,
+        upper`` (see :func:`mlm_jupyter.prediction_intervals.predict_interval`, which also
+        takes ``method="simulation"``, ``nsim`` and ``seed``).
         """
+        if interval is not None or kwargs:
+            from .prediction_intervals import predict_interval
+
+            return _shown(predict_interval(
+                self, newdata, include_re=include_re, type=type, interval=interval,
+                level=level, allow_new_levels=allow_new_levels, **kwargs,
+            ))
+        from .effects.links import check_type, link_of
         from .predict import predict
 
-        return predict(self, newdata, include_re=include_re, allow_new_levels=allow_new_levels)
+        eta = predict(self, newdata, include_re=include_re, allow_new_levels=allow_new_levels)
+        return link_of(self).inverse(eta) if check_type(type) == "response" else eta
 
     def refit(self, reml: bool | None = None, y: np.ndarray | None = None) -> MixedModelResult:
         """A new fit of the same model (REML/ML switch, or a new response vector)."""
@@ -308,6 +328,38 @@ class MixedModelResult:
         from .effects import johnson_neyman
 
         return _shown(johnson_neyman(self, of, moderator, level=level))
+
+    def marginal_means(self, specs: Any, by: Any = None, at: dict | None = None,
+                       ddf: str = "kenward-roger", type: str = "link",
+                       level: float = 0.95) -> pd.DataFrame:
+        """emmeans' estimated marginal means (see :func:`mlm_jupyter.effects.marginal_means`)."""
+        from .effects import marginal_means
+
+        return _shown(marginal_means(self, specs, by=by, at=at, ddf=ddf, type=type,
+                                     level=level))
+
+    def pairwise(self, specs: Any, by: Any = None, at: dict | None = None,
+                 adjust: str = "tukey", ddf: str = "kenward-roger", type: str = "link",
+                 level: float = 0.95) -> pd.DataFrame:
+        """emmeans' ``pairs()`` of the marginal means (see :func:`mlm_jupyter.effects.pairwise`)."""
+        from .effects import pairwise
+
+        return _shown(pairwise(self, specs, by=by, at=at, adjust=adjust, ddf=ddf, type=type,
+                               level=level))
+
+    def predict_response(self, terms: Any = None, at: dict | None = None,
+                         level: float = 0.95) -> pd.DataFrame:
+        """Predictions with CI and PI bands across a predictor, by a moderator (ggeffects)."""
+        from .effects.response_grid import predict_response
+
+        return _shown(predict_response(self, terms, at=at, level=level))
+
+    def effect_plot(self, terms: Any = None, at: dict | None = None, level: float = 0.95,
+                    **kwargs: Any) -> Any:
+        """Altair effect plot of :meth:`predict_response` (confidence and prediction bands)."""
+        from .display.effect_charts import effect_plot
+
+        return effect_plot(self, terms, at=at, level=level, **kwargs)
 
     def marginal_variance(self, x: Any, group: str | None = None) -> pd.DataFrame:
         from .effects import marginal_variance
@@ -417,11 +469,17 @@ class MixedModelResult:
 
 
 def _shown(table: Any) -> Any:
-    """A table the API returns, as the display-friendly subclass (same values, see frames)."""
+    """A table the API returns, as the display-friendly subclass (same values, see frames).
+
+    Notes a table carries in ``attrs["notes"]`` (marginal means, predictions) are shown
+    under it.
+    """
     from .frames import as_result_frame, as_result_series
 
     if isinstance(table, pd.DataFrame):
-        return table if hasattr(type(table), "display_digits") else as_result_frame(table)
+        if hasattr(type(table), "display_digits"):
+            return table
+        return as_result_frame(table, [str(n) for n in table.attrs.get("notes", [])])
     if isinstance(table, pd.Series):
         return as_result_series(table)
     return table

@@ -404,6 +404,9 @@ def build_state(
         },
         "initial": dict(initial or {}),
     }
+    from .explorer_predictions import predictions_block
+
+    state["predictions"] = predictions_block(res, state)
     if diagnostics:
         state["diagnostics"] = diagnostics_block(res, group, seed=seed)
     return state

@@ -90,6 +90,7 @@ class ModelExplorer(anywidget.AnyWidget):
         selected: list[Any] | tuple[Any, ...] = (),
         max_clusters: int = MAX_CLUSTERS,
         seed: int = SAMPLE_SEED,
+        posterior: Any = None,
         **kwargs: Any,
     ) -> None:
         bundle_paths()
@@ -104,6 +105,10 @@ class ModelExplorer(anywidget.AnyWidget):
             result, group, max_clusters=max_clusters, seed=seed, selected=ids, initial=initial
         )
         _check_initial(state, initial)
+        if posterior is not None:  # a BayesianResult: estimates and slopes from its draws
+            from ..bayes.explorer import with_posterior
+
+            state = with_posterior(state, posterior)
         super().__init__(
             state=state, selected=ids, _fallback_id="mlm-" + uuid.uuid4().hex, **kwargs
         )

@@ -154,8 +154,6 @@ def simple_slopes(
         One row per combination: the ``at`` variables, then ``estimate, std_error, df, t,
         p, lower, upper`` and ``held_at``.
     """
-    from ..inference import contrast
-
     at = dict(at or {})
     builder = _SlopeVectors(res, of)
     unknown = [k for k in at if builder.mode == "data" and k not in builder.variables]
@@ -171,9 +169,10 @@ def simple_slopes(
             raise ValueError(
                 f"'{of}' has no fixed slope in this model at {values or 'these values'}."
             )
-        test = contrast(res, L, level=level)
-        rows.append({**values, **{c: float(test[c]) for c in _RESULT_COLUMNS}, "held_at": held})
-    out = pd.DataFrame(rows, columns=[*keys, *_RESULT_COLUMNS, "held_at"])
+        test = res.contrast(L, level=level)  # the fit's own test (t with df, or Wald z)
+        columns = [c for c in test.index if c in _RESULT_COLUMNS or c == "z"]
+        rows.append({**values, **{c: float(test[c]) for c in columns}, "held_at": held})
+    out = pd.DataFrame(rows, columns=[*keys, *columns, "held_at"])
     out.attrs.update({"of": of, "level": level, "held_at": held})
     return out
 
@@ -204,8 +203,6 @@ def johnson_neyman(res: Any, of: str, moderator: str, level: float = 0.95) -> pd
         ``attrs["boundaries"]`` holds each boundary with its df and critical t;
         ``attrs["observed_range"]`` the moderator's range in the data.
     """
-    from ..inference import contrast
-
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}.")
     builder = _SlopeVectors(res, of)
@@ -234,7 +231,7 @@ def johnson_neyman(res: Any, of: str, moderator: str, level: float = 0.95) -> pd
         return sorted({(-B - sq) / (2 * A), (-B + sq) / (2 * A)})
 
     def df_at(w: float) -> float:
-        return float(contrast(res, L0 + w * L1, level=level)["df"])
+        return float(res.contrast(L0 + w * L1, level=level).get("df", np.inf))
 
     z = _critical(np.inf, level)
     bounds = []
@@ -264,7 +261,7 @@ def johnson_neyman(res: Any, of: str, moderator: str, level: float = 0.95) -> pd
             w = hi - max(1.0, abs(hi))
         else:
             w = 0.0
-        test = contrast(res, L0 + w * L1, level=level)
+        test = res.contrast(L0 + w * L1, level=level)
         rows.append(
             {"from": lo, "to": hi, "significant": bool(test["p"] < 1 - level),
              "slope_sign": "+" if test["estimate"] > 0 else "-"}

@@ -7,7 +7,7 @@
 """
 
 from .confint import confint
-from .contrasts import coefficient_table, contrast, parse_contrast
+from .contrasts import coefficient_table, contrast, linear_combinations, parse_contrast
 from .kenward_roger import compute_kr
 from .satterthwaite import compute_parts, satterthwaite_parts
 
@@ -17,6 +17,7 @@ __all__ = [
     "compute_parts",
     "confint",
     "contrast",
+    "linear_combinations",
     "parse_contrast",
     "satterthwaite_parts",
 ]

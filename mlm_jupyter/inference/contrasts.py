@@ -171,6 +171,28 @@ def _one_d(res: Any, vec: np.ndarray, ddf: str) -> tuple[float, float, float]:
     return est, se, cached_parts(res).df(vec)
 
 
+def linear_combinations(
+    res: Any, L: np.ndarray, ddf: str = "satterthwaite"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(estimates, std_errors, df) of every row l of L, each as its own 1-df contrast.
+
+    ``ddf`` as in :func:`contrast`, plus ``"asymptotic"`` (df = ∞, SE from vcov: the z
+    tests emmeans uses for generalised models).  Rows that are all NaN give NaN.
+    """
+    key = str(ddf).lower()
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    if key == "asymptotic":
+        beta, V = res.fixef.to_numpy(), res.vcov.to_numpy()
+        se = np.sqrt(np.einsum("ij,jk,ik->i", L, V, L))
+        return L @ beta, se, np.full(len(L), np.inf)
+    key = _check_ddf(ddf)
+    out = np.full((len(L), 3), np.nan)
+    for i, row in enumerate(L):
+        if np.all(np.isfinite(row)):
+            out[i] = _one_d(res, row, key)
+    return out[:, 0], out[:, 1], out[:, 2]
+
+
 def coefficient_table(res: Any, ddf: str = "satterthwaite") -> pd.DataFrame:
     """Fixed-effects table: ``estimate, std_error, df, t, p`` (two-sided t test of γ = 0).
 

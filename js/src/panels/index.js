@@ -8,8 +8,9 @@ import { interactionPanel } from "./interaction.js";
 import { clustersPanel } from "./clusters.js";
 import { variancePanel } from "./variance.js";
 import { diagnosticsPanel } from "./diagnostics.js";
+import { predictionsPanel } from "./predictions.js";
 
-export const PANELS = [interactionPanel, clustersPanel, variancePanel, diagnosticsPanel];
+export const PANELS = [interactionPanel, clustersPanel, variancePanel, predictionsPanel, diagnosticsPanel];
 
 /** Add a panel at run time (e.g. from a report page); `before` is an existing panel id. */
 export function registerPanel(panel, before = null) {
