@@ -171,3 +171,34 @@ def same_fixed_effects(small: Any, large: Any) -> bool:
     """Both fits have the same fixed-effect columns (as SQL expressions)."""
     os_, ol = origin_of(small), origin_of(large)
     return set(os_.fixed_exprs) == set(ol.fixed_exprs)
+
+
+def random_column_means(res: Any, ks: list[int]) -> list[float]:
+    """Means over the rows used of the columns of random terms ``ks`` (design order)."""
+    origin = origin_of(res)
+    exprs = tuple(e for k in ks for e in origin.z_exprs[k])
+    return [float(v) for v in column_moments(origin.cells, exprs)[0]]
+
+
+def column_kinds(res: Any, names: list[str]) -> dict[str, tuple[bool, int]]:
+    """Per data column: (numeric as the fit used it, approximate number of distinct values
+    over the rows used), one query per result (for effect plots' default variables)."""
+    from ..caching import result_memo
+    from .plan import COMPLETE, frame_sql
+
+    memo = result_memo(res)
+    key = ("column_kinds", tuple(names))
+    if key not in memo:
+        origin = origin_of(res)
+        plan, d = origin.plan, origin.source.dialect
+        factors = {info.name for info in res.design.fixed_model_spec.variables
+                   if info.levels is not None}
+        numeric = [n for n in names if plan.kinds.get(n) == "numeric"
+                   and not any(f.endswith(f"({n})") for f in factors)]
+        counts: dict[str, int] = {}
+        if numeric:
+            items = [f"approx_count_distinct({d.quote(n)}) AS c{i}" for i, n in enumerate(numeric)]
+            got = origin.source.run(f"{frame_sql(plan)}SELECT {', '.join(items)} FROM {COMPLETE}")
+            counts = {n: int(got[f"c{i}"][0]) for i, n in enumerate(numeric)}
+        memo[key] = {n: (n in counts, counts.get(n, 0)) for n in names}
+    return memo[key]
