@@ -371,3 +371,23 @@ def test_collinear_columns_keep_a_qr_s_accuracy(parquet_dir):
         assert wh.fixef[name] == pytest.approx(truth.fixef[name], rel=1e-7)
     assert wh.sigma == pytest.approx(truth.sigma, rel=1e-8)
     np.testing.assert_allclose(wh.theta, truth.theta, rtol=1e-7)
+
+
+# -- textbook data read by DuckDB straight from their CSV files ------------------------------
+TEXTBOOK = __import__("pathlib").Path(__file__).parent / "reference" / "textbook"
+
+
+@pytest.mark.parametrize("key", ["exam_slope_ml", "exam_slope_ml_rescaled", "gcsemv_int",
+                                 "oxboys_quad_ml_rescaled", "scots_crossed_shifted",
+                                 "chem97_nested", "cake_factorial", "star_crossed"])
+def test_textbook_csv_files_equal_the_in_memory_fits(key):
+    import json
+
+    case = json.loads((TEXTBOOK / "textbook_reference.json").read_text())[key]
+    path = TEXTBOOK / "data" / f"{case['dataset']}.csv"
+    mem = quiet(case["formula"], pd.read_csv(path), reml=case["reml"])
+    wh = quiet(case["formula"], str(path), reml=case["reml"])
+    assert_same_fit(mem, wh, rel=1e-7)
+    if not key.endswith(("_rescaled", "_shifted")):  # there lme4 itself stops short
+        assert wh.objective == pytest.approx(case["objective"], abs=1e-3)
+        np.testing.assert_allclose(wh.fixef, case["fixef"], rtol=1e-4, atol=1e-6)

@@ -262,6 +262,7 @@ def _plain_database_error(exc: Exception) -> str:
 
 
 _PARQUET = (".parquet", ".pq", ".parq")
+_CSV_NULLS = "['', 'NA', 'N/A', 'NULL', 'NaN', 'nan', 'null', '#N/A']"
 _CSV = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")
 
 
@@ -305,9 +306,11 @@ def _open_files(path: str) -> DuckDBSource:
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     listed = "[" + ", ".join("'" + m.replace("'", "''") + "'" for m in matches) + "]"
-    reader = "read_parquet" if kinds == {"parquet"} else "read_csv_auto"
+    # CSV: R's and pandas' spellings of a missing value are NULL (R writes NA).
+    reader, options = (("read_parquet", "") if kinds == {"parquet"} else
+                       ("read_csv_auto", ", nullstr = " + _CSV_NULLS))
     try:
-        relation = con.sql(f"SELECT * FROM {reader}({listed})")
+        relation = con.sql(f"SELECT * FROM {reader}({listed}{options})")
     except duckdb.Error as exc:
         raise SourceError(f"'{text}' could not be read: {str(exc).splitlines()[0]}") from None
     kind = "Parquet" if reader == "read_parquet" else "CSV"
