@@ -3,6 +3,7 @@
     python benchmarks/bench.py            # every case (about 15 minutes with R)
     python benchmarks/bench.py --quick    # reference cases + 3-level growth, fewer repeats
     python benchmarks/bench.py --no-r     # skip lme4 even when Rscript is installed
+    python benchmarks/bench.py --glmm     # GLMMs vs glmer (benchmarks/bench_glmm.py)
 
 Our time is ``mlm.fit(formula, data)``: formula parsing, design (formulaic), cross-products,
 optimisation and the result object, the median of several in-process runs after one
@@ -480,7 +481,14 @@ def main() -> None:
         "--render-only", action="store_true",
         help="re-write RESULTS.md from the figures of the last run (results.json)",
     )
+    ap.add_argument("--glmm", action="store_true",
+                    help="the GLMM benchmarks instead (bench_glmm.py; with --quick, --no-r)")
     args = ap.parse_args()
+    if args.glmm:
+        import bench_glmm
+
+        bench_glmm.main([a for a in sys.argv[1:] if a != "--glmm"])
+        return
     if args.memory_case:
         memory_child(args.memory_case, args.quick)
         return

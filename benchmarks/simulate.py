@@ -9,6 +9,7 @@ reader can check that a fit recovers them.
   departments, students are crossed with both.
 - :func:`nested_large`: 1,000,000 rows in 10,000 clusters with a random intercept and slope
   and a cross-level interaction.
+- :func:`binary_large`: the same shape with a binary outcome (logistic GLMM).
 - :func:`growth_three_level`: repeated measures on children within schools, random
   intercepts and growth slopes at both the child and the school level.
 """
@@ -78,6 +79,23 @@ def nested_large(seed: int = 20261124, n: int = 1_000_000, clusters: int = 10_00
     u = rng.multivariate_normal([0, 0], [[4.0, 0.6], [0.6, 1.0]], clusters)
     w = w_j[g]
     y = 10 + 2 * x + 1.5 * w + 0.8 * x * w + u[g, 0] + u[g, 1] * x + rng.normal(0, 3, n)
+    return pd.DataFrame({"y": y, "x": x, "w": w, "g": "g" + pd.Series(g).astype(str)})
+
+
+def binary_large(seed: int = 20261201, n: int = 1_000_000, clusters: int = 10_000) -> pd.DataFrame:
+    """logit P(y_ij = 1) = -0.5 + 0.8 x_ij + 0.5 w_j + 0.3 x_ij w_j + u0_j + u1_j x_ij.
+
+    x_ij ~ N(0, 1) (level 1), w_j ~ N(0, 1) (level 2), (u0, u1) ~ N(0, [[1, 0.15], [0.15,
+    0.25]]).  Clusters have n / clusters rows each.
+    """
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(clusters), n // clusters)
+    x = rng.normal(size=n)
+    w_j = rng.normal(size=clusters)
+    u = rng.multivariate_normal([0, 0], [[1.0, 0.15], [0.15, 0.25]], clusters)
+    w = w_j[g]
+    eta = -0.5 + 0.8 * x + 0.5 * w + 0.3 * x * w + u[g, 0] + u[g, 1] * x
+    y = (rng.uniform(size=n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.int64)
     return pd.DataFrame({"y": y, "x": x, "w": w, "g": "g" + pd.Series(g).astype(str)})
 
 

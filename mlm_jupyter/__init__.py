@@ -33,12 +33,14 @@ def variance_explained(base: MixedModelResult, model: MixedModelResult):
     return _variance_explained(base, model)
 
 
-def report(
-    *results: MixedModelResult, path: str | None = None, title: str | None = None, **kwargs: Any
-):
+def report(*results: Any, path: str | None = None, title: str | None = None, **kwargs: Any):
     """Self-contained offline HTML report of one or more models (or of one pooled result)."""
     if len(results) == 1 and isinstance(results[0], PooledResult):
         return results[0].to_html(path=path, title=title)
+    if results and all(getattr(r, "is_glmm", False) for r in results):
+        from .glmm.report import report as _glmm_report
+
+        return _glmm_report(*results, path=path, title=title, **kwargs)
     from .display.report import report as _report
     from .validate import check_output_path
 

@@ -64,6 +64,7 @@ def _check(results: tuple, refit: bool) -> None:
     for k, r in enumerate(results, start=1):
         check_result(r, f"model {k} of compare()")
     first = results[0]
+    _check_families(results)
     for k, r in enumerate(results[1:], start=2):
         if r.spec.response != first.spec.response:
             raise ValueError(
@@ -89,6 +90,21 @@ def _check(results: tuple, refit: bool) -> None:
             )
 
 
+def _check_families(results: tuple) -> None:
+    """LMMs with LMMs; GLMMs with GLMMs of one approximation (nAGQ changes the constants)."""
+    kinds = {bool(getattr(r, "is_glmm", False)) for r in results}
+    if len(kinds) > 1:
+        raise ValueError(
+            "compare() cannot mix linear mixed models with GLMMs: their likelihoods are of "
+            "different distributions of the response."
+        )
+    if True in kinds and len({r.nagq for r in results}) > 1:
+        raise ValueError(
+            "GLMMs fitted with different nagq are not comparable (glmer's nAGQ > 1 "
+            "log-likelihood leaves out a constant); refit them with the same nagq."
+        )
+
+
 def _mixture_applies(small: Any, large: Any) -> bool:
     return same_fixed_effects(small, large) and added_variances(small, large) == 1
 
@@ -106,6 +122,10 @@ def _bootstrap(
     Each replicate is simulated in the user's units and refitted in each model's own
     engine units; the criteria are mapped back (constants per model) before differencing.
     """
+    if getattr(small, "is_glmm", False):
+        from .glmm.bootstrap import bootstrap_lrt
+
+        return bootstrap_lrt(small, large, observed, nsim, rng, progress)
     up_s = ResponseUpdater(small.engine_design, small.engine.cp)
     up_l = ResponseUpdater(large.engine_design, large.engine.cp)
     ys = simulate_responses(small, nsim, rng)

@@ -10,6 +10,7 @@ one path for every formula.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +109,8 @@ class Design:
     offset : ndarray (n,) or None
         Sum of the ``offset()`` terms (lme4's fixed known part of the linear predictor);
         ``y`` then holds the response *minus* the offset, so the engine fits
-        ``y - offset = X beta + Z b + e`` exactly as lme4.
+        ``y - offset = X beta + Z b + e`` exactly as lme4 (a GLMM's ``y`` is the response
+        itself: its offset enters the linear predictor).
     rows : ndarray of bool or None
         Rows of the data used (None: all).
     """
@@ -126,6 +128,10 @@ class Design:
     variables: tuple[str, ...] = ()
     offset: np.ndarray | None = field(default=None, repr=False, compare=False)
     rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # GLMM inputs (None for a linear mixed model): the trials of a cbind(successes,
+    # failures) response (y is then the proportion) and the prior weights.
+    trials: np.ndarray | None = field(default=None, repr=False, compare=False)
+    weights: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -236,7 +242,8 @@ def _check_response(spec: ModelSpec, parts: ModelParts) -> None:
         )
 
 
-def build_design(spec: ModelSpec, data: Any) -> Design:
+def build_design(spec: ModelSpec, data: Any, *, glmm: bool = False,
+                 weights: Any = None) -> Design:
     """Validate ``data`` against ``spec`` and build the engine's arrays.
 
     Parameters
@@ -245,6 +252,12 @@ def build_design(spec: ModelSpec, data: Any) -> Design:
         Parsed formula.
     data : pandas.DataFrame or any frame narwhals supports
         The user's data; never modified.
+    glmm : bool
+        The design of a GLMM: the response may be ``cbind(successes, failures)``, the
+        offset is not subtracted from y, and a grouping factor may have one row per level
+        (observation-level random effects: there is no residual variance to confound).
+    weights : array-like, optional
+        GLMM prior weights, one per row of ``data``.
 
     Returns
     -------
@@ -272,7 +285,7 @@ def build_design(spec: ModelSpec, data: Any) -> Design:
     states: dict[str, Any] = {}
     evaluator = Evaluator(frame, states, ~missing)
     try:
-        return _build(spec, parts, frame, used, missing, evaluator, states)
+        return _build(spec, parts, frame, used, missing, evaluator, states, glmm, weights)
     except UnknownName as err:
         raise unknown_column_error(spec.formula, err.name, frame.names) from None
     except ExprError as err:
@@ -288,12 +301,20 @@ def _build(
     missing: np.ndarray,
     evaluator: Evaluator,
     states: dict[str, Any],
+    glmm: bool = False,
+    weights: Any = None,
 ) -> Design:
     response = evaluator.value(parts.response)
     from .rexpr import deparse
 
     label = deparse(parts.response)
-    if not isinstance(response, Numeric) or response.k != 1:
+    two_columns = parts.response.kind == "call" and str(parts.response.value) == "cbind"
+    if two_columns and not glmm:
+        raise ValueError(
+            f"The response {label} is a binomial response (successes, failures): add "
+            "family='binomial'."
+        )
+    if not isinstance(response, Numeric) or response.k != (2 if two_columns else 1):
         raise ValueError(
             f"The response '{label}' is not numeric; a linear mixed model needs a numeric "
             "outcome. Convert it, e.g. with pd.to_numeric (or 0/1 for a binary outcome)."
@@ -316,7 +337,11 @@ def _build(
     if n_dropped:
         messages.append(f"{n_dropped} row(s) with missing values dropped ({n_used} used).")
     rows = keep if n_dropped else None
-    y = response.values[keep, 0]
+    trials = None
+    if two_columns:
+        y, trials = _cbind_response(response.values[keep], label)
+    else:
+        y = response.values[keep, 0]
     finite_or_raise(y[:, None], (label,), "response")
     X, x_spec, _ = build_matrix(parts.fixed, evaluator, rows, states)
     finite_or_raise(X, x_spec.column_names, "fixed effect")
@@ -327,7 +352,8 @@ def _build(
             values = evaluator.vector(node, "offset()")[keep]
             finite_or_raise(values[:, None], (f"offset({text})",), "offset")
             offset = offset + values
-        y = y - offset
+        if not glmm:
+            y = y - offset
     X, fixed_names, dropped_cols = drop_aliased(X, x_spec.column_names)
     if dropped_cols:
         messages.append(
@@ -347,7 +373,8 @@ def _build(
                 f"The random term ({term.expr} | {term.group}) has infinite or undefined values."
             )
         codes, levels = grouping_factor(frame, term, keep)
-        check_identifiable(term, len(levels), Z.shape[1], n_used)
+        # A GLMM has no residual variance, so one row per level is identified (glmer).
+        check_identifiable(term, len(levels), Z.shape[1], sys.maxsize if glmm else n_used)
         check_term_rank(term, Z, tuple(z_spec.column_names))
         blocks.append(RandomBlock(term.group, z_spec.column_names, _frozen(codes), levels,
                                   _frozen(Z), term.correlated, z_spec))
@@ -367,7 +394,36 @@ def _build(
         variables=tuple(used),
         offset=None if offset is None else _frozen(offset),
         rows=None if rows is None else _frozen(rows),
+        trials=None if trials is None else _frozen(trials),
+        weights=_prior_weights(weights, frame.n, keep),
     )
+
+
+def _cbind_response(values: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """``cbind(successes, failures)`` -> (proportion, trials); 0 where there are no trials."""
+    if np.any(values < 0):
+        raise ValueError(
+            f"The response {label} has negative counts ({int((values < 0).sum())} value(s)); "
+            "successes and failures must be counts >= 0."
+        )
+    trials = values.sum(axis=1)
+    prop = np.divide(values[:, 0], trials, out=np.zeros(len(trials)), where=trials > 0)
+    return prop, trials
+
+
+def _prior_weights(weights: Any, n_rows: int, keep: np.ndarray) -> np.ndarray | None:
+    """The prior weights of the rows used; finite and >= 0, one per row of the data."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.size != n_rows:
+        raise ValueError(
+            f"weights has {w.size} values for {n_rows} rows of data; give one per row."
+        )
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise ValueError(f"weights must be finite and >= 0 ({int(bad.sum())} value(s) are not).")
+    return _frozen(w[keep])
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:

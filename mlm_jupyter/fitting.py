@@ -70,6 +70,10 @@ def fit(
     draws: int = 1000,
     chains: int = 4,
     seed: int | None = None,
+    family: str = "gaussian",
+    link: str | None = None,
+    weights: Any = None,
+    nagq: int = 1,
     **sampler: Any,
 ) -> Any:
     """Fit a linear mixed model written in lme4 syntax.
@@ -113,12 +117,35 @@ def fit(
         Before a large fit the memory of its factor is estimated (``res.optimization.cost``)
         and a model that cannot fit in the machine's memory is refused with
         ``ModelTooLargeError``.
+    family, link, weights, nagq
+        A generalised linear mixed model (glmer) for ``family`` ``"binomial"``,
+        ``"poisson"`` or ``"negative_binomial"``: see :func:`mlm_jupyter.glmm.fit_glmm`.
 
     Returns
     -------
     MixedModelResult; PooledResult for a list of data sets; BayesianResult for
-    ``method="bayes"``
+    ``method="bayes"``; GLMMResult for a non-Gaussian family
     """
+    from .warehouse.sources import is_source
+
+    in_database = is_source(data)
+    if in_database and (_is_glmm(family) or method == "bayes"):
+        raise ValueError(
+            "Fits on data that stay in a database (Parquet/CSV files, DuckDB, Spark) are "
+            "linear mixed models by REML or ML; GLMMs and method='bayes' need the data as a "
+            "DataFrame."
+        )
+    if _is_glmm(family):
+        from .glmm.fitting import fit_glmm
+
+        if method not in (None, "ml") or priors is not None or sampler:
+            raise ValueError(
+                "GLMMs are fitted by maximum likelihood as glmer (Laplace or adaptive "
+                "quadrature); method='bayes' takes the Gaussian family only."
+            )
+        return fit_glmm(formula, data, family, link=link, weights=weights, nagq=nagq,
+                        start=start, warn=warn)
+    _check_gaussian_options(link, weights, nagq)
     if method == "bayes":
         from .bayes import fit_bayes
 
@@ -132,6 +159,10 @@ def fit(
         raise TypeError(f"{', '.join(extra)} only apply to method='bayes'.")
     if method is not None:
         reml = method == "reml"
+    if in_database:
+        from .warehouse import fit_source
+
+        return fit_source(formula, data, reml=reml, start=start, warn=warn)
     if isinstance(data, (list, tuple)):
         from .pooling import fit_imputed
 
@@ -157,6 +188,26 @@ def fit(
         for message in result.messages:
             emit_warning(message, stacklevel=2)
     return result
+
+
+def _is_glmm(family: Any) -> bool:
+    return not (isinstance(family, str) and family.strip().lower() in ("gaussian", "normal"))
+
+
+def _check_gaussian_options(link: str | None, weights: Any, nagq: int) -> None:
+    """The LMM takes no GLMM options (an identity link is the LMM itself)."""
+    if link not in (None, "identity"):
+        raise ValueError(
+            f"link='{link}' needs a non-Gaussian family (e.g. family='binomial'); the linear "
+            "mixed model uses the identity link."
+        )
+    if weights is not None:
+        raise ValueError(
+            "weights are supported for GLMMs (family='binomial', 'poisson', "
+            "'negative_binomial'); a weighted linear mixed model is not available."
+        )
+    if nagq != 1:
+        raise ValueError("nagq applies to GLMMs only (family='binomial', 'poisson', ...).")
 
 
 def check_flag(name: str, value: Any) -> None:
@@ -200,6 +251,12 @@ def fit_design(
     The optimisation runs in the engine's units (:mod:`.engine.conditioning`); ``start``
     is a θ in the user's units (a previous fit's ``res.theta``).
     """
+    from .warehouse.rows import RowsElsewhere
+
+    if isinstance(design.X, RowsElsewhere):  # data in a database: refit its aggregates
+        from .warehouse.fit import refit_design
+
+        return refit_design(design, reml=reml, start=start)
     conditioning, engine_design = condition(design)
     cost = estimate(engine_design)
     check_memory(cost)  # before the cross-products: they are the first large allocation

@@ -89,6 +89,16 @@ CELL.add_argument(
     type=str.lower,
     help="denominator df of the t tests: satterthwaite (default) or kenward-roger",
 )
+CELL.add_argument(
+    "--family", default="gaussian", type=str.lower,
+    help="gaussian (linear mixed model, default), binomial, poisson or negative_binomial (GLMM)",
+)
+CELL.add_argument("--link", default=None, type=str.lower,
+                  help="GLMM link: logit (default), probit, cloglog; log for counts")
+CELL.add_argument("--weights", default=None,
+                  help="GLMM prior weights: a column of the data (trials of a proportion)")
+CELL.add_argument("--nagq", type=int, default=1,
+                  help="GLMM quadrature points (glmer's nAGQ; 1 = Laplace)")
 CELL.add_argument("--bayes", action="store_true",
                   help="Bayesian estimation (NUTS; brms' priors; needs mlm_jupyter[bayes])")
 CELL.add_argument("--priors", default=None,
@@ -220,11 +230,34 @@ class MLMMagics(Magics):
                 todo="Write the model below the %%mlm line, e.g. 'y ~ x + (1 | g)'.",
             )
         if args.bayes:
+            if args.family not in ("gaussian", "normal"):
+                raise MagicError("Bad option", "--bayes takes the Gaussian family only.",
+                                 todo="Drop --family for a Bayesian fit, or --bayes for a GLMM.")
             self._bayes(args, formula, data, out)
             return
-        res = self._fit(formula, data, reml=not args.ml, debug=args.debug)
+        glmm = {}
+        if args.family not in ("gaussian", "normal"):
+            glmm = {"family": args.family, "link": args.link, "nagq": args.nagq,
+                    "weights": args.weights}
+        elif args.link or args.weights or args.nagq != 1:
+            raise MagicError(
+                "Bad option",
+                "--link, --weights and --nagq apply to GLMMs only.",
+                todo="Add --family binomial (or poisson, negative_binomial).",
+            )
+        res = self._fit(formula, data, reml=not args.ml, debug=args.debug, **glmm)
         self.shell.user_ns[out] = res
         if args.quiet:
+            return
+        if getattr(res, "is_glmm", False):
+            from .glmm.display import glmm_result_html
+            from .glmm.summary import summary_text as glmm_text
+
+            html = glmm_result_html(res, data_name=args.data)
+            text = glmm_text(res, data_name=args.data)
+            display({"text/html": html, "text/plain": text}, raw=True)
+            if not args.no_explore:
+                _show_explorer(res, debug=args.debug)
             return
         html = result_html(res, data_name=args.data, ddf=args.ddf, advice=not args.no_advice)
         text = summary_text(res, data_name=args.data, ddf=args.ddf)
@@ -323,8 +356,7 @@ class MLMMagics(Magics):
                 ) from err
         return data
 
-    def _fit(self, formula: str, data: Any, reml: bool, debug: bool,
-             **options: Any) -> MixedModelResult:
+    def _fit(self, formula: str, data: Any, reml: bool, debug: bool, **options: Any) -> Any:
         from . import fit
 
         try:
@@ -437,7 +469,7 @@ class MLMMagics(Magics):
     def _report(self, args: Any) -> None:
         from pathlib import Path
 
-        from .display.report import report
+        from . import report
 
         models = self._models(args.models, 1)
         path = Path(args.out)

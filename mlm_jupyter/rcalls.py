@@ -51,6 +51,15 @@ def _identity(ev: Evaluator, node: Node) -> Value:
     return Numeric(ev.as_numbers(value, arg, "I()"))
 
 
+def _cbind(ev: Evaluator, node: Node) -> Numeric:
+    """``cbind(successes, failures)``: the two-column binomial response (GLMMs)."""
+    if len(node.args) != 2 or node.kwargs:
+        raise ExprError("cbind() on the left of '~' takes two columns: cbind(successes, "
+                        "failures).")
+    columns = [ev.numeric(arg, "cbind()") for arg in node.args]
+    return Numeric(np.hstack([c[:, :1] for c in columns]))
+
+
 def _log(ev: Evaluator, node: Node) -> Numeric:
     x = ev.argument(node, 0, "x")
     if x is None or len(node.args) + len(node.kwargs) > 2:
@@ -281,6 +290,7 @@ def check_calls(node: Node) -> None:
 
 SUPPORTED: dict[str, Callable[[Evaluator, Node], Any]] = {
     "I": _identity,
+    "cbind": _cbind,
     "log": _log,
     "log2": _elementwise(np.log2),
     "log10": _elementwise(np.log10),

@@ -48,9 +48,10 @@ def check_seed(name: str, value: Any) -> None:
 
 def check_result(value: Any, where: str) -> None:
     """``value`` must be a fitted model (``where`` says which argument it is)."""
+    from .glmm.results import GLMMResult
     from .results import MixedModelResult
 
-    if not isinstance(value, MixedModelResult):
+    if not isinstance(value, (MixedModelResult, GLMMResult)):
         raise TypeError(
             f"{where} is a {type(value).__name__}, not a fitted model; pass the result of "
             "mlm.fit(...) (not its name)."

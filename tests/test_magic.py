@@ -275,3 +275,44 @@ def test_cell_magic_alone_in_a_cell(ip):
     ip.run_line_magic("reload_ext", "mlm_jupyter")  # the input transformer is added once
     names = [getattr(t, "__name__", "") for t in ip.input_transformers_cleanup]
     assert names.count("empty_cell_body") == 1
+
+
+# -- GLMMs: %%mlm DATA -o m --family binomial ---------------------------------------------------
+def _glmm_data(ip):
+    from glmm_reference import glmm_data
+
+    ip.user_ns.setdefault("cbpp", glmm_data("cbpp_laplace").copy())
+    ip.user_ns.setdefault("germ", glmm_data("germination_weights").copy())
+
+
+def test_glmm_family_option(ip):
+    _glmm_data(ip)
+    outputs, _, _ = run(ip, "%%mlm cbpp -o g1 --family binomial --no-explore\n"
+                            "cbind(incidence, size - incidence) ~ period + (1 | herd)")
+    res = ip.user_ns["g1"]
+    assert res.family == "binomial"
+    from glmm_reference import glmm_fit
+
+    assert res.loglik == pytest.approx(glmm_fit("cbpp_laplace").loglik, abs=1e-8)
+    bundle = outputs[0]
+    assert "Odds ratios" in bundle["text/html"]
+    assert bundle["text/plain"].startswith("Generalized linear mixed model fit by maximum")
+
+
+def test_glmm_weights_link_and_nagq_options(ip):
+    _glmm_data(ip)
+    run(ip, "%%mlm germ -o g2 --family binomial --weights n --link probit --quiet\n"
+            "prop ~ treatment + (1 | tray)")
+    res = ip.user_ns["g2"]
+    assert res.link == "probit" and res.nobs == 216
+    run(ip, "%%mlm cbpp -o g3 --family binomial --nagq 5 --quiet\n"
+            "cbind(incidence, size - incidence) ~ period + (1 | herd)")
+    assert ip.user_ns["g3"].nagq == 5
+
+
+def test_glmm_options_need_a_family_and_errors_are_shown(ip):
+    _glmm_data(ip)
+    outputs, _, _ = run(ip, "%%mlm cbpp -o bad --nagq 5\nincidence ~ period + (1 | herd)")
+    assert "GLMMs only" in outputs[0]["text/plain"]
+    outputs, _, _ = run(ip, "%%mlm cbpp -o bad --family binomial\nincidence ~ period + (1 | herd)")
+    assert "outside" in outputs[0]["text/plain"]

@@ -135,9 +135,10 @@ def random_effects_table(res: MixedModelResult) -> Table:
         groups += [group] + [""] * (len(terms) - 1)
         names += terms
         sds += list(sd)
-    groups.append("Residual")
-    names.append("")
-    sds.append(res.sigma)
+    if not getattr(res, "is_glmm", False):  # a GLMM has no residual variance (glmer)
+        groups.append("Residual")
+        names.append("")
+        sds.append(res.sigma)
     variances = [s * s for s in sds]
     var_txt = format_r(variances, DIGITS)
     sd_txt = format_r(sds, DIGITS)
@@ -156,8 +157,9 @@ def random_effects_table(res: MixedModelResult) -> Table:
         for i in range(q):
             corr_rows.append([flat[i * q + j] if j < i else "" for j in range(ncorr)])
             corr_num.append([float(mat[i, j]) if j < i else math.nan for j in range(ncorr)])
-    corr_rows.append([""] * ncorr)
-    corr_num.append([math.nan] * ncorr)
+    if not getattr(res, "is_glmm", False):
+        corr_rows.append([""] * ncorr)
+        corr_num.append([math.nan] * ncorr)
     columns = ("Groups", "Name", "Variance", "Std.Dev.") + (
         ("Corr",) + ("",) * (ncorr - 1) if ncorr > 0 else ()
     )
@@ -190,6 +192,8 @@ def coefficient_frame(
     The df/p columns come from :mod:`mlm_jupyter.inference`; without it the table is lme4's
     own (estimates, SEs and t = γ / SE only), which is still correct.
     """
+    if getattr(res, "is_glmm", False):  # Wald z tests (glmer): no df column
+        return res.coef_table.loc[:, ["estimate", "std_error", "z", "p"]], True
     try:
         with warnings.catch_warnings():
             # the displays show these in words at the top (display_messages), not on stderr
@@ -215,7 +219,8 @@ def fixed_effects_table(res: MixedModelResult, ddf: str = "satterthwaite") -> Ta
     frame = frame.copy()
     xm = frame.to_numpy(dtype=float)
     nc = xm.shape[1]
-    cs = list(range(3 if has_p else 2))  # printCoefmat's cs.ind: estimate, SE (and df)
+    has_df = "df" in frame.columns
+    cs = list(range(3 if has_df else 2))  # printCoefmat's cs.ind: estimate, SE (and df)
     tst = cs[-1] + 1
     cols: list[list[str]] = [[""] * len(frame) for _ in range(nc)]
     acs = np.abs(xm[:, cs])
@@ -236,8 +241,11 @@ def fixed_effects_table(res: MixedModelResult, ddf: str = "satterthwaite") -> Ta
     headers = ["Estimate", "Std. Error", "t value"]
     notes: tuple[str, ...] = ()
     numeric = [True] * nc
-    if has_p:
+    if has_p and not has_df:
+        headers = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"]
+    elif has_p:
         headers = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
+    if has_p:
         cols[-1] = format_pval(xm[:, -1].tolist(), dig_tst)
         pvals = xm[:, -1]
         if np.any(pvals[np.isfinite(pvals)] < 0.1):

@@ -9,9 +9,9 @@ import numpy as np
 
 def term_covariances(res: Any) -> list[np.ndarray]:
     """Σ_k = σ² T_k T_kᵀ for every random term k, in ``res.design.terms`` order."""
-    from ..engine.objective import split_theta
+    from ..result_common import relative_factors
 
-    return [res.sigma**2 * T @ T.T for T in split_theta(res.engine.cp, res.theta)]
+    return [res.sigma**2 * T @ T.T for T in relative_factors(res.design, res.theta)]
 
 
 def default_group(res: Any, group: str | None) -> str:
