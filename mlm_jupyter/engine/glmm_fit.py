@@ -27,9 +27,8 @@ from .glmm_optimize import GLMMOptimization, optimize_derivative_free, optimize_
 from .laplace import LaplaceCriterion
 from .pirls import Mode
 from .resystem import RandomEffectsSystem, TermZ
-from .threads import single_blas_thread
+from .threads import blas_threads, threads_for
 
-THREAD_LIMIT_MAX = 4000  # rest-block size up to which one BLAS thread is faster
 
 
 @dataclass(frozen=True)
@@ -322,9 +321,7 @@ def _with_evals(record: GLMMOptimization, extra: int) -> GLMMOptimization:
 
 
 def _threads(system: RandomEffectsSystem):
-    from contextlib import nullcontext
-
-    return single_blas_thread() if system.m_rest <= THREAD_LIMIT_MAX else nullcontext()
+    return blas_threads(threads_for(system.m_rest))
 
 
 def refit_response(state: GLMMFit, y: np.ndarray, trials: np.ndarray | None = None,

@@ -1,39 +1,109 @@
-"""One BLAS thread for the many small dense operations of an engine loop."""
+"""How many BLAS threads the engine's dense kernels use: a measured decision by block size.
+
+An evaluation of the criterion is many small dense operations plus, for crossed designs,
+one Cholesky (and for the gradient one inverse) of the dense rest block.  Waking OpenBLAS
+threads for a small block costs more than it saves (measured: 8 ms against 0.15 ms per
+factorisation of the hsb model; 0.9 s against 0.03 s for a 1,146-row block on a busy
+machine), while for a large one a second core nearly halves the time (10,000 rows, idle
+2-core machine: dpotrf 5.8 s -> 3.4 s, dpotri 12.1 s -> 6.3 s).  The crossover,
+:data:`MULTI_THREAD_MIN`, was measured by ``benchmarks/threads_crossover.py`` on an idle
+machine; below it one thread, from it every core the process may use.
+
+``MLM_JUPYTER_BLAS_THREADS`` overrides the policy: a number fixes the threads used for
+large blocks (``1``: always one thread, e.g. on a machine shared by many jobs), ``auto``
+(the default) is the measured policy.  :func:`set_blas_threads` does the same from Python.
+"""
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-try:  # optional: caps BLAS threads for small dense blocks
+try:  # optional: without it BLAS keeps the threads it was started with
     import threadpoolctl
 except ImportError:  # pragma: no cover
     threadpoolctl = None
 
+#: Environment variable overriding the thread count for large dense blocks.
+ENV = "MLM_JUPYTER_BLAS_THREADS"
+#: Rows of a dense block from which every core is used (benchmarks/threads_crossover.py).
+MULTI_THREAD_MIN = 1500
+
 _CONTROLLER = None
-ONE_THREAD_MAX = 4000  # dense block size up to which one BLAS thread is faster
+_OVERRIDE: int | None = None
+
+
+def _controller():
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        import scipy.linalg  # noqa: F401  (its own OpenBLAS must be loaded to be controlled)
+
+        _CONTROLLER = threadpoolctl.ThreadpoolController()
+    return _CONTROLLER
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_blas_threads(threads: int | str | None) -> None:
+    """Threads for large dense blocks: a positive number, or ``"auto"``/None (measured policy).
+
+    Takes precedence over ``MLM_JUPYTER_BLAS_THREADS``.
+    """
+    global _OVERRIDE
+    _OVERRIDE = None if threads in (None, "auto") else _parse(threads, "set_blas_threads")
+
+
+def _parse(value: Any, where: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or str(value).strip() != str(n):
+        raise ValueError(f"{where}: the number of BLAS threads must be a positive whole number "
+                         f"or 'auto', not {value!r}.")
+    return n
+
+
+def large_block_threads() -> int:
+    """Threads used for a dense block of at least :data:`MULTI_THREAD_MIN` rows."""
+    if _OVERRIDE is not None:
+        return _OVERRIDE
+    raw = os.environ.get(ENV, "auto").strip().lower()
+    if raw in ("", "auto"):
+        return available_cores()
+    return _parse(raw, ENV)
+
+
+def threads_for(rows: int) -> int:
+    """BLAS threads for work dominated by a dense block of ``rows`` rows."""
+    return large_block_threads() if rows >= MULTI_THREAD_MIN else 1
+
+
+def blas_threads(n: int) -> AbstractContextManager:
+    """Exactly ``n`` BLAS threads for the duration of the block (no-op without threadpoolctl)."""
+    if threadpoolctl is None:
+        return nullcontext()
+    return _controller().limit(limits=n, user_api="blas")
 
 
 def single_blas_thread() -> AbstractContextManager:
     """One BLAS thread for the duration of the block (no-op without threadpoolctl)."""
-    global _CONTROLLER
-    if threadpoolctl is None:
-        return nullcontext()
-    if _CONTROLLER is None:
-        _CONTROLLER = threadpoolctl.ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+    return blas_threads(1)
 
 
 def blas_limit(obj: Any) -> AbstractContextManager:
-    """One BLAS thread while optimising or differencing a moderate problem.
+    """The BLAS threads for optimising or differencing ``obj`` (see :func:`threads_for`).
 
-    Each evaluation works on blocks of at most a few thousand rows; waking OpenBLAS
-    threads costs more than it saves, and on a busy 2-core machine it is ruinous
-    (measured 60 ms vs 400 ms per evaluation for the 73k crossed design, and 8 ms vs
-    0.15 ms per factorisation of the hsb model).
+    ``obj``: a criterion with ``largest_dense_block()`` (the rows of the block factored
+    densely) or cross-products ``cp.A22``.
     """
     size = obj.largest_dense_block() if hasattr(obj, "largest_dense_block") else (
         obj.cp.A22.shape[0])
-    if size > ONE_THREAD_MAX:
-        return nullcontext()
-    return single_blas_thread()
+    return blas_threads(threads_for(int(size)))
