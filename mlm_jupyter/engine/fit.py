@@ -9,6 +9,7 @@ from scipy.optimize import minimize
 
 from .cost import FitCost
 from .objective import ProfiledDeviance, canonical_theta, theta_start
+from .start import moment_start
 from .threads import blas_limit
 from .watch import FitWatch
 
@@ -384,7 +385,7 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
         Starting value (default lme4's: identity relative factors).  Warm starts from a
         previous fit make refits (bootstrap, deletion diagnostics) cheap.
     """
-    start = theta_start(obj.cp) if theta0 is None else np.asarray(theta0, dtype=float).copy()
+    start = _default_start(obj) if theta0 is None else np.asarray(theta0, dtype=float).copy()
     evals0 = obj.n_evals
     if obj.has_gradient:
         search, name = (lambda t: _lbfgsb(obj, t, analytic=True, bounded=False),
@@ -413,6 +414,23 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
         max_scaled_gradient=check.max_scaled_gradient, n_restarts=restarts,
         limit=limit, check=check,
     )
+
+
+#: Rest-block rows from which an evaluation is costly enough to start from one-term fits.
+MOMENT_START_MIN_REST = 500
+#: Floor of a one-term start: at θ_k = 0 a scalar term's gradient vanishes by symmetry.
+MOMENT_START_FLOOR = 0.1
+
+
+def _default_start(obj: ProfiledDeviance) -> np.ndarray:
+    """lme4's start (θ = 1), or for costly models of several scalar terms the one-term
+    fits' θ (:func:`.start.moment_start`; crossed_73k: 30 -> 18 evaluations)."""
+    cp = obj.cp
+    if cp.m_rest >= MOMENT_START_MIN_REST:
+        start = moment_start(cp, obj.reml)
+        if start is not None:
+            return np.maximum(start, MOMENT_START_FLOOR)
+    return theta_start(cp)
 
 
 def _finish(obj: ProfiledDeviance, theta: np.ndarray, value: float) -> tuple[np.ndarray, float]:

@@ -30,7 +30,6 @@ from .resystem import RandomEffectsSystem, TermZ
 from .threads import blas_threads, threads_for
 
 
-
 @dataclass(frozen=True)
 class ColumnScaling:
     """X̃ = X A⁻¹ ... precisely X̃β̃ = Xβ with β = A β̃ (centring and scaling of X)."""
