@@ -502,7 +502,7 @@ def main() -> None:
         add_separate_figures(cases)
         text = render(cases, saved["extra"], saved["r_note"], saved["started"],
                       saved["load0"], saved["load1"], saved["quick"])
-        Path(args.out).write_text(text)
+        write_results(Path(args.out), text)
         print(text)
         return
 
@@ -595,12 +595,22 @@ def main() -> None:
     add_separate_figures(cases)
     save_raw(cases, extra, r_note, started, load0, load1, args.quick)
     text = render(cases, extra, r_note, started, load0, load1, args.quick)
-    Path(args.out).write_text(text)
+    write_results(Path(args.out), text)
     print(text)
     shutil.rmtree(workdir, ignore_errors=True)
 
 
 RAW = HERE / "results.json"
+#: Sections of RESULTS.md written by other scripts (explorer_memory.py, bench_glmm.py): kept.
+KEPT_SECTIONS = ("## Re-running one `%%mlm` cell", "<!-- glmm:begin -->")
+
+
+def write_results(path: Path, text: str) -> None:
+    """Write the rendered report, keeping the other scripts' sections of the old file."""
+    old = path.read_text() if path.exists() else ""
+    starts = [i for i in (old.find(h) for h in KEPT_SECTIONS) if i >= 0]
+    tail = old[min(starts):] if starts else ""
+    path.write_text(text.rstrip("\n") + "\n\n" + tail if tail else text)
 SEPARATE = json.loads((HERE / "lme4_separate.json").read_text())
 #: Hard designs fitted once outside the suite (tens of minutes): their figures.
 HARD_SEPARATE_FIGURES = json.loads((HERE / "hard_separate.json").read_text())
