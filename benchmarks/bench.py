@@ -497,8 +497,8 @@ def main() -> None:
         cases = [
             Case(c["id"], c["formula"], True, lambda: None, (), c["kind"],
                  statsmodels=c["statsmodels"], note=c["note"], out=c["out"])
-            for c in saved["cases"]
-        ]
+            for c in saved["cases"] if c["id"] not in HARD_SEPARATE_FIGURES
+        ]  # the separate fits' figures come from hard_separate.json, the latest of them
         add_separate_figures(cases)
         text = render(cases, saved["extra"], saved["r_note"], saved["started"],
                       saved["load0"], saved["load1"], saved["quick"])
@@ -588,7 +588,8 @@ def main() -> None:
         fresh = {c.id for c in cases}
         old_cases = [Case(c["id"], c["formula"], True, lambda: None, (), c["kind"],
                           statsmodels=c["statsmodels"], note=c["note"], out=c["out"])
-                     for c in saved["cases"] if c["id"] not in fresh]
+                     for c in saved["cases"]
+                     if c["id"] not in fresh and c["id"] not in HARD_SEPARATE_FIGURES]
         cases = old_cases + cases
         started, load0, load1 = saved["started"], saved["load0"], saved["load1"]
         r_note = saved["r_note"]
@@ -907,41 +908,90 @@ table above come from ours and lme4 timed in the same run.
   Strategy by measurement (CPU seconds, the same machine): BOBYQA on values 92
   evaluations, 2.6 s; L-BFGS-B on exact gradients 26 evaluations, 2.7 s: equal, so the
   gradient method stays (its last gradient feeds the Newton polish and the check).
-  Same run at load 2-3: 4.9 s against lme4's 22.6 s, 1/5.
+  **Fewer evaluations from a better start** (`engine/start.py`): lme4 starts at θ = 1;
+  for a costly model (rest block of at least 500 rows) whose terms are all scalar, each
+  term's one-term model y = Xβ + Z_k u_k + e is fitted exactly first (its Z_k'Z_k is
+  diagonal, so a criterion value is O(levels · p²) from the cross-products already made:
+  3 ms for all three terms), the other terms' variance is subtracted from each one-term
+  residual variance, and the search starts there: (0.275, 0.448, 0.102) against the
+  optimum (0.273, 0.439, 0.080); 30 -> 18 evaluations, the same optimum to all printed
+  digits (tests: lme4's reference fits from that start, and both starts on crossed
+  designs with and without a zero variance).  The districts design: 109 -> 98.
+  Same run (14:21 UTC, load 5.2 -> 4.1): 6.9 s against lme4's 37.4 s, 1/5.4 (12:32 run
+  with 30 evaluations: 4.9 s against 22.6 s, 1/4.6).
+  **Precomputing the Schur complement by student count** (S = Σ_c w_c P_c over students
+  with equal counts n_i): measured, not adopted.  There are 35 distinct counts; the
+  evaluation already touches no row of the data (the rows enter only the cross-products,
+  made once): the Schur complement is one CSR product with 1.96 million nonzeros (4 ms
+  CPU) plus a scatter into the 365,649 coupled pairs of the rest block (5 ms); grouping
+  by count halves the nonzeros (1.02 million: 3 ms), 1 ms of a 25 ms factorisation, and
+  dense P_c would be 35 x 1,146² additions (~20 ms), slower.  The time is the dense
+  Cholesky (~17 ms CPU) and, for the gradient, its inverse.
+  **The gradient's inverse for scalar-only models** (analysed, not built): ∂log|A|/∂θ_k
+  = 2(n_k - tr_k(A⁻¹))/θ_k needs only diag(A⁻¹), for the rest terms the column norms of
+  L22⁻¹ (trtri, half of potri), but for the eliminated first term Σ_j ||L22⁻¹ K_j||²,
+  a dense-by-sparse product of 1,146 x 120,000 nonzeros that costs about what it saves
+  here; and it is undefined at θ_k = 0.
   **Why 1/25 is missed and what would reach it:** one dense 1,142-row Cholesky is 5·10⁸
-  flops (20-40 ms on one core here) and the gradient's inverse twice that; two BLAS
-  threads on a busy machine were 15-30x *slower* (1,146 rows: 0.03 s with one thread,
-  0.9 s with two at load 6), so the engine keeps one.  MixedModels.jl's published ~1 s
+  flops (20-40 ms on one core here) and the gradient's inverse twice that; on this busy
+  machine two BLAS threads were slower at every size up to 3,000 rows (load 5: 1,146
+  rows, potrf 26 ms with one thread, 34 ms with two; potri 45 vs 129 ms), so a 1,146-row
+  block keeps one thread (see *Threads* below).  MixedModels.jl's published ~1 s
   (175 evaluations x 6 ms) is on a machine whose BLAS does this factorisation in ~5 ms.
-  Reaching 1/25 here would need the per-evaluation cost at ~20 ms including the gradient:
-  for scalar-only models the log-determinant's gradient needs only diag(A⁻¹)
-  (tr_k(A⁻¹), a triangular inverse instead of potri: half the inverse), or an idle
-  second core for the factorisation.
+  Reaching 1/25 here needs ~50 ms per value+gradient including the polish: a faster
+  dense kernel (an idle second core, MKL) or a Newton search on exact second derivatives
+  that needs ~8 evaluations.
+- **Threads** (`engine/threads.py`): one BLAS thread for dense blocks below
+  `MULTI_THREAD_MIN` = 1,500 rows, every core the process may use from it;
+  `MLM_JUPYTER_BLAS_THREADS=n` (or `set_blas_threads(n)`) overrides it, `1` for a
+  machine shared by many jobs.  On an idle 2-core machine a 10,000-row dpotrf takes 5.8 s
+  with one thread and 3.4 s with two, dpotri 12.1 s and 6.3 s.  The crossover
+  (`benchmarks/threads_crossover.py`) could not be measured idle here: at load 5 two
+  threads were slower at every size from 300 to 3,000 rows (3,000: potrf 236 vs 516 ms),
+  so 1,500 is a judgement between the idle gain at 10,000 rows and that loss, not a
+  measured crossover; the script prints the idle figures to set it on the target machine,
+  and the environment variable sets it per machine without a release.  The crossed_73k
+  block (1,146 rows) stays on one thread, the 10,003-row uniform block uses both cores.
 - **Three crossed factors of 5,000 levels.**  Whether the factor is sparse depends on the
   design, so two are benchmarked.  Crossed *within* districts (students, teachers and
   raters of 50 districts; `simulate.crossed_districts`): the rest block splits into 50
   connected components of 200 rows; `engine/components.py` orders the rest rows by
   component (no fill between components, so the ordering is exact), factors each densely
   (batched), with X and y as a dense border: 40-80 ms per factorisation instead of a
-  10,002² dense one (~20 s): 12.5 s and 1.4 GB, met.  **But lme4 is faster here** (7.2 s):
-  CHOLMOD's supernodal factor finds the same structure, and lme4 needs 53 evaluations
-  where we need 109, because the component kernel has no exact gradient yet (BOBYQA, then
+  10,002² dense one (~20 s): met.  With the one-term start (109 -> 98 evaluations), the
+  14:21 run at load 4-5 gave 8.2 s and 1.4 GB against lme4's 10.1 s (0.81; the 12:32 run
+  had 12.5 s against 7.2 s).  CHOLMOD's supernodal factor finds the same structure, and
+  lme4 needs 53 evaluations where we need 98, because the component kernel has no exact
+  gradient yet (BOBYQA, then
   finite-difference stencils for the polish and the check), and 2-3 s go into the dense
   10,002² cross-product block that the CrossProducts interface requires.  What would
   turn it around: the gradient on components (for ML the rest block's inverse is block
   diagonal, one potri per component; REML adds a rank-p border correction), which would
-  bring L-BFGS-B's ~25 evaluations, and a sparse A22 in CrossProducts.  Crossed *uniformly at random*
-  (`simulate.crossed_uniform`): after one factor is eliminated the other two are coupled
-  almost everywhere; CHOLMOD's AMD ordering (scikit-sparse 0.4.16 on Debian's SuiteSparse
-  5.12, tried and not kept) leaves 76 million of the full factor's 112 million entries
-  nonzero (68 %), and its numeric factorisation took 430 s with Debian's reference BLAS.
+  bring L-BFGS-B's ~25 evaluations, and a sparse A22 in CrossProducts.  Crossed
+  *uniformly at random* (`simulate.crossed_uniform`): after one factor is eliminated the
+  other two are coupled almost everywhere; CHOLMOD's AMD ordering (scikit-sparse 0.4.16
+  on Debian's SuiteSparse 5.12, tried and not kept) leaves 76 million of the full
+  factor's 112 million entries nonzero (68 %), and its numeric factorisation took 430 s
+  with Debian's reference BLAS.
   No ordering makes this factor sparse, so the engine keeps the dense 10,002² path, now
   within 4 GB (3.3 GB peak: Cholesky and inverse in place, the gradient's traces in
-  column chunks instead of two copies of A22) where it used 4.5 GB and rising: 23
-  evaluations, 29 minutes at load 6-10 (745 CPU seconds).  **Missed, and why:** each
-  evaluation is a 3.3·10¹¹-flop factorisation plus twice that for the gradient's inverse;
-  60 s would need a machine ~30x faster at dense Cholesky (many cores or a GPU), not a
-  better ordering.  lme4 was not run on it (more than 10 minutes per the issue).
+  column chunks instead of two copies of A22) where it used 4.5 GB and rising.  Re-timed
+  2026-12-01 14:00-14:20 at load 6-10 with two BLAS threads (this block is above the
+  threshold) and the one-term start: 14 evaluations instead of 23, 969 s (483 CPU
+  seconds) instead of 1,722 s (745 CPU seconds), the same optimum (deviance
+  630286.218941 both times).  Its 4,122 MB is the process's peak including three timing
+  evaluations made after the fit while the result was held (`hard_separate.py` now reads
+  the peak before them); the fit alone peaked at 3,250 MB in the 12:01 run, and its
+  memory path has not changed.  **Missed, and why:** each evaluation is a 3.3·10¹¹-flop
+  factorisation plus twice that for the gradient's inverse; on an idle 2-core machine
+  that is 3.4 s + 6.3 s with two threads, so 14 value+gradient evaluations are ~140 s
+  at best, and the derivative-free alternative (3.4 s per value, but BOBYQA needs
+  40-60 values for 3 θ plus a stencil for the check) is no better.  What would reach
+  60 s: ~8 evaluations (a Newton search on the exact gradient's finite-difference
+  Hessian straight from the one-term start, skipping L-BFGS-B: ~2 iterations of 4
+  gradients from a start this close; ~80 s idle here) *and* a faster dense kernel (4+
+  cores or a GPU); not a better ordering.  lme4 was not run on
+  it (more than 10 minutes per the issue).
   scikit-sparse was not made a dependency: the designs where a supernodal factor would
   beat per-component blocks are in between (chains of partially crossed clusters), its
   CHOLMOD needs a compiler and Debian's SuiteSparse at install time, and it has no
