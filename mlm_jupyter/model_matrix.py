@@ -99,6 +99,18 @@ class MatrixSpec:
         n = evaluator.n if rows is None else int(np.count_nonzero(rows))
         return _assemble(self, values, n)[0]
 
+    def matrix_and_names(self, evaluator: Evaluator) -> tuple[np.ndarray, list[str]]:
+        """The model matrix on ``evaluator``'s rows and R's names of its columns.
+
+        For a recipe changed after the fit (other codes or codings, as the anova
+        hypotheses need), whose ``column_names`` no longer describe its columns.
+        """
+        values = [
+            _replay(info, evaluator.value(node), None)
+            for info, node in zip(self.variables, self.terms.nodes, strict=True)
+        ]
+        return _assemble(self, values, evaluator.n)
+
 
 def _replay(info: VariableInfo, value: Any, rows: np.ndarray | None) -> Any:
     """A variable on new data, coded with the training levels."""
