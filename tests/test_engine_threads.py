@@ -36,11 +36,11 @@ def _no_override(monkeypatch):
 def test_small_blocks_get_one_thread_and_large_ones_every_core() -> None:
     small, large = threads.MULTI_THREAD_MIN - 1, threads.MULTI_THREAD_MIN
     assert threads.threads_for(small) == 1
-    assert threads.threads_for(large) == threads.available_cores()
+    assert threads.threads_for(large) == threads.auto_threads()
     with threads.blas_limit(_Block(small)):
         assert _blas_threads_now() == {1}
     with threads.blas_limit(_Block(large)):
-        assert _blas_threads_now() == {threads.available_cores()}
+        assert _blas_threads_now() == {threads.auto_threads()}
 
 
 def test_environment_variable_and_setter_override_the_policy(monkeypatch) -> None:
@@ -53,12 +53,21 @@ def test_environment_variable_and_setter_override_the_policy(monkeypatch) -> Non
     assert threads.threads_for(large) == 3
     assert threads.threads_for(10) == 1  # small blocks stay on one thread
     monkeypatch.setenv(threads.ENV, "auto")
-    assert threads.threads_for(large) == threads.available_cores()
+    assert threads.threads_for(large) == threads.auto_threads()
     threads.set_blas_threads(2)  # the setter wins over the environment
     monkeypatch.setenv(threads.ENV, "1")
     assert threads.threads_for(large) == 2
     threads.set_blas_threads("auto")
     assert threads.threads_for(large) == 1
+
+
+def test_the_users_blas_setting_caps_the_policy(monkeypatch) -> None:
+    """OPENBLAS_NUM_THREADS=1 at start-up (BLAS started with one thread) stays a ceiling."""
+    threads.threads_for(10 * threads.MULTI_THREAD_MIN)  # the controller reads the setting
+    monkeypatch.setattr(threads, "_STARTED_WITH", 1)
+    assert threads.threads_for(10 * threads.MULTI_THREAD_MIN) == 1
+    monkeypatch.setenv(threads.ENV, "2")  # an explicit number is the user's choice
+    assert threads.threads_for(10 * threads.MULTI_THREAD_MIN) == 2
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two", "1.5"])

@@ -5,13 +5,17 @@ one Cholesky (and for the gradient one inverse) of the dense rest block.  Waking
 threads for a small block costs more than it saves (measured: 8 ms against 0.15 ms per
 factorisation of the hsb model; 0.9 s against 0.03 s for a 1,146-row block on a busy
 machine), while for a large one a second core nearly halves the time (10,000 rows, idle
-2-core machine: dpotrf 5.8 s -> 3.4 s, dpotri 12.1 s -> 6.3 s).  The crossover,
-:data:`MULTI_THREAD_MIN`, was measured by ``benchmarks/threads_crossover.py`` on an idle
-machine; below it one thread, from it every core the process may use.
+2-core machine: dpotrf 5.8 s -> 3.4 s, dpotri 12.1 s -> 6.3 s).  Below
+:data:`MULTI_THREAD_MIN` rows one thread, from it every core the process may use.
+``benchmarks/threads_crossover.py`` measures the crossover; on the shared development
+machine two threads were slower at every size up to 3,000 rows (load 5), so 1,500 is a
+judgement between that loss and the idle gain at 10,000 rows (benchmarks/RESULTS.md).
 
 ``MLM_JUPYTER_BLAS_THREADS`` overrides the policy: a number fixes the threads used for
 large blocks (``1``: always one thread, e.g. on a machine shared by many jobs), ``auto``
-(the default) is the measured policy.  :func:`set_blas_threads` does the same from Python.
+(the default) is the measured policy, capped by the threads BLAS was started with
+(``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``).  :func:`set_blas_threads` does the same
+from Python.
 """
 
 from __future__ import annotations
@@ -32,14 +36,18 @@ MULTI_THREAD_MIN = 1500
 
 _CONTROLLER = None
 _OVERRIDE: int | None = None
+_STARTED_WITH: int | None = None  # BLAS threads when first controlled (the user's setting)
 
 
 def _controller():
-    global _CONTROLLER
+    global _CONTROLLER, _STARTED_WITH
     if _CONTROLLER is None:
         import scipy.linalg  # noqa: F401  (its own OpenBLAS must be loaded to be controlled)
 
         _CONTROLLER = threadpoolctl.ThreadpoolController()
+        blas = [lib.num_threads for lib in _CONTROLLER.lib_controllers
+                if lib.user_api == "blas"]
+        _STARTED_WITH = max(blas) if blas else None
     return _CONTROLLER
 
 
@@ -49,6 +57,16 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def auto_threads() -> int:
+    """Threads of the measured policy for large blocks: every core the process may use,
+    but no more than BLAS was started with (``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``
+    set by the user stay a ceiling)."""
+    cores = available_cores()
+    if threadpoolctl is None:
+        return cores
+    return max(1, min(cores, _STARTED_WITH or cores))
 
 
 def set_blas_threads(threads: int | str | None) -> None:
@@ -77,7 +95,9 @@ def large_block_threads() -> int:
         return _OVERRIDE
     raw = os.environ.get(ENV, "auto").strip().lower()
     if raw in ("", "auto"):
-        return available_cores()
+        if threadpoolctl is not None:
+            _controller()
+        return auto_threads()
     return _parse(raw, ENV)
 
 
