@@ -953,8 +953,8 @@ table above come from ours and lme4 timed in the same run.
   (24 vs 33, 48 vs 95 ms) and won at 2,000 (56 vs 34, 107 vs 57 ms) and 3,000 (178 vs
   110, 357 vs 293 ms).  So 1,500 is a judgement between the idle gain at 10,000 rows and
   those losses, not an idle crossover (on an idle machine it is likely lower); the
-  script prints the idle figures to set it on the target machine,
-  and the environment variable sets it per machine without a release.  The crossed_73k
+  script prints the idle figures to set it on the target machine, and the environment
+  variable fixes the thread count per machine without a release.  The crossed_73k
   block (1,146 rows) stays on one thread, the 10,003-row uniform block uses both cores.
 - **Three crossed factors of 5,000 levels.**  Whether the factor is sparse depends on the
   design, so two are benchmarked.  Crossed *within* districts (students, teachers and
