@@ -271,3 +271,92 @@ def test_a_non_result_is_refused_by_name():
         mlm.table({"a": 1})
     with pytest.raises(TypeError, match="Model 2: a str is not a fitted model"):
         mlm.table(fitted_case("sleep_slope_reml"), "model")
+
+
+# -- methods paragraphs and equations of every kind --------------------------------------------
+def _balanced(latex: str) -> bool:
+    depth = 0
+    for char in latex.replace(r"\{", "").replace(r"\}", ""):
+        depth += (char == "{") - (char == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def test_glmm_methods_text_states_family_approximation_and_checks():
+    res = glmm_fit("students_logit")
+    text = res.methods_text(references=True)
+    opt = res.optimization
+    for phrase in ("binomial family, logit link", "Laplace approximation", "nAGQ = 1",
+                   f"{opt.n_evals:,} evaluations", "Wald z tests", "odds ratios",
+                   "Nakagawa et al., 2017", "π²/3", "The fit is not singular",
+                   "Hessian of the deviance was positive definite", "Predictors constant "
+                   "within school: climate", "References"):
+        assert phrase in text, phrase
+    agq = glmm_fit("cbpp_agq9").methods_text()
+    assert "adaptive Gauss-Hermite quadrature with 9 nodes" in agq and "successes" in agq
+    nb = glmm_fit("sites_negbin").methods_text()
+    assert f"θ̂ = {glmm_fit('sites_negbin').dispersion:.4g}" in nb and "rate ratios" in nb
+    assert "lognormal approximation" in nb
+
+
+def test_glmm_equations_are_on_the_link_scale():
+    text = glmm_fit("students_logit").equations()
+    assert "Level 1:  logit(p_ij) = β_0j + β_1j·motiv_ij\n" in text
+    assert "β_1j = γ_10 + γ_11·climate_j + u_1j" in text
+    assert "pass_ij ~ Bernoulli(p_ij)" in text and "r_ij" not in text
+    offset = glmm_fit("clinics_offset").equations()
+    assert "log(λ_ij) = β_0j + β_1j·staff_ij + log(exposure)_ij" in offset
+    assert "events_ij ~ Poisson(λ_ij)" in offset
+    assert "incidence_ij ~ Binomial(n_ij, p_ij)" in glmm_fit("cbpp_laplace").equations()
+    assert "NegBinomial(μ_ij, θ)" in glmm_fit("sites_negbin").equations()
+    latex = glmm_fit("students_probit").equations("latex")
+    assert r"\Phi^{-1}(p_{ij})" in latex and _balanced(latex)
+    html = glmm_fit("students_logit").equations("html")
+    assert "logit(p<sub>ij</sub>)" in html
+
+
+def test_bayes_methods_text_and_equations_state_priors_and_sampler(posterior):
+    res, _ = posterior
+    text = res.methods_text(references=True)
+    info, s = res.sampler, res.posterior_summary()
+    for phrase in (f"{info.chains} chains of {info.draws:,} draws",
+                   f"{info.warmup:,} warm-up", f"seed {info.seed}",
+                   f"largest rank-normalised split R-hat was {s['rhat'].max():.3f}",
+                   f"{s['ess_bulk'].min():,.0f}", "no divergent transitions",
+                   "normal(0, 10)", "lkj(1)", "credible intervals", "Bürkner"):
+        assert phrase in text, phrase
+    for prior in res.priors["prior"]:
+        assert str(prior).replace("(flat)", "flat") in text
+    eq = res.equations()
+    assert "Priors: b_Intercept ~ normal(0, 10)" in eq and "r_ij ~ N(0, σ²)" in eq
+    latex = res.equations("latex")
+    assert r"\text{Priors:}" in latex and r"\text{sd\_Subject\_\_Days}" in latex
+    assert _balanced(latex)
+    assert "Priors</th>" in res.equations("html")
+
+
+def test_pooled_methods_text_and_equations(pooled):
+    text = pooled.methods_text(references=True)
+    fmi = pooled.coef_table["fmi"]
+    for phrase in ("m = 5 imputed data sets", "Rubin's (1987) rules",
+                   "Barnard and Rubin's (1999) degrees of freedom", f"{pooled.df_com:,.0f}",
+                   f"from {fmi.min():.2f} to {fmi.max():.2f}", "averaged over the imputations",
+                   "Every fit passed the convergence checks", "Barnard, J."):
+        assert phrase in text, phrase
+    assert pooled.equations() == pooled.results[0].equations()
+    with pytest.raises(ValueError, match="format must be"):
+        pooled.equations("word")
+
+
+def test_report_section_has_every_kinds_paragraph(posterior, pooled):
+    from mlm_jupyter.display.paper.report_section import paper_section
+
+    bayes, _ = posterior
+    glmm = glmm_fit("students_logit")
+    page = paper_section([glmm, bayes, pooled], ["<i>g</i>", "b", "p"])
+    assert "&lt;i&gt;g&lt;/i&gt;" in page and "<i>g</i>" not in page
+    assert "No model table" not in page and "No methods paragraph" not in page
+    for res in (glmm, bayes, pooled):
+        assert res.methods_text()[:60].replace("'", "&#x27;") in page
+    assert r"\operatorname{logit}" in page and "Priors" in page

@@ -268,6 +268,18 @@ class BayesianResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def methods_text(self, level: float = 0.95, references: bool = False) -> str:
+        """A methods paragraph: model, priors (brms' vocabulary), sampler, convergence checks."""
+        from ..display.paper.methods_bayes import methods_text_bayes
+
+        return methods_text_bayes(self, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model in Raudenbush-Bryk notation with its priors (text, latex or html)."""
+        from ..display.paper.equations_text import equations
+
+        return equations(self, format)
+
     def _repr_html_(self) -> str:
         from .display import summary_html
 

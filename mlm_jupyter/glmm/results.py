@@ -312,6 +312,19 @@ class GLMMResult(RandomEffectsViews):
     def __str__(self) -> str:
         return self.summary()
 
+    def methods_text(self, level: float = 0.95, references: bool = False) -> str:
+        """A methods paragraph: family and link, Laplace or AGQ, optimiser and checks, tests."""
+        from ..display.paper.methods_glmm import methods_text_glmm
+
+        return methods_text_glmm(self, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model on the link scale in Raudenbush-Bryk notation (text, latex or html):
+        ``logit(p_ij) = β0j + β1j·x_ij``, with the response's distribution."""
+        from ..display.paper.equations_text import equations
+
+        return equations(self, format)
+
     def _repr_html_(self) -> str:
         from .display import glmm_result_html
 
