@@ -57,7 +57,7 @@ def test_curve_frame_fan_brackets_typical_curve():
 
 def test_explore_and_report_are_offline_and_escaped(tmp_path, hostile):
     res = glmm_fit("panel_cbind_slope")
-    chart = res.explore()
+    chart = res.response_charts()
     assert isinstance(chart, alt.VConcatChart)
     spec = chart.to_dict()
     assert "vconcat" in spec

@@ -330,10 +330,20 @@ class GLMMResult(RandomEffectsViews):
 
         return glmm_result_html(self)
 
-    def explore(self, x: str | None = None, moderator: str | None = None,
-                group: str | None = None) -> Any:
-        """Linked charts on the response scale (curves with the random-effects fan, cluster
-        curves, caterpillar): an Altair chart that renders offline in JupyterLab."""
+    def explore(self, **kwargs: Any) -> Any:
+        """The interactive explorer on the response scale (anywidget, offline): probability or
+        count curves by moderator with the random-effects fan, link-scale simple slopes with
+        Wald z tests and their ratios, the clusters' curves, the caterpillar of the modes,
+        linked selection; ``kwargs`` as :class:`~mlm_jupyter.display.widget.ModelExplorer`
+        (``group``, ``predictor``, ``at``, ``tab``, ``selected``)."""
+        from ..display.widget import ModelExplorer
+
+        return ModelExplorer(self, **kwargs)
+
+    def response_charts(self, x: str | None = None, moderator: str | None = None,
+                        group: str | None = None) -> Any:
+        """The same views as static Altair charts (curves with the random-effects fan,
+        cluster curves, caterpillar), e.g. for print."""
         from .explore import explore
 
         return explore(self, x=x, moderator=moderator, group=group)
