@@ -103,7 +103,7 @@ class ClustersPanel {
       controls,
       h("p", {
         class: "mlm-hint",
-        text: "Drag on the BLUP scatter or the caterpillar to brush; click a point or line to select it " +
+        text: `Drag on the ${label} scatter or the caterpillar to brush; click a point or line to select it ` +
           "(Shift-click adds); double-click clears the brush.",
       }),
       h("div", { class: "mlm-two" }, [
@@ -201,7 +201,7 @@ class ClustersPanel {
       term: this.catTerm, noun: this.ctx.noun, width: containerWidth(this.catBox),
     });
     const view = await this.mountView("caterpillar", this.catBox, spec,
-      `Caterpillar plot of ${this.catTerm} BLUPs with 95% intervals`, "mlm-caterpillar");
+      `Caterpillar plot of ${this.catTerm} ${effectLabel(this.state)}s with 95% intervals`, "mlm-caterpillar");
     // The brush spans ranks (x only).
     this.link.wireBrush("caterpillar", view, "cbrush", (value) => {
       const ranks = this.catRows.map((r) => r.rank);

@@ -119,7 +119,8 @@ export function intervalWord(state) {
 /** The slope axis' title: a GLMM's slopes are on the link scale. */
 export function slopeTitle(state, name) {
   const scale = { logit: "log-odds", probit: "probit", cloglog: "cloglog", log: "log" };
-  return state.glmm ? `slope of ${name} (${scale[state.glmm.link] || state.glmm.link} scale)`
+  // short: the axis title runs along a 170 px high chart
+  return state.glmm ? `slope of ${name} (${scale[state.glmm.link] || state.glmm.link})`
     : `slope of ${name}`;
 }
 
