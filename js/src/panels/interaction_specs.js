@@ -119,8 +119,8 @@ export function intervalWord(state) {
 /** The slope axis' title: a GLMM's slopes are on the link scale. */
 export function slopeTitle(state, name) {
   const scale = { logit: "log-odds", probit: "probit", cloglog: "cloglog", log: "log" };
-  // short: the axis title runs along a 170 px high chart
-  return state.glmm ? `slope of ${name} (${scale[state.glmm.link] || state.glmm.link})`
+  // short: the axis title runs along a 170 px high chart (the chart's heading names x)
+  return state.glmm ? `slope (${scale[state.glmm.link] || state.glmm.link})`
     : `slope of ${name}`;
 }
 
