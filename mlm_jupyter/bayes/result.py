@@ -285,11 +285,13 @@ class BayesianResult:
 
         return summary_html(self)
 
-    def to_html(self, path: str | None = None, title: str | None = None) -> str:
-        """Self-contained offline HTML report of the posterior."""
+    def to_html(self, path: str | None = None, title: str | None = None,
+                paper: bool = True) -> str:
+        """Self-contained offline HTML report of the posterior (with "For the paper": the
+        table, methods paragraph and equations, unless ``paper=False``)."""
         from .display import report_html
 
-        return report_html(self, path=path, title=title)
+        return report_html(self, path=path, title=title, paper=paper)
 
     def explore(self, **kwargs: Any) -> Any:
         """The explorer of the REML fit, with slopes from the posterior draws."""
