@@ -116,6 +116,14 @@ def test_glmm_explore_is_the_widget():
     widget = glmm_fit("students_logit").explore(predictor="motiv")
     assert widget.state["glmm"]["family"] == "binomial"
     assert widget.state["initial"]["predictor"] == "motiv"
+    # the scale is named after the successes of cbind() and a column without its backticks
+    block = build_state(glmm_fit("panel_cbind_slope"), diagnostics=False)["glmm"]
+    assert block["scale_label"] == "probability of success"
+    df = pd.DataFrame({"<b>y": [0, 1, 1, 0, 1, 0, 0, 1] * 5, "g": list("abcdefgh") * 5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        odd = mlm.fit("`<b>y` ~ 1 + (1 | g)", df, family="binomial")
+    assert build_state(odd, diagnostics=False)["glmm"]["scale_label"] == "probability of <b>y"
 
 
 # -- Bayesian fits: one small fit for the module (few draws) ------------------------------

@@ -39,6 +39,15 @@ def _latent_residual(res: Any) -> float | None:
     return value if np.isfinite(value) else None
 
 
+def response_name(res: Any) -> str:
+    """What the response scale is "of": the column (backticks dropped), or for
+    ``cbind(successes, failures)`` the successes."""
+    text = res.spec.response.strip()
+    if text.startswith("cbind(") and text.endswith(")"):
+        text = text[len("cbind("):-1].split(",")[0].strip()
+    return text.replace("`", "")
+
+
 def glmm_block(res: Any) -> dict:
     """``state.glmm``: family, link, how the response scale is named, the offset the curves
     hold, the ratio name, the latent residual variance and the median odds (rate) ratios."""
@@ -51,7 +60,7 @@ def glmm_block(res: Any) -> dict:
         "link": res.link,
         "nagq": int(res.nagq),
         "scale": scale,
-        "scale_label": f"{scale} of {res.spec.response.strip()}",
+        "scale_label": f"{scale} of {response_name(res)}",
         "offset": float(offset.mean()) if offset is not None else 0.0,
         "ratio": RATIO_NAMES.get(res.link),
         "latent_residual": _latent_residual(res),
