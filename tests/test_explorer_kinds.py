@@ -177,6 +177,10 @@ def test_bayes_state_is_the_posterior_as_arviz_reads_it(sleep_bayes):
     cl = state["clusters"]
     means = pd.Series(r[..., 1].reshape(-1, len(levels)).mean(axis=0), index=levels)
     assert cl["ranef"]["Days"] == pytest.approx(means.loc[cl["ids"]].to_numpy(), rel=1e-7)
+    # the caterpillar's credible intervals: the draws' 2.5% / 97.5% quantiles
+    draws = pd.DataFrame(r[..., 1].reshape(-1, len(levels)), columns=levels)[cl["ids"]]
+    assert cl["ranef_lower"]["Days"] == pytest.approx(draws.quantile(0.025).to_numpy(), rel=1e-9)
+    assert cl["ranef_upper"]["Days"] == pytest.approx(draws.quantile(0.975).to_numpy(), rel=1e-9)
     # what a REML fit would add and the draws do not give is not shown
     assert state["satterthwaite"] is None and state["icc"] is None
     assert "diagnostics" not in state and "predictions" not in state

@@ -8,7 +8,7 @@ import { credibleRegions, posteriorCurve, posteriorSlope, slopeRange } from "../
 import { curveOf, kindOf, rangeOf, slopeOf } from "../src/kinds.js";
 import { computeInteraction, jnSentence, moderatorCurves } from "../src/panels/interaction_model.js";
 import { mainSpec, slopeTooltip } from "../src/panels/interaction_specs.js";
-import { spaghettiRows, spaghettiSpec, effectLabel } from "../src/panels/cluster_specs.js";
+import { caterpillarRows, spaghettiRows, spaghettiSpec, effectLabel } from "../src/panels/cluster_specs.js";
 import { fitLabel } from "../src/explorer.js";
 import { THEME as LIGHT, runSpec } from "./spec_helpers.js";
 import { close, fixture } from "./fixtures.js";
@@ -215,5 +215,20 @@ describe("posterior_hsb: the credible region across the moderator", () => {
     expect(jnSentence("cses", "meanses", jn, mv, "bayes")).toMatch(/credible interval/);
     expect(slopeTooltip("meanses", false, fx.state).at(-1).field).toBe("prob_positive");
     expect(fitLabel(fx.state)).toMatch(/Bayesian fit · slopes from 500 posterior draws/);
+  });
+});
+
+describe("a posterior's caterpillar", () => {
+  it("uses the draws' quantiles where the state has them, mean ± 1.96 SE otherwise", () => {
+    const state = {
+      clusters: {
+        ids: ["a", "b"], ranef: { t: [1, -1] }, ranef_se: { t: [0.5, 0.5] },
+        ranef_lower: { t: [0.2, -2.5] }, ranef_upper: { t: [1.6, -0.1] },
+      },
+    };
+    const { rows } = caterpillarRows(state, "t");
+    expect(rows.map((r) => [r.id, r.lo, r.hi])).toEqual([["b", -2.5, -0.1], ["a", 0.2, 1.6]]);
+    const plain = { clusters: { ...state.clusters, ranef_lower: undefined, ranef_upper: undefined } };
+    expect(caterpillarRows(plain, "t").rows[1].lo).toBeCloseTo(1 - 1.959963984540054 * 0.5, 12);
   });
 });

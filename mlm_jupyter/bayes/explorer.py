@@ -116,6 +116,11 @@ def with_posterior(state: dict[str, Any], res: BayesianResult) -> dict[str, Any]
         clusters["ids"])
     clusters["ranef"] = {t: [float(v) for v in means[t]] for t in clusters["ranef"]}
     clusters["ranef_se"] = {t: [float(v) for v in sds[t]] for t in clusters["ranef_se"]}
+    # the caterpillar's intervals: the draws' equal-tailed 95% quantiles, not mean ± 1.96 SD
+    summary = res.ranef_summary(group)
+    for end in ("lower", "upper"):
+        wide = summary.pivot(index="level", columns="term", values=end).reindex(clusters["ids"])
+        clusters[f"ranef_{end}"] = {t: [float(v) for v in wide[t]] for t in clusters["ranef"]}
     out["clusters"] = clusters
     out.update(satterthwaite=None, ddf_residual=None, reliability=None, icc=None, r2=None)
     for key in ("predictions", "diagnostics"):

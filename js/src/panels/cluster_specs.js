@@ -133,18 +133,25 @@ function glmmCurveRows(state, model, x, colors) {
 
 /**
  * Caterpillar rows of `term`, ranked by BLUP: {id, rank (1-based), est, lo, hi} with 95%
- * intervals BLUP ± 1.96·SE; `pos[i]` is the rank position of cluster i (for highlights).
+ * intervals BLUP ± 1.96·SE (a posterior: the draws' 2.5% and 97.5% quantiles,
+ * `clusters.ranef_lower/upper`); `pos[i]` is the rank position of cluster i (for highlights).
  */
 export function caterpillarRows(state, term) {
   const cl = state.clusters;
   const est = cl.ranef[term];
   const se = cl.ranef_se[term];
+  // a posterior's state carries the draws' quantiles (credible intervals)
+  const lower = cl.ranef_lower?.[term];
+  const upper = cl.ranef_upper?.[term];
   const order = rankOrder(est);
   const rows = new Array(order.length);
   const pos = new Array(order.length);
   order.forEach((i, rank) => {
     pos[i] = rank;
-    rows[rank] = { id: cl.ids[i], rank: rank + 1, est: est[i], lo: est[i] - Z95 * se[i], hi: est[i] + Z95 * se[i] };
+    rows[rank] = {
+      id: cl.ids[i], rank: rank + 1, est: est[i],
+      lo: lower ? lower[i] : est[i] - Z95 * se[i], hi: upper ? upper[i] : est[i] + Z95 * se[i],
+    };
   });
   return { rows, pos };
 }
@@ -312,7 +319,9 @@ export function caterpillarSpec(state, theme, { rows, hl, any, term, noun, width
     scale: { domain: [0, rows.length + 1], nice: false, zero: false }, axis: { tickCount: 8 },
   };
   const y = {
-    field: "lo", type: "quantitative", title: `${effectLabel(state)}: ${term}${state.glmm ? " (link scale)" : ""}`,
+    // short: the title runs along a low chart (the x axis names the effect in full)
+    field: "lo", type: "quantitative",
+    title: `${effectLabel(state).replace("posterior ", "")}: ${term}${state.glmm ? " (link)" : ""}`,
     scale: { domain: [Math.min(0, ...rows.map((r) => r.lo)), Math.max(0, ...rows.map((r) => r.hi))], nice: true },
   };
   const tooltip = [

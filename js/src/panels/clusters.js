@@ -92,7 +92,7 @@ class ClustersPanel {
     this.summary = h("div", { class: "mlm-selection", "aria-live": "polite" });
     this.table = h("div", { class: "mlm-table-wrap" });
     const catHead = h("div", { class: "mlm-subhead" }, [
-      h("span", { class: "mlm-subtitle", text: `Caterpillar: ${noun} ranked by ${label} with 95% intervals` +
+      h("span", { class: "mlm-subtitle", text: `Caterpillar: ${noun} ranked by ${label} with 95% ${state.clusters.ranef_lower ? "credible " : ""}intervals` +
         (state.glmm ? " (link scale)" : "") }),
       terms.length > 1 ? selectField("term", terms.map((t) => [t, t]), this.catTerm, (v) => {
         this.catTerm = v;
