@@ -136,7 +136,7 @@ def sleep_bayes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mlm.fit(ref["formula"], data, method="bayes", priors=ref["priors"], seed=4,
-                      draws=300, warmup=300, chains=2, warn=False)
+                      draws=500, warmup=500, chains=2, warn=False)
     return res, ref
 
 
@@ -148,7 +148,7 @@ def test_bayes_state_is_the_posterior_as_arviz_reads_it(sleep_bayes):
             ("b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days",
              "cor_Subject__Intercept__Days", "sigma")}
     total = flat["sigma"].size
-    assert state["posterior"]["total_draws"] == total == 600
+    assert state["posterior"]["total_draws"] == total == 1000
     # at most 1,000 draws: the state holds every one, in chain-major order as ArviZ flattens
     beta = np.array(state["posterior"]["beta_draws"])
     assert beta[:, 0] == pytest.approx(flat["b_Intercept"], rel=1e-12)
