@@ -216,6 +216,36 @@ class Family:
             return w * (y * log_mu - np.exp(eta))
         return w * (y * log_mu - (y + self.theta) * np.log(np.exp(eta) + self.theta))
 
+    def loglik_and_score_rows(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`loglik_rows` and the score ∂ℓ/∂η for an (n, k) block of linear predictors
+        (quadrature nodes); the canonical links by their few-transcendental forms."""
+        y, w = self.y[:, None], self.weights[:, None]
+        if self.link == "logit":
+            e = np.exp(-np.abs(eta))
+            mu = np.where(eta >= 0, 1.0, e) / (1.0 + e)
+            softplus = np.maximum(eta, 0.0)
+            softplus += np.log1p(e)
+            return w * (y * eta - softplus), w * (y - mu)
+        if self.name == "poisson":
+            mu = np.exp(eta)
+            return w * (y * eta - mu), w * (y - mu)
+        mu, log_mu, log_1m, _, log_d1, _ = _inverse_link(self.link, eta)
+        if self.name == "binomial":
+            ratio = _binomial_ratio(log_mu, log_1m, log_d1)
+            resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
+            return w * (y * log_mu + (1.0 - y) * log_1m), w * resid * ratio
+        theta = self.theta
+        log_mt = np.log(mu + theta)
+        ratio = theta / (mu + theta)
+        return w * (y * log_mu - (y + theta) * log_mt), w * (y - mu) * ratio
+
+    def theta_score_rows(self, eta: np.ndarray) -> np.ndarray:
+        """NB: ∂ℓ_i/∂θ per row for an (n, k) block of linear predictors (log link)."""
+        y, w, theta = self.y[:, None], self.weights[:, None], self.theta
+        mt = np.exp(eta) + theta
+        const = special.digamma(y + theta) - special.digamma(theta) + np.log(theta) + 1.0
+        return w * (const - np.log(mt) - (y + theta) / mt)
+
     def derivatives(self, eta: np.ndarray, mu: np.ndarray) -> RowDerivatives:
         """Observed weight -∂²ℓ/∂η² and dW/dη at η.
 
