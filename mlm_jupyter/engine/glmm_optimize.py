@@ -6,8 +6,8 @@ criterion is even in the sign of each column of T, see the LMM optimiser), then 
 steps with the Hessian from central differences of the gradient.  Quadrature criteria
 (:mod:`.agq`) have an exact gradient too and are optimised the same way from the Laplace
 optimum (BOBYQA, NLopt, with a difference Hessian is the fallback should that fail).
-Both end with the first- and second-order checks: lme4's scaled gradient max |min(R⁻¹g, g)| (H = R'R) and the Hessian's
-eigenvalues, reported as glmer reports them.
+Both end with the first- and second-order checks: lme4's scaled gradient
+max |min(R⁻¹g, g)| (H = R'R) and the Hessian's eigenvalues, reported as glmer reports them.
 """
 
 from __future__ import annotations
