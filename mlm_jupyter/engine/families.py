@@ -35,6 +35,7 @@ LINKS = {
 DEFAULT_LINK = {"binomial": "logit", "poisson": "log", "negative_binomial": "log"}
 _EPS = np.finfo(float).eps
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+_PROBIT_TAIL = 37.0  # Φ(-37) ≈ 6e-300: below, the tail probability underflows
 
 
 class RowTerms(NamedTuple):
@@ -55,9 +56,9 @@ class RowDerivatives(NamedTuple):
 
 # -- links ------------------------------------------------------------------------------
 def _inverse_link(link: str, eta: np.ndarray):
-    """μ, log μ, log(1-μ) (binomial links; None for log), μ', log μ' and μ''/μ' at η.
+    """μ, log μ, log(1-μ) (binomial links; None for log), μ', log μ', μ''/μ' and 1-μ at η.
 
-    Logarithms come from stable forms (log-sum-exp, ``log_ndtr``), so the ratios the
+    Logarithms come from stable forms (log-sum-exp, Gaussian tails), so the ratios the
     family needs, such as μ'/V, stay finite where μ itself rounds to 0 or 1.
     """
     if link == "logit":
@@ -65,12 +66,23 @@ def _inverse_link(link: str, eta: np.ndarray):
         log_1m = -np.logaddexp(0.0, eta)
         mu = np.exp(log_mu)
         log_d1 = log_mu + log_1m
-        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, 1.0 - 2.0 * mu
+        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, 1.0 - 2.0 * mu, np.exp(log_1m)
     if link == "probit":
-        log_mu = special.log_ndtr(eta)
-        log_1m = special.log_ndtr(-eta)
         log_d1 = -0.5 * eta * eta - _LOG_SQRT_2PI
-        return np.exp(log_mu), log_mu, log_1m, np.exp(log_d1), log_d1, -eta
+        a = np.abs(eta)
+        if a.size and a.max() > _PROBIT_TAIL:  # beyond double's range of Φ: Stan-style logs
+            log_mu = special.log_ndtr(eta)
+            log_1m = special.log_ndtr(-eta)
+            return (np.exp(log_mu), log_mu, log_1m, np.exp(log_d1), log_d1, -eta,
+                    np.exp(log_1m))
+        # one tail probability p = Φ(-|η|) gives both μ and 1-μ without cancellation
+        tail = special.ndtr(-a)
+        log_tail, log_body = np.log(tail), np.log1p(-tail)
+        neg = eta < 0
+        body = 1.0 - tail
+        mu, omu = np.where(neg, tail, body), np.where(neg, body, tail)
+        log_mu, log_1m = np.where(neg, log_tail, log_body), np.where(neg, log_body, log_tail)
+        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, -eta, omu
     if link == "cloglog":
         eta_c = np.minimum(eta, 700.0)
         e = np.exp(eta_c)
@@ -78,10 +90,10 @@ def _inverse_link(link: str, eta: np.ndarray):
         mu = -np.expm1(-e)
         log_mu = np.log(np.maximum(mu, 1e-320))
         log_d1 = eta_c - e
-        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, 1.0 - e
+        return mu, log_mu, log_1m, np.exp(log_d1), log_d1, 1.0 - e, np.exp(log_1m)
     if link == "log":
         mu = np.exp(eta)
-        return mu, eta, None, mu, eta, np.ones_like(mu)
+        return mu, eta, None, mu, eta, np.ones_like(mu), None
     raise ValueError(f"unknown link '{link}'")
 
 
@@ -109,8 +121,11 @@ def inverse_link_derivative(link: str, eta: np.ndarray) -> np.ndarray:
     return _inverse_link(link, np.asarray(eta, dtype=float))[3]
 
 
-def _binomial_ratio(log_mu, log_1m, log_d1) -> np.ndarray:
-    """μ'/V = μ' / (μ(1-μ)), from logarithms (finite where μ rounds to 0 or 1)."""
+def _binomial_ratio(mu, omu, d1, log_mu, log_1m, log_d1) -> np.ndarray:
+    """μ'/V = μ' / (μ(1-μ)): directly, or from logarithms where μ rounds to 0 or 1."""
+    den = mu * omu
+    if den.size == 0 or den.min() > 1e-250:
+        return d1 / den
     return np.exp(np.minimum(log_d1 - log_mu - log_1m, 700.0))
 
 
@@ -168,12 +183,12 @@ class Family:
             mu = np.exp(eta)
             ll = float(_dot(w, y * eta - mu))
             return RowTerms(mu, w * (y - mu), w * mu, ll + self.constant)
-        mu, log_mu, log_1m, d1, log_d1, _ = _inverse_link(self.link, eta)
+        mu, log_mu, log_1m, d1, log_d1, _, omu = _inverse_link(self.link, eta)
         if self.name == "binomial":
             ll = float(_dot(w, y * log_mu + (1.0 - y) * log_1m))
-            ratio = _binomial_ratio(log_mu, log_1m, log_d1)  # μ'/V
-            # y - μ from 1 - μ = exp(log(1-μ)) where μ is near 1
-            resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
+            ratio = _binomial_ratio(mu, omu, d1, log_mu, log_1m, log_d1)  # μ'/V
+            # y - μ from 1 - μ where μ is near 1
+            resid = np.where(mu > 0.5, omu - (1.0 - y), y - mu)
             return RowTerms(mu, w * resid * ratio, w * d1 * ratio, ll + self.constant)
         if self.name == "poisson":
             ll = float(_dot(w, y * log_mu - mu))
@@ -209,7 +224,7 @@ class Family:
         y, w = self.y, self.weights
         if eta.ndim == 2:
             y, w = y[:, None], w[:, None]
-        _, log_mu, log_1m, _, _, _ = _inverse_link(self.link, eta)
+        _, log_mu, log_1m, _, _, _, _ = _inverse_link(self.link, eta)
         if self.name == "binomial":
             return w * (y * log_mu + (1.0 - y) * log_1m)
         if self.name == "poisson":
@@ -229,10 +244,10 @@ class Family:
         if self.name == "poisson":
             mu = np.exp(eta)
             return w * (y * eta - mu), w * (y - mu)
-        mu, log_mu, log_1m, _, log_d1, _ = _inverse_link(self.link, eta)
+        mu, log_mu, log_1m, d1, log_d1, _, omu = _inverse_link(self.link, eta)
         if self.name == "binomial":
-            ratio = _binomial_ratio(log_mu, log_1m, log_d1)
-            resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
+            ratio = _binomial_ratio(mu, omu, d1, log_mu, log_1m, log_d1)
+            resid = np.where(mu > 0.5, omu - (1.0 - y), y - mu)
             return w * (y * log_mu + (1.0 - y) * log_1m), w * resid * ratio
         theta = self.theta
         log_mt = np.log(mu + theta)
@@ -259,11 +274,11 @@ class Family:
                 return RowDerivatives(W, W * (1.0 - 2.0 * mu))
             W = w * mu
             return RowDerivatives(W, W)
-        _, log_mu, log_1m, d1, log_d1, curv = _inverse_link(self.link, eta)
+        mu_l, log_mu, log_1m, d1, log_d1, curv, omu = _inverse_link(self.link, eta)
         if self.name == "binomial":
-            ratio = _binomial_ratio(log_mu, log_1m, log_d1)
+            ratio = _binomial_ratio(mu_l, omu, d1, log_mu, log_1m, log_d1)
             dvar = 1.0 - 2.0 * mu
-            resid = np.where(mu > 0.5, np.exp(log_1m) - (1.0 - y), y - mu)
+            resid = np.where(mu > 0.5, omu - (1.0 - y), y - mu)
         else:
             ratio = self.theta / (mu + self.theta)
             dvar = 1.0 + 2.0 * mu / self.theta
