@@ -300,7 +300,10 @@ def advise(res: Any) -> AdviceList:
     """
     from .advice_structure import structure_advice
     from .caching import result_memo
+    from .warehouse.rows import origin_of
 
+    if origin_of(res) is not None:  # the advisor reads the rows' values; they stay elsewhere
+        return AdviceList(())
     memo = result_memo(res)
     if "advice" in memo:  # every display asks; the structure checks may refit the model
         return AdviceList(memo["advice"])

@@ -117,6 +117,15 @@ def fit(
     MixedModelResult; PooledResult for a list of data sets; BayesianResult for
     ``method="bayes"``; GLMMResult for a non-Gaussian family
     """
+    from .warehouse.sources import is_source
+
+    in_database = is_source(data)
+    if in_database and (_is_glmm(family) or method == "bayes"):
+        raise ValueError(
+            "Fits on data that stay in a database (Parquet/CSV files, DuckDB, Spark) are "
+            "linear mixed models by REML or ML; GLMMs and method='bayes' need the data as a "
+            "DataFrame."
+        )
     if _is_glmm(family):
         from .glmm.fitting import fit_glmm
 
@@ -141,6 +150,10 @@ def fit(
         raise TypeError(f"{', '.join(extra)} only apply to method='bayes'.")
     if method is not None:
         reml = method == "reml"
+    if in_database:
+        from .warehouse import fit_source
+
+        return fit_source(formula, data, reml=reml, start=start, warn=warn)
     if isinstance(data, (list, tuple)):
         from .pooling import fit_imputed
 
@@ -228,6 +241,12 @@ def fit_design(
     The optimisation runs in the engine's units (:mod:`.engine.conditioning`); ``start``
     is a θ in the user's units (a previous fit's ``res.theta``).
     """
+    from .warehouse.rows import RowsElsewhere
+
+    if isinstance(design.X, RowsElsewhere):  # data in a database: refit its aggregates
+        from .warehouse.fit import refit_design
+
+        return refit_design(design, reml=reml, start=start)
     conditioning, engine_design = condition(design)
     cp = cross_products(engine_design)
     objective = ProfiledDeviance(cp, reml=reml)

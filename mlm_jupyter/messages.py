@@ -144,6 +144,9 @@ def _column_scales(term: Any) -> np.ndarray:
     Z = getattr(term, "Z", None)
     if Z is None:
         return np.ones(len(term.columns))
+    if not isinstance(Z, np.ndarray):  # rows elsewhere: the aggregates answered
+        scales = getattr(Z, "column_scales", None)
+        return np.ones(len(term.columns)) if scales is None else np.asarray(scales)
     has_intercept = "(Intercept)" in term.columns
     out = np.sqrt(np.mean(Z**2, axis=0))
     if has_intercept:
@@ -166,6 +169,10 @@ def _not_identified(term: Any) -> list[str]:
     Z, codes = getattr(term, "Z", None), getattr(term, "codes", None)
     if Z is None or codes is None:
         return []
+    if not isinstance(Z, np.ndarray):  # rows elsewhere: the aggregates answered
+        within = getattr(Z, "constant_within", None) or [False] * len(term.columns)
+        return [c for c, const in zip(term.columns, within, strict=True)
+                if c != "(Intercept)" and const]
     return [c for k, c in enumerate(term.columns)
             if c != "(Intercept)" and constant_within(Z[:, k], codes, term.n_levels)]
 

@@ -59,6 +59,12 @@ def _term_fits(small_term: Any, large_terms: list[Any]) -> bool:
 
 def nesting_problem(small: Any, large: Any) -> str:
     """Why ``small`` is not nested in ``large`` ('' when it is)."""
+    from .warehouse.rows import origin_of
+
+    if origin_of(small) is not None or origin_of(large) is not None:
+        from .warehouse.effects import nesting_problem as rowless_problem
+
+        return rowless_problem(small, large)
     ds, dl = small.design, large.design
     if not _spans(dl.X, ds.X):
         outside = [name for j, name in enumerate(ds.fixed_names)
@@ -75,6 +81,12 @@ def nesting_problem(small: Any, large: Any) -> str:
 
 def same_fixed_effects(small: Any, large: Any) -> bool:
     """The two fixed-effects designs span the same space."""
+    from .warehouse.rows import origin_of
+
+    if origin_of(small) is not None and origin_of(large) is not None:
+        from .warehouse.effects import same_fixed_effects as rowless_same
+
+        return rowless_same(small, large)
     Xs, Xl = small.design.X, large.design.X
     return Xs.shape[1] == Xl.shape[1] and _spans(Xl, Xs) and _spans(Xs, Xl)
 

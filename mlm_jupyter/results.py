@@ -143,6 +143,14 @@ class MixedModelResult:
     def data(self) -> pd.DataFrame:
         """The user's rows used in the fit (only the model's columns, original index)."""
         if self.data_used is None:
+            from .warehouse.rows import origin_of
+
+            origin = origin_of(self)
+            if origin is not None:
+                raise AttributeError(
+                    f"the data stay in {origin.source.label}: this fit read only aggregates "
+                    "(res.data_used is None); mlm_jupyter.warehouse.sample_residuals(res) "
+                    "returns a random sample of the rows")
             raise AttributeError("this result was built without its data")
         return self.data_used
 

@@ -118,10 +118,20 @@ def classify_coefficients(res: MixedModelResult, group: str | None = None) -> li
     group = group or design.terms[0].group
     term = next(t for t in design.terms if t.group == group)
     names = list(design.fixed_names)
+    from ..warehouse.rows import origin_of
+
+    if origin_of(res) is not None:  # rows in a database: within-cluster spread from its sums
+        from ..warehouse.effects import fixed_level2
+
+        def level2(j: int) -> bool:
+            return fixed_level2(res, j, term.group)
+    else:
+        def level2(j: int) -> bool:
+            return _is_level2(design.X[:, j], term.codes, term.n_levels)
     level2_part: dict[str, bool] = {}
     for j, name in enumerate(names):
         if name != INTERCEPT and len(split_interaction(name)) == 1:
-            level2_part[name] = _is_level2(design.X[:, j], term.codes, term.n_levels)
+            level2_part[name] = level2(j)
     out = []
     for j, name in enumerate(names):
         if name == INTERCEPT:
@@ -134,7 +144,7 @@ def classify_coefficients(res: MixedModelResult, group: str | None = None) -> li
             continue
         # A part without its own main-effect column: decide from the interaction column.
         flags = [
-            level2_part.get(p, _is_level2(design.X[:, j], term.codes, term.n_levels)) for p in parts
+            level2_part[p] if p in level2_part else level2(j) for p in parts
         ]
         slot = ":".join(p for p, f in zip(parts, flags, strict=True) if not f) or INTERCEPT
         l2 = ":".join(p for p, f in zip(parts, flags, strict=True) if f)

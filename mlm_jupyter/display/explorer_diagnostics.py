@@ -314,6 +314,17 @@ def diagnostics_block(res: Any, group: str, *, seed: int = 0,
     max_qq : int
         At most this many QQ points per random effect.
     """
+    from ..warehouse.rows import origin_of
+
+    if origin_of(res) is not None:  # rows in a database: a sample of them, no refits
+        from ..warehouse.explorer import influence_unavailable, residual_points
+
+        points = residual_points(res, group, seed, max_points)
+        points["fitted"] = _compact(points["fitted"], _PLOT_DIGITS)
+        points["residual"] = _compact(points["residual"], _PLOT_DIGITS)
+        points["cluster"] = [int(c) for c in points["cluster"]]
+        return {"group": group, "influence": influence_unavailable(res, group),
+                "residuals": points, "qq": _qq(res, group, max_qq), "checks": _checks(res)}
     return {
         "group": group,
         "influence": _influence(res, group),

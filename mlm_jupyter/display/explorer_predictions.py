@@ -39,6 +39,7 @@ def _defaults(res: Any, state: dict) -> tuple[str | None, str | None]:
 
 def predictions_block(res: Any, state: dict) -> dict:
     """``{level, x, by, random: [{group, terms, monomials, held, tau}]}`` for the state."""
+    from ..warehouse.rows import origin_of
     from .explorer_state import monomial
 
     known = set(state["variables"])
@@ -46,12 +47,19 @@ def predictions_block(res: Any, state: dict) -> dict:
     for group in res.ngroups:
         cov = res.tau(group)
         names = [str(n) for n in cov.index]
-        Z = np.hstack([res.design.terms[k].Z for k in _term_index(res, group)])
+        ks = _term_index(res, group)
+        if origin_of(res) is not None:  # rows in a database: the means from its aggregates
+            from ..warehouse.effects import random_column_means
+
+            held = random_column_means(res, ks)
+        else:
+            Z = np.hstack([res.design.terms[k].Z for k in ks])
+            held = [float(Z[:, j].mean()) for j in range(Z.shape[1])]
         random.append({
             "group": str(group),
             "terms": names,
             "monomials": [monomial(n, known) for n in names],
-            "held": [float(Z[:, j].mean()) for j in range(Z.shape[1])],
+            "held": held,
             "tau": _full(cov.to_numpy(dtype=float)),
         })
     x, by = _defaults(res, state)

@@ -178,6 +178,55 @@ def _describe(values: np.ndarray, codes: np.ndarray, n_levels: int, in_fixed: bo
     return info
 
 
+def _row_stats(res: Any, blocks: list, names: set[str]) -> dict[str, Any]:
+    """Per-variable descriptions and per-cluster values from the rows in memory.
+
+    Keys: ``variables`` (name -> :func:`_describe` without ``in_fixed``), ``factors``
+    (:func:`_factors` with each factor's ``level``), ``counts`` (rows per cluster),
+    ``cluster_means``/``cluster_min``/``cluster_max`` (name -> per-cluster array),
+    ``factor_first`` (a level-2 factor's label per cluster), ``held_fixed`` and
+    ``held_random`` (means of the X and Z columns).
+    """
+    codes = blocks[0].codes
+    G = len(blocks[0].levels)
+    values = _variable_values(res, names)
+    factors = _factors(res, names)
+    for col, info in factors.items():
+        labels = res.data[col].astype(str).to_numpy()
+        for dummy, level in info["dummies"].items():
+            values[dummy] = (labels == level).astype(float)
+    factor_first = {}
+    for col, info in factors.items():
+        codes_col = res.data[col].astype(str).to_numpy()
+        per_cluster = pd.Series(codes_col).groupby(codes).nunique()
+        info["level"] = 2 if int(per_cluster.max()) == 1 else 1
+        first = pd.Series(codes_col).groupby(codes).first()
+        factor_first[col] = [str(first.get(i, "")) for i in range(G)]
+    counts = np.bincount(codes, minlength=G)
+    means, lows, highs = {}, {}, {}
+    for name, v in values.items():
+        means[name] = np.bincount(codes, weights=v, minlength=G) / np.maximum(counts, 1)
+        lo = np.full(G, np.inf)
+        hi = np.full(G, -np.inf)
+        np.minimum.at(lo, codes, v)
+        np.maximum.at(hi, codes, v)
+        lows[name], highs[name] = lo, hi
+    X = res.design.X
+    Z = np.hstack([b.Z for b in blocks])
+    variables = {}
+    for name, vals in values.items():
+        info = _describe(vals, codes, G, False)
+        info.pop("in_fixed")
+        variables[name] = info
+    return {
+        "variables": variables, "factors": factors, "counts": counts,
+        "cluster_means": means, "cluster_min": lows, "cluster_max": highs,
+        "factor_first": factor_first,
+        "held_fixed": [float(X[:, j].mean()) for j in range(X.shape[1])],
+        "held_random": [float(Z[:, j].mean()) for j in range(Z.shape[1])],
+    }
+
+
 # ---------------------------------------------------------------------------------------
 def build_state(
     res: Any,
@@ -211,7 +260,6 @@ def build_state(
     group = choose_group(res, group)
     ks = _term_index(res, group)
     blocks = [res.design.terms[k] for k in ks]
-    codes = blocks[0].codes
     levels = [str(lv) for lv in blocks[0].levels]
     G = len(levels)
     fixed_names = [str(n) for n in res.fixef.index]
@@ -220,20 +268,23 @@ def build_state(
     tau = tau_df.to_numpy(dtype=float)
 
     names = _candidate_names(fixed_names) | _candidate_names(rterms)
-    values = _variable_values(res, names)
-    factors = _factors(res, names)
-    for col, info in factors.items():
-        labels = res.data[col].astype(str).to_numpy()
-        for dummy, level in info["dummies"].items():
-            values[dummy] = (labels == level).astype(float)
-    known = set(values)
+    from ..warehouse.rows import origin_of
+
+    if origin_of(res) is not None:  # rows in a database: per-cluster aggregates from there
+        from ..warehouse.explorer import cluster_stats
+
+        stats = cluster_stats(res, group, ks, names)
+    else:
+        stats = _row_stats(res, blocks, names)
+    factors = stats["factors"]
+    known = set(stats["variables"])
     fixed_mono = [monomial(n, known) for n in fixed_names]
     random_mono = [monomial(n, known) for n in rterms]
-    X = res.design.X
-    Z = np.hstack([b.Z for b in blocks])
     in_fixed = {v for mono in fixed_mono if mono for v in mono}
     variables = {
-        name: _describe(vals, codes, G, name in in_fixed) for name, vals in sorted(values.items())
+        name: {"level": info["level"], "in_fixed": name in in_fixed,
+               **{k: v for k, v in info.items() if k != "level"}}
+        for name, info in sorted(stats["variables"].items())
     }
     # Only keep variables that some monomial actually uses.
     used = {v for mono in fixed_mono + random_mono if mono for v in mono}
@@ -242,10 +293,6 @@ def build_state(
     for dummy, col in dummy_of.items():
         if dummy in variables:
             variables[dummy]["factor"] = col
-    for col, info in factors.items():
-        codes_col = res.data[col].astype(str).to_numpy()
-        per_cluster = pd.Series(codes_col).groupby(codes).nunique()
-        info["level"] = 2 if int(per_cluster.max()) == 1 else 1
 
     # Predictors: level-1 variables (linear in some fixed column) with a random slope in
     # this group or moderated by another variable.
@@ -278,7 +325,7 @@ def build_state(
     predictors.sort(key=lambda p: (not p["random"], not p["moderators"]))
 
     # Clusters (optionally sampled).
-    counts = np.bincount(codes, minlength=G)
+    counts = stats["counts"]
     keep = np.arange(G)
     sampled = G > max_clusters
     if sampled:
@@ -289,24 +336,11 @@ def build_state(
         keep = np.sort(np.concatenate([keep, np.asarray(extra, dtype=int)]))
     ranef = res.ranef[group].reindex(levels)
     ranef_se = res.ranef_se[group].reindex(levels)
-    cvars = {}
-    for name in variables:
-        sums = np.bincount(codes, weights=values[name], minlength=G)
-        cvars[name] = _compact((sums / np.maximum(counts, 1))[keep])
-    cfactors = {}
-    for col, info in factors.items():
-        if info["level"] == 2:
-            first = pd.Series(res.data[col].astype(str).to_numpy()).groupby(codes).first()
-            cfactors[col] = [str(first.get(i, "")) for i in keep]
-    x_min, x_max = {}, {}
-    for p in predictors:
-        v = values[p["name"]]
-        lo = np.full(G, np.inf)
-        hi = np.full(G, -np.inf)
-        np.minimum.at(lo, codes, v)
-        np.maximum.at(hi, codes, v)
-        x_min[p["name"]] = _compact(lo[keep])
-        x_max[p["name"]] = _compact(hi[keep])
+    cvars = {name: _compact(stats["cluster_means"][name][keep]) for name in variables}
+    cfactors = {col: [str(stats["factor_first"][col][i]) for i in keep]
+                for col, info in factors.items() if info["level"] == 2}
+    x_min = {p["name"]: _compact(stats["cluster_min"][p["name"]][keep]) for p in predictors}
+    x_max = {p["name"]: _compact(stats["cluster_max"][p["name"]][keep]) for p in predictors}
 
     components = []
     for g in res.ngroups:
@@ -332,7 +366,7 @@ def build_state(
             "estimate": _full(res.fixef.to_numpy(dtype=float)),
             "vcov": _full(res.vcov.to_numpy(dtype=float)),
             "monomials": fixed_mono,
-            "held": [float(X[:, j].mean()) for j in range(X.shape[1])],
+            "held": stats["held_fixed"],
         },
         "satterthwaite": sat,
         "ddf_residual": int(res.nobs - len(fixed_names)),
@@ -343,7 +377,7 @@ def build_state(
             "group": group,
             "terms": rterms,
             "monomials": random_mono,
-            "held": [float(Z[:, j].mean()) for j in range(Z.shape[1])],
+            "held": stats["held_random"],
             "tau": _full(tau),
             "sd": _full(np.sqrt(np.clip(np.diag(tau), 0, None))),
             "corr": _full(_corr(tau)),

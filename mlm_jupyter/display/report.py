@@ -101,10 +101,18 @@ def _optional(module: str, name: str) -> Any:
 
 def cluster_sizes(res: Any) -> dict[str, np.ndarray]:
     """Observations per cluster of every grouping factor (lme4's order)."""
+    from ..warehouse.rows import origin_of
+
+    rowless = origin_of(res) is not None  # rows in a database: counts from its aggregates
     out: dict[str, np.ndarray] = {}
     for term in res.design.terms:
         if term.group not in out:
-            out[term.group] = np.bincount(term.codes, minlength=len(term.levels))
+            if rowless:
+                from ..warehouse.effects import cluster_counts
+
+                out[term.group] = cluster_counts(res, term.group).astype(int)
+            else:
+                out[term.group] = np.bincount(term.codes, minlength=len(term.levels))
     return out
 
 
@@ -306,10 +314,46 @@ def _fallback_diagnostics(res: Any) -> list:
     return [rvf, qqp]
 
 
+#: Rows sampled (in the database) for the diagnostics of a fit whose rows stay there.
+SAMPLE_ROWS = 5000
+
+
+def _sampled_diagnostics(res: Any) -> list:
+    """Residual charts of a seeded random sample of the rows (computed in the database)
+    and the random effects' QQ plot, for a fit whose rows stay in a database."""
+    import altair as alt
+    from scipy import stats
+
+    from ..warehouse.rowwise import sample_residuals
+
+    sample = sample_residuals(res, n=min(SAMPLE_ROWS, res.nobs), seed=0)
+    resid = sample["pearson"].to_numpy()
+    order = np.sort(resid)
+    theo = stats.norm.ppf((np.arange(1, len(order) + 1) - 0.5) / len(order))
+    title = f"(random sample of {len(sample):,} of {res.nobs:,} rows)"
+    df = pd.DataFrame({"fitted": sample["fitted"].to_numpy(), "residual": resid})
+    rvf = alt.Chart(df, width=320, height=220, title=["Residuals vs fitted", title]).mark_circle(
+        size=12, opacity=0.4).encode(x=alt.X("fitted:Q", scale=alt.Scale(zero=False)),
+                                     y=alt.Y("residual:Q", title="residual / σ"))
+    qq = pd.DataFrame({"theoretical": theo, "sample": order})
+    qqp = alt.Chart(qq, width=260, height=220, title=["Normal QQ of residuals", title]
+                    ).mark_circle(size=12, opacity=0.4).encode(x="theoretical:Q", y="sample:Q")
+    charts = [rvf, qqp]
+    qq_re = _optional(".diagnostic_charts", "qq_random_effects")
+    if qq_re is not None:
+        charts.append(qq_re(res))
+    return charts
+
+
 def _diagnostics_section(res: Any, number: int) -> str:
+    from ..warehouse.rows import origin_of
+
     charts_fn = _optional(".diagnostic_charts", "diagnostic_charts") or _optional(
         ".charts", "diagnostic_charts")
-    charts = charts_fn(res) if charts_fn is not None else _fallback_diagnostics(res)
+    if origin_of(res) is not None:
+        charts = _sampled_diagnostics(res)
+    else:
+        charts = charts_fn(res) if charts_fn is not None else _fallback_diagnostics(res)
     if isinstance(charts, dict):
         charts = list(charts.values())
     elif not isinstance(charts, (list, tuple)):

@@ -46,6 +46,12 @@ def scaled_residual_quantiles(res: MixedModelResult) -> np.ndarray:
 
     Quartiles are R's default type 7 (linear interpolation), NumPy's default too.
     """
+    from ..warehouse.rows import origin_of
+
+    if origin_of(res) is not None:  # rows in a database: the quantiles are computed there
+        from ..warehouse.rowwise import residual_quantiles
+
+        return residual_quantiles(res)
     resid = res.residuals("scaled").to_numpy()
     return np.quantile(resid, [0.0, 0.25, 0.5, 0.75, 1.0])
 

@@ -224,21 +224,35 @@ def reliability(res: Any, group: str | None = None) -> pd.DataFrame:
         One row per cluster (levels as strings) with ``n`` and one column per random term,
         then a row ``"(mean)"`` holding the means over clusters.
     """
+    from ..warehouse.rows import origin_of
+
     group = default_group(res, group)
-    codes, levels = group_codes(res, group)
+    rowless = origin_of(res) is not None  # rows in a database: sums from its aggregates
+    if rowless:
+        from ..warehouse.effects import cluster_counts, term_within_ss
+
+        levels = next(t.levels for t in res.design.terms if t.group == group)
+        counts = cluster_counts(res, group)
+    else:
+        codes, levels = group_codes(res, group)
+        counts = np.bincount(codes, minlength=len(levels)).astype(float)
     n_levels = len(levels)
-    counts = np.bincount(codes, minlength=n_levels).astype(float)
     sigma2 = float(res.sigma**2)
     table = pd.DataFrame({"n": counts}, index=pd.Index(levels, name=group))
-    for term, Sigma in zip(res.design.terms, term_covariances(res), strict=True):
+    for k, (term, Sigma) in enumerate(zip(res.design.terms, term_covariances(res),
+                                          strict=True)):
         if term.group != group:
             continue
+        within = term_within_ss(res, k) if rowless else None
         for i, name in enumerate(term.columns):
             tau = float(Sigma[i, i])
-            col = term.Z[:, i]
-            sums = np.bincount(codes, weights=col, minlength=n_levels)
-            means = sums / np.maximum(counts, 1)
-            ss = np.bincount(codes, weights=(col - means[codes]) ** 2, minlength=n_levels)
+            if within is not None:
+                ss = within[:, i]
+            else:
+                col = term.Z[:, i]
+                sums = np.bincount(codes, weights=col, minlength=n_levels)
+                means = sums / np.maximum(counts, 1)
+                ss = np.bincount(codes, weights=(col - means[codes]) ** 2, minlength=n_levels)
             if name == "(Intercept)":
                 info = counts / sigma2
             else:

@@ -23,6 +23,10 @@ def nakagawa_variances(res: Any) -> pd.Series:
     the uncorrelated pieces of an ``(x || g)`` term only the first (the intercept) enters
     σ²_r, so the slope variance of a ``||`` term is left out of the ICC and R².
     """
+    from ..warehouse.rows import origin_of
+
+    if origin_of(res) is not None:  # rows in a database: the same sums from its aggregates
+        return _nakagawa_from_moments(res)
     X, names = res.design.X, list(res.design.fixed_names)
     fixed = X @ res.fixef.to_numpy()
     constant = np.ptp(fixed) <= 1e-12 * max(1.0, float(np.abs(fixed).max()))
@@ -43,6 +47,45 @@ def nakagawa_variances(res: Any) -> pd.Series:
         Z = np.column_stack([columns[term.columns[i]] for i in keep])
         S = Sigma[np.ix_(keep, keep)]
         var_random += float(np.einsum("ni,ij,nj->", Z, S, Z)) / len(fixed)
+    return pd.Series(
+        {"fixed": var_fixed, "random": var_random, "residual": float(res.sigma**2)},
+        name="variance",
+    )
+
+
+def _nakagawa_from_moments(res: Any) -> pd.Series:
+    """:func:`nakagawa_variances` from the fixed-effect columns' means and covariance:
+    var(Xγ̂) = γ̂'Cov(X)γ̂ and (1/n) Σ_i z_i'Σz_i = tr(Σ E[zz'])."""
+    from ..warehouse.effects import fixed_moments
+
+    mean, cov, n = fixed_moments(res)
+    gamma = res.fixef.to_numpy()
+    names = list(res.design.fixed_names)
+    var_fixed = float(gamma @ cov @ gamma) if n > 1 else 0.0
+    if var_fixed <= 1e-24 * max(1.0, float(gamma @ gamma)):
+        var_fixed = 0.0
+    second = cov * (n - 1) / n + np.outer(mean, mean)
+    index = {name: i for i, name in enumerate(names)}
+    var_random = 0.0
+    counted: set[str] = set()
+    for term, Sigma in zip(res.design.terms, term_covariances(res), strict=True):
+        if term.group in counted:
+            continue
+        counted.add(term.group)
+        keep = [i for i, c in enumerate(term.columns) if c in index or c == "(Intercept)"]
+        if not keep:
+            continue
+        cols = [index.get(term.columns[i], -1) for i in keep]
+        M = np.ones((len(cols), len(cols)))
+        for a, ca in enumerate(cols):
+            for b, cb in enumerate(cols):
+                if ca >= 0 and cb >= 0:
+                    M[a, b] = second[ca, cb]
+                elif ca >= 0:
+                    M[a, b] = mean[ca]
+                elif cb >= 0:
+                    M[a, b] = mean[cb]
+        var_random += float(np.sum(Sigma[np.ix_(keep, keep)] * M))
     return pd.Series(
         {"fixed": var_fixed, "random": var_random, "residual": float(res.sigma**2)},
         name="variance",

@@ -90,10 +90,20 @@ def _held_value(variable: GridVariable, given: Any = None) -> Any:
 def default_terms(res: Any) -> list[str]:
     """A sensible effect plot: a numeric predictor with a random slope (else the first with
     several values, else a factor) and, when there is one, a variable it interacts with."""
+    from ..warehouse.rows import origin_of
+
     names = fixed_variables(res)
-    variables = {n: grid_variable(res, n) for n in names}
-    numeric = [n for n in names if variables[n].numeric
-               and len(np.unique(variables[n].values)) > 2]
+    if origin_of(res) is not None:  # rows in a database: kinds and distinct counts from there
+        from ..warehouse.effects import column_kinds
+
+        kinds = column_kinds(res, names)
+        is_numeric = {n: kinds[n][0] for n in names}
+        numeric = [n for n in names if kinds[n][0] and kinds[n][1] > 2]
+    else:
+        variables = {n: grid_variable(res, n) for n in names}
+        is_numeric = {n: variables[n].numeric for n in names}
+        numeric = [n for n in names if variables[n].numeric
+                   and len(np.unique(variables[n].values)) > 2]
     slope_columns = {name for t in res.design.terms for node in t.model_spec.terms.nodes
                      for name in node.names()}
     x = next((n for n in numeric if n in slope_columns), numeric[0] if numeric else None)
@@ -107,7 +117,7 @@ def default_terms(res: Any) -> list[str]:
         if len(term) > 1 and any(x in c for c in columns):
             partners += [n for n in names if n != x and any(n in c for c in columns)]
     if not partners:
-        partners = [n for n in names if not variables[n].numeric]
+        partners = [n for n in names if not is_numeric[n]]
     return [x, *dict.fromkeys(partners)][:2]
 
 

@@ -14,6 +14,18 @@ from ..naming import split_interaction
 _RESULT_COLUMNS = ["estimate", "std_error", "df", "t", "p", "lower", "upper"]
 
 
+def _data(res: Any) -> pd.DataFrame:
+    """The rows used, or for a fit whose rows stay in a database a stand-in with each
+    column's range and levels (:func:`mlm_jupyter.warehouse.effects.reference_frame`)."""
+    from ..warehouse.rows import origin_of
+
+    if origin_of(res) is not None:
+        from ..warehouse.effects import reference_frame
+
+        return reference_frame(res)
+    return res.data
+
+
 def _as_list(values: Any) -> list:
     if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
         return [values]
@@ -37,7 +49,7 @@ class _SlopeVectors:
     def __init__(self, res: Any, of: str):
         self.res, self.of = res, of
         self.names = list(res.design.fixed_names)
-        data = res.data
+        data = _data(res)
         self.variables = [v for v in res.design.variables if v != res.spec.response]
         if of in self.variables:
             self.mode = "data"
@@ -71,10 +83,10 @@ class _SlopeVectors:
         frame = pd.DataFrame([row, row])
         frame[self.of] = [x0 - 1.0, x0 + 1.0]
         for v in self.variables:
-            if v in self.res.data.columns and isinstance(
-                self.res.data[v].dtype, pd.CategoricalDtype
+            if v in _data(self.res).columns and isinstance(
+                _data(self.res)[v].dtype, pd.CategoricalDtype
             ):
-                frame[v] = pd.Categorical(frame[v], categories=self.res.data[v].cat.categories)
+                frame[v] = pd.Categorical(frame[v], categories=_data(self.res)[v].cat.categories)
         X = _model_matrix(self.res.design.fixed_model_spec, frame, tuple(self.names))
         return (X[1] - X[0]) / 2.0
 
@@ -104,7 +116,7 @@ class _SlopeVectors:
                 continue
             default = self.defaults.get(v, 0.0)
             if self.mode == "data" and not isinstance(default, float):
-                levels = sorted(self.res.data[v].dropna().astype(str).unique())
+                levels = sorted(_data(self.res)[v].dropna().astype(str).unique())
                 alternative = levels[-1] if len(levels) > 1 else default
             else:
                 default, alternative = 0.0, 1.0
@@ -196,7 +208,7 @@ def johnson_neyman(res: Any, of: str, moderator: str, level: float = 0.95) -> pd
     builder = _SlopeVectors(res, of)
     if builder.mode == "data" and moderator not in builder.variables:
         raise ValueError(f"'{moderator}' is not a variable of the model {builder.variables}.")
-    if builder.mode == "data" and not pd.api.types.is_numeric_dtype(res.data[moderator]):
+    if builder.mode == "data" and not pd.api.types.is_numeric_dtype(_data(res)[moderator]):
         raise ValueError(f"'{moderator}' is not numeric; Johnson-Neyman needs a numeric moderator.")
     L0, L1 = builder.vector({moderator: 0.0}), builder.vector({moderator: 1.0})
     L1 = L1 - L0
@@ -255,7 +267,8 @@ def johnson_neyman(res: Any, of: str, moderator: str, level: float = 0.95) -> pd
              "slope_sign": "+" if test["estimate"] > 0 else "-"}
         )
     out = pd.DataFrame(rows, columns=["from", "to", "significant", "slope_sign"])
-    observed = res.data[moderator] if moderator in res.data.columns else None
+    data = _data(res)
+    observed = data[moderator] if moderator in data.columns else None
     out.attrs.update(
         {
             "of": of, "moderator": moderator, "level": level,

@@ -139,6 +139,86 @@ class Conditioning:
         """Per term (levels, q, q): s² B_k C°_kj B_k' (C° in the engine's units)."""
         return [self.scale**2 * (B @ C @ B.T) for C, B in zip(cov_engine, self.B, strict=True)]
 
+    # -- from aggregates --------------------------------------------------------------------
+    @classmethod
+    def from_moments(cls, moments: Moments) -> tuple[Conditioning, np.ndarray]:
+        """The same map from cross-products alone, for data that never come into memory.
+
+        ``moments`` holds the Gram matrix G = U'U of centred and scaled columns U (the
+        constant first) and each part as a linear image of them: X = U T_X M_X⁻¹,
+        Z_k = U T_k M_k⁻¹, y = X g + s_y U t_y.  With X_c = U T_X and R_X the Cholesky
+        factor of X_c'X_c (the R of X_c's QR, so X° is the QR path's X° exactly),
+
+            A = M_X R_X⁻¹ √n,   γ̂ = g + s_y M_X δ,  δ = (X_c'X_c)⁻¹ X_c'U t_y,
+            s² = s_y² (t_y - T_X δ)' G (t_y - T_X δ) / n,  B_k = M_k R_k⁻¹ √n.
+
+        Returns the map and T° ((k+1) x (p + Σq_k + 1)), the engine's columns
+        [X° Z°_1 ... y°] = U T°, so that any block of rows' cross-products in the engine's
+        units is T°' G_block T°.
+        """
+        G, n = moments.gram, moments.n
+        root_n = np.sqrt(n)
+        TX, MXi = moments.x_map, moments.x_back
+        CX = TX.T @ G @ TX
+        RX = np.linalg.cholesky((CX + CX.T) / 2.0).T
+        A_c = sla.solve_triangular(RX, np.eye(RX.shape[0]), lower=False) * root_n
+        A = np.linalg.solve(MXi, A_c)
+        A_inv = (RX / root_n) @ MXi
+        delta = sla.cho_solve((RX, False), TX.T @ G @ moments.y_map)
+        gamma = moments.y_shift + moments.y_scale * np.linalg.solve(MXi, delta)
+        r = moments.y_map - TX @ delta
+        scale = float(moments.y_scale * np.sqrt(max(float(r @ G @ r), 0.0) / n))
+        logdet_m = np.linalg.slogdet(MXi)[1]
+        log_det_A = float(RX.shape[0] * np.log(root_n) - np.log(np.diag(RX)).sum() - logdet_m)
+        B, B_inv, cols = [], [], [TX @ A_c]
+        for T, Mi in zip(moments.z_maps, moments.z_back, strict=True):
+            C = T.T @ G @ T
+            if C.shape[0] == 1:
+                rms = float(np.sqrt(C[0, 0] / n))
+                B_c, B_c_inv = np.array([[1.0 / rms]]), np.array([[rms]])
+            else:
+                R = np.linalg.cholesky((C + C.T) / 2.0).T
+                B_c = sla.solve_triangular(R, np.eye(R.shape[0]), lower=False) * root_n
+                B_c_inv = R / root_n
+            B.append(np.linalg.solve(Mi, B_c))
+            B_inv.append(B_c_inv @ Mi)
+            cols.append(T @ B_c)
+        scaled = moments.y_scale / scale if scale > 0 else 0.0
+        cols.append((r * scaled)[:, None])
+        cond = cls(A, A_inv, gamma, scale, tuple(B), tuple(B_inv), log_det_A)
+        return cond, np.hstack(cols)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Cross-products of centred, scaled columns and how each model part is made of them.
+
+    Attributes
+    ----------
+    gram : ndarray (k+1, k+1)
+        G = U'U over all rows, U = [1, u_1, ..., u_k] (u_i centred and scaled columns).
+    n : int
+    x_map, x_back : ndarray (k+1, p), (p, p)
+        X_c = U x_map and X = X_c x_back (x_back invertible, upper triangular when X has an
+        intercept: the centring and scaling undone).
+    z_maps, z_back : tuple of ndarray
+        The same for every random term's Z_k, in lme4's term order.
+    y_map : ndarray (k+1,)
+    y_shift : ndarray (p,)
+    y_scale : float
+        y = X y_shift + y_scale U y_map.
+    """
+
+    gram: np.ndarray
+    n: int
+    x_map: np.ndarray
+    x_back: np.ndarray
+    z_maps: tuple[np.ndarray, ...]
+    z_back: tuple[np.ndarray, ...]
+    y_map: np.ndarray
+    y_shift: np.ndarray
+    y_scale: float
+
 
 def lower_factor(M: np.ndarray) -> np.ndarray:
     """The lower-triangular L with non-negative diagonal and L L' = M M'.

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..caching import cache_per_result
-from ..engine.blocks import term_sparse
+from ..engine.dense import dense_omega
 from ..engine.objective import lower_tri_index, split_theta, unscaled_vcov
 
 
@@ -71,8 +70,8 @@ def kr_adjust(parts: KenwardRogerParts, L: np.ndarray) -> tuple[float, float]:
     return float(df2), float(scaling)
 
 
-def _full_z(design: Any) -> sp.csc_matrix:
-    return sp.hstack([term_sparse(t) for t in design.terms], format="csc")
+#: Random effects above which the dense m x m matrices of the adjustment are refused.
+KR_MAX_RANDOM_EFFECTS = 20_000
 
 
 def compute_kr(res: Any) -> KenwardRogerParts:
@@ -90,22 +89,30 @@ def compute_kr(res: Any) -> KenwardRogerParts:
             "Kenward-Roger needs a REML fit (pbkrtest refits ML models with REML); "
             "use res.refit(reml=True).coefficients(ddf='kenward-roger')."
         )
-    design = res.engine_design
-    X = design.X
-    Z = _full_z(design)
-    n, p = X.shape
-    m = Z.shape[1]
+    # Z'Z, Z'X and X'X in the engine's units are blocks of the fit's cross-products, so
+    # the adjustment needs no rows (fits on data that stay in a database have none).
+    cp = res.engine.cp
+    n, p = cp.n, cp.p
+    m = cp.A11.shape[0] * cp.A11.shape[1] + cp.m_rest
+    if m > KR_MAX_RANDOM_EFFECTS:
+        raise ValueError(
+            f"Kenward-Roger needs dense {m:,} x {m:,} matrices for this model's {m:,} random "
+            "effects (more than the "
+            f"{KR_MAX_RANDOM_EFFECTS:,} allowed, about {8 * m * m * 6 / 1e9:.0f} GB); use "
+            "ddf='satterthwaite', which needs no such matrices."
+        )
+    omega = dense_omega(cp)
     s2 = float(res.engine_sigma) ** 2
-    K = (Z.T @ Z).toarray()
-    ZX = np.asarray(Z.T @ X)
-    XX = X.T @ X
+    K = omega[:m, :m]
+    ZX = omega[:m, m : m + p]
+    XX = omega[m : m + p, m : m + p]
 
     # Relative factor Λ (block diagonal) and the per-parameter index pairs of M_r.
     T = split_theta(res.engine.cp, np.asarray(res.engine_theta, dtype=float))
     lam = np.zeros((m, m))
     params: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, cols) of M_r's ones
     offset = 0
-    for term, Tk in zip(design.terms, T, strict=False):
+    for term, Tk in zip(cp.terms, T, strict=False):
         q, nl = term.q, term.n_levels
         base = offset + q * np.arange(nl)
         for a in range(q):
@@ -165,7 +172,6 @@ def compute_kr(res: Any) -> KenwardRogerParts:
     Kt[n_re, n_re] = tr_N2 / s2**2
     P = (P + P.transpose(0, 2, 1)) / 2
 
-    cp = res.engine.cp
     Phi = s2 * unscaled_vcov(res.factor, cp.m_rest, cp.p)  # the fit's own vcov(β°)
     IE2 = np.empty((M_total, M_total))
     for r in range(M_total):

@@ -416,52 +416,53 @@ def profile_confint(res: Any, level: float = 0.95) -> pd.DataFrame:
     return table
 
 
-def _one(prof: Profiler, par: VarParameter, est: float, z: float, name: str,
-         lme4: str) -> tuple:
-    warm: dict[str, Any] = {"x": prof.theta_hat.copy()}
+def _limits(prof: Profiler, deviance: Callable[[float, Any], tuple[float, Any]], est: float,
+            step: float, z: float, bounds: tuple[float | None, float | None]) -> tuple:
+    """(lower, upper, note) of one parameter's profile interval, from its ``deviance``.
+
+    ζ(ψ) = sign(ψ - ψ̂) √(d(ψ) - d̂); each side starts from θ̂ and warm-starts every inner
+    problem from the previous one (the profile moves smoothly along ψ).
+    """
+    warm: dict[str, Any] = {}
 
     def zeta(v: float) -> float:
-        if par.kind == "sd":
-            value, x = prof.sd_deviance(par, v, warm["x"])
-        elif par.kind == "sigma":
-            value, x = prof.sigma_deviance(v, warm["x"])
-        else:
-            value, x = prof.cor_deviance(par, v, warm["x"])
+        value, x = deviance(v, warm["x"])
         if np.isfinite(value) and value < 1e299:
             warm["x"] = x
         return float(np.sign(v - est) * np.sqrt(max(value - prof.base, 0.0)))
 
-    lo_bound, hi_bound = (-1.0, 1.0) if par.kind == "cor" else (0.0, None)
-    if par.kind == "cor":
-        step = 0.25 * max(1.0 - abs(est), 0.05)
-    else:
-        step = 0.3 * est if est > 0 else 0.1 * max(prof.ml.sigma, 1e-8)
     limits, notes = [], []
-    for target, bound in ((-z, lo_bound), (z, hi_bound)):
+    for target, bound in ((-z, bounds[0]), (z, bounds[1])):
         warm["x"] = prof.theta_hat.copy()
         try:
             limits.append(_bracket_root(zeta, est, step, target, bound))
         except (ProfileFailure, ValueError, np.linalg.LinAlgError) as err:
             limits.append(np.nan)
             notes.append(f"{'lower' if target < 0 else 'upper'} limit: {err}")
-    return (name, lme4, limits[0], limits[1], "; ".join(notes))
+    return limits[0], limits[1], "; ".join(notes)
+
+
+def _one(prof: Profiler, par: VarParameter, est: float, z: float, name: str,
+         lme4: str) -> tuple:
+    if par.kind == "sd":
+        def deviance(v: float, warm: Any) -> tuple[float, Any]:
+            return prof.sd_deviance(par, v, warm)
+    elif par.kind == "sigma":
+        def deviance(v: float, warm: Any) -> tuple[float, Any]:
+            return prof.sigma_deviance(v, warm)
+    else:
+        def deviance(v: float, warm: Any) -> tuple[float, Any]:
+            return prof.cor_deviance(par, v, warm)
+    if par.kind == "cor":
+        step, bounds = 0.25 * max(1.0 - abs(est), 0.05), (-1.0, 1.0)
+    else:
+        step = 0.3 * est if est > 0 else 0.1 * max(prof.ml.sigma, 1e-8)
+        bounds = (0.0, None)
+    return (name, lme4, *_limits(prof, deviance, est, step, z, bounds))
 
 
 def _one_fixed(prof: Profiler, j: int, est: float, se: float, z: float, name: str) -> tuple:
-    warm = {"x": prof.theta_hat.copy()}
+    def deviance(v: float, warm: Any) -> tuple[float, Any]:
+        return prof.fixed_deviance(j, v, warm)
 
-    def zeta(v: float) -> float:
-        value, x = prof.fixed_deviance(j, v, warm["x"])
-        if np.isfinite(value):
-            warm["x"] = x
-        return float(np.sign(v - est) * np.sqrt(max(value - prof.base, 0.0)))
-
-    limits, notes = [], []
-    for target in (-z, z):
-        warm["x"] = prof.theta_hat.copy()
-        try:
-            limits.append(_bracket_root(zeta, est, se, target, None))
-        except (ProfileFailure, ValueError, np.linalg.LinAlgError) as err:
-            limits.append(np.nan)
-            notes.append(f"{'lower' if target < 0 else 'upper'} limit: {err}")
-    return (name, name, limits[0], limits[1], "; ".join(notes))
+    return (name, name, *_limits(prof, deviance, est, se, z, (None, None)))
