@@ -19,6 +19,7 @@ and cloglog for the binomial, log for counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -200,21 +201,41 @@ class Family:
         ratio = theta / (mu + theta)
         return RowTerms(mu, w * (y - mu) * ratio, w * mu * ratio, ll + self.constant)
 
+    @cached_property
+    def unit_weights(self) -> bool:
+        """Every prior weight is 1 (binary responses): the products with w are skipped."""
+        return bool(np.all(self.weights == 1.0))
+
     def _logit_terms(self, eta: np.ndarray) -> RowTerms:
         """The canonical binomial with few transcendental calls (the hot path on big data).
 
         y log μ + (1 - y) log(1 - μ) = y η - softplus(η), softplus(η) = max(η, 0) +
-        log(1 + e^{-|η|}); μ = 1 / (1 + e^{-η}).
+        log(1 + e^{-|η|}); μ = 1 / (1 + e^{-η}).  Computed in place in three buffers: on
+        10⁶ rows the cost is passes over memory, not arithmetic (half the time of
+        temporaries for every step).
         """
-        y, w = self.y, self.weights
-        e = np.exp(-np.abs(eta))
+        y, w, unit = self.y, self.weights, self.unit_weights
+        t = np.abs(eta)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.log1p(t, out=t)
         softplus = np.maximum(eta, 0.0)
-        softplus += np.log1p(e)
-        ll = _dot(w, y * eta - softplus)
-        mu = 1.0 / (1.0 + np.exp(np.minimum(-eta, 700.0)))
-        W = mu * (1.0 - mu)
-        W *= w
-        return RowTerms(mu, w * (y - mu), W, ll + self.constant)
+        softplus += t
+        np.multiply(y, eta, out=t)
+        t -= softplus  # per-row log-likelihood (unweighted)
+        ll = float(np.sum(t)) if unit else _dot(w, t)
+        mu = np.negative(eta, out=softplus)
+        np.minimum(mu, 700.0, out=mu)
+        np.exp(mu, out=mu)
+        mu += 1.0
+        np.reciprocal(mu, out=mu)
+        W = np.subtract(1.0, mu, out=t)
+        W *= mu
+        score = y - mu
+        if not unit:
+            W *= w
+            score *= w
+        return RowTerms(mu, score, W, ll + self.constant)
 
     def loglik_rows(self, eta: np.ndarray) -> np.ndarray:
         """Per-row log-likelihood up to terms that do not depend on η (quadrature nodes).
