@@ -50,10 +50,15 @@ class ColumnError(ValueError):
 
 @dataclass(frozen=True)
 class Factor:
-    """A categorical variable: integer codes (-1 for missing) into string levels."""
+    """A categorical variable: integer codes (-1 for missing) into string levels.
+
+    ``ordered`` marks R's ordered factor (a pandas ``Categorical`` with ``ordered=True``, or
+    ``ordered(x)`` in a formula), which ``model.matrix`` codes with polynomial contrasts.
+    """
 
     codes: np.ndarray
     levels: tuple[str, ...]
+    ordered: bool = False
 
     @property
     def missing(self) -> np.ndarray:
@@ -298,7 +303,7 @@ def factor_of(values: pd.Series, name: str) -> Factor:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = [level_label(c) for c in dtype.categories]
         codes = values.cat.codes.to_numpy().astype(np.int64)
-        return _merge_same_labels(codes, cats)
+        return _merge_same_labels(codes, cats, ordered=bool(dtype.ordered))
     if pd.api.types.is_bool_dtype(dtype) or (
         pd.api.types.is_object_dtype(dtype) and _object_kind(values, name) == "bool"
     ):
@@ -321,14 +326,14 @@ def factor_of(values: pd.Series, name: str) -> Factor:
     return _merge_same_labels(codes.astype(np.int64), labels)
 
 
-def _merge_same_labels(codes: np.ndarray, labels: list[str]) -> Factor:
+def _merge_same_labels(codes: np.ndarray, labels: list[str], ordered: bool = False) -> Factor:
     """One level per label: ``3`` and ``"3"`` (or ``3`` and ``3.0``) are the same level."""
     unique = list(dict.fromkeys(labels))
     if len(unique) == len(labels):
-        return Factor(codes, tuple(labels))
+        return Factor(codes, tuple(labels), ordered)
     index = {label: k for k, label in enumerate(unique)}
     remap = np.array([index[label] for label in labels], dtype=np.int64)
-    return Factor(np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), tuple(unique))
+    return Factor(np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), tuple(unique), ordered)
 
 
 def drop_unused(factor: Factor, keep: np.ndarray | None) -> Factor:
@@ -337,11 +342,11 @@ def drop_unused(factor: Factor, keep: np.ndarray | None) -> Factor:
     present = np.zeros(len(factor.levels), dtype=bool)
     present[codes[codes >= 0]] = True
     if present.all():
-        return Factor(codes, factor.levels)
+        return Factor(codes, factor.levels, factor.ordered)
     remap = np.cumsum(present) - 1
     new = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-    return Factor(new.astype(np.int64), tuple(lv for lv, p in zip(factor.levels, present,
-                                                                    strict=True) if p))
+    kept = tuple(lv for lv, p in zip(factor.levels, present, strict=True) if p)
+    return Factor(new.astype(np.int64), kept, factor.ordered)
 
 
 def group_labels(values: pd.Series, name: str) -> Factor:

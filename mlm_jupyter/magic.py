@@ -9,6 +9,7 @@
         + (1 + cses | school)             # random intercept and slope
 
     %mlm compare m0 m1
+    %mlm anova m1
     %mlm advice m1
     %mlm report m0 m1 -o report.html
     %mlm table m0 m1 --format latex
@@ -119,6 +120,12 @@ COMPARE.add_argument("--nsim", type=int, default=0, help="parametric-bootstrap r
 COMPARE.add_argument("--no-refit", action="store_true", help="compare REML fits without ML refits")
 COMPARE.add_argument("--seed", type=int, default=None, help="random seed of the bootstrap")
 
+ANOVA = _parser("%mlm anova", "F test of every fixed-effect term (lmerTest's anova).")
+ANOVA.add_argument("model", nargs="?", help=f"name of a fitted model (default {DEFAULT_NAME})")
+ANOVA.add_argument("--type", default="3", help="3 (default), 2 or 1 (sequential)")
+ANOVA.add_argument("--ddf", default="satterthwaite", type=str.lower,
+                   help="satterthwaite (default) or kenward-roger")
+
 ONE = _parser("%mlm advice|explore|summary", "Advice, the explorer or the text summary of a model.")
 ONE.add_argument("model", nargs="?", help=f"name of a fitted model (default {DEFAULT_NAME})")
 
@@ -139,11 +146,12 @@ TABLE.add_argument("--stars", action="store_true", help="significance marks")
 TABLE.add_argument("--std", default=None, help="standardised coefficients: refit or basic")
 TABLE.add_argument("--title", default=None, help="caption")
 
-SUBCOMMANDS = {"compare": COMPARE, "advice": ONE, "explore": ONE, "summary": ONE,
+SUBCOMMANDS = {"compare": COMPARE, "anova": ANOVA, "advice": ONE, "explore": ONE, "summary": ONE,
                "report": REPORT, "table": TABLE}
 
 LINE_HELP = """%mlm: commands on fitted models
   %mlm compare m0 m1 [--nsim N] [--no-refit] [--seed S]   likelihood-ratio tests
+  %mlm anova m1 [--type 3] [--ddf kenward-roger]          F test of every term (lmerTest)
   %mlm advice m1                                          centering and model advice
   %mlm report m0 m1 -o file.html [--title T]              offline HTML report
   %mlm table m0 m1 [--format latex] [-o file] [--se]       table for a paper
@@ -445,6 +453,15 @@ class MLMMagics(Magics):
             raise MagicError(
                 "Cannot compare", str(err), todo="Compare nested models fitted to the same rows."
             ) from err
+        display(table)
+
+    def _anova(self, args: Any) -> None:
+        res = self._model(args.model)
+        try:
+            table = res.anova(type=args.type, ddf=args.ddf)
+        except ValueError as err:
+            raise MagicError("Cannot test the terms", str(err),
+                             todo="e.g. %mlm anova m1 --type 3 --ddf satterthwaite") from err
         display(table)
 
     def _advice(self, args: Any) -> None:

@@ -7,6 +7,8 @@ first term holding a factor gets indicators.  So ``y ~ f1:f2`` has an intercept 
 column per level combination (lme4 then drops the aliased ones), ``y ~ x:f`` one slope per
 level, ``0 + f`` a column per level.  Columns of an interaction vary the first variable
 fastest; names are ``<variable><level>`` joined with ``:`` (``x:fb``, ``poly(x, 2)1``).
+An ordered factor's contrasts are R's ``contr.poly`` (columns ``f.L``, ``f.Q``, ``f.C``,
+``f^4``, ...); where it gets indicators they are per level, as for any factor.
 
 :class:`MatrixSpec` keeps what the fit learnt (factor levels, ``poly``/``scale``/centring
 constants) so :meth:`MatrixSpec.matrix` builds the same columns on new data.
@@ -37,12 +39,13 @@ class VariableInfo:
     """What the fit learnt about one variable of a formula part.
 
     ``levels`` is None for a numeric variable (``suffixes`` then name its columns when it is a
-    matrix such as ``poly(x, 2)``).
+    matrix such as ``poly(x, 2)``); ``ordered`` marks an ordered factor (polynomial contrasts).
     """
 
     name: str
     levels: tuple[str, ...] | None
     suffixes: tuple[str, ...] | None = None
+    ordered: bool = False
 
     @property
     def is_factor(self) -> bool:
@@ -96,6 +99,18 @@ class MatrixSpec:
         n = evaluator.n if rows is None else int(np.count_nonzero(rows))
         return _assemble(self, values, n)[0]
 
+    def matrix_and_names(self, evaluator: Evaluator) -> tuple[np.ndarray, list[str]]:
+        """The model matrix on ``evaluator``'s rows and R's names of its columns.
+
+        For a recipe changed after the fit (other codes or codings, as the anova
+        hypotheses need), whose ``column_names`` no longer describe its columns.
+        """
+        values = [
+            _replay(info, evaluator.value(node), None)
+            for info, node in zip(self.variables, self.terms.nodes, strict=True)
+        ]
+        return _assemble(self, values, evaluator.n)
+
 
 def _replay(info: VariableInfo, value: Any, rows: np.ndarray | None) -> Any:
     """A variable on new data, coded with the training levels."""
@@ -131,7 +146,7 @@ def _replay(info: VariableInfo, value: Any, rows: np.ndarray | None) -> Any:
             f"the fit, which had {list(info.levels)[:12]}. A fixed effect cannot be "
             "predicted for a level it never saw: drop or recode those rows."
         )
-    return Factor(mapped, info.levels)
+    return Factor(mapped, info.levels, info.ordered)
 
 
 _LOGICAL_SPELLINGS = {"true": "TRUE", "false": "FALSE", "1": "TRUE", "0": "FALSE"}
@@ -154,7 +169,8 @@ def build_matrix(
             value = value.as_factor()
         if isinstance(value, Factor):
             # R: unused levels are dropped after incomplete rows are (logicals keep both).
-            kept = Factor(value.codes if rows is None else value.codes[rows], value.levels)
+            kept = Factor(value.codes if rows is None else value.codes[rows], value.levels,
+                          value.ordered)
             kept = kept if logical else drop_unused(kept, None)
             if len(kept.levels) < 2 and not logical:
                 raise ValueError(
@@ -163,7 +179,7 @@ def build_matrix(
                     "factors with 2 or more levels'). Remove it from the formula."
                     if kept.levels else f"The factor '{name}' has no values in the rows used."
                 )
-            infos.append(VariableInfo(name, kept.levels))
+            infos.append(VariableInfo(name, kept.levels, ordered=kept.ordered))
             values.append(kept)
         elif isinstance(value, Numeric):
             infos.append(VariableInfo(name, None, value.suffixes))
@@ -237,6 +253,12 @@ def _variable_columns(
         return [(mat[:, j], info.name + s) for j, s in enumerate(suffixes)]
     codes = value.codes
     missing = codes < 0
+    if info.ordered and code == 1:
+        contrasts = poly_contrasts(len(info.levels))
+        cols = contrasts[np.maximum(codes, 0)]
+        cols[missing] = np.nan
+        return [(cols[:, j], info.name + suffix)
+                for j, suffix in enumerate(poly_contrast_names(len(info.levels)))]
     levels = info.levels if code == 2 else info.levels[1:]
     first = 0 if code == 2 else 1
     out = []
@@ -246,3 +268,24 @@ def _variable_columns(
             col[missing] = np.nan
         out.append((col, info.name + level))
     return out
+
+
+def poly_contrasts(k: int) -> np.ndarray:
+    """R's ``contr.poly(k)``: orthonormal polynomial contrasts on the scores 1, ..., k.
+
+    As R's ``make.poly``: the QR decomposition of the centred scores' Vandermonde matrix,
+    ``Q diag(R)`` with unit-length columns, the constant column dropped.  ``Q diag(R)`` does
+    not depend on the signs LAPACK chooses, so the columns equal R's to rounding.
+    """
+    scores = np.arange(1, k + 1, dtype=float)
+    vandermonde = np.vander(scores - scores.mean(), k, increasing=True)
+    q, r = np.linalg.qr(vandermonde)
+    raw = q * np.diag(r)
+    raw /= np.sqrt((raw**2).sum(axis=0))
+    return raw[:, 1:]
+
+
+def poly_contrast_names(k: int) -> list[str]:
+    """R's column suffixes of ``contr.poly(k)``: ``.L``, ``.Q``, ``.C``, ``^4``, ..."""
+    named = [".L", ".Q", ".C"]
+    return [named[d - 1] if d <= 3 else f"^{d}" for d in range(1, k)]

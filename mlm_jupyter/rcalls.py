@@ -1,7 +1,7 @@
 """The functions formulas may call, as R computes them (``log``, ``poly``, ``factor``, ...).
 
 Each takes the :class:`~mlm_jupyter.rfunctions.Evaluator` and the call's node.  ``SUPPORTED``
-maps R names to them; R idioms we deliberately do not support (``ordered``, ``C``, a nested
+maps R names to them; R idioms we deliberately do not support (``C``, a nested
 ``offset``) raise a message saying what to write instead.
 """
 
@@ -122,10 +122,10 @@ def _factor(ev: Evaluator, node: Node) -> Factor:
     name = str(node.value)
     x = ev.argument(node, 0, "x")
     extra = [k for k, _ in node.kwargs if k not in ("x", "levels")]
-    if x is None or extra or len(node.args) > (2 if name == "factor" else 1):
+    if x is None or extra or len(node.args) > (2 if name in ("factor", "ordered") else 1):
         raise ExprError(
             f"{name}() is supported as {name}(x)"
-            + (" or factor(x, levels = c(...))." if name == "factor" else ".")
+            + (f" or {name}(x, levels = c(...))." if name in ("factor", "ordered") else ".")
         )
     value = ev.value(x)
     if isinstance(value, Logical):
@@ -138,15 +138,17 @@ def _factor(ev: Evaluator, node: Node) -> Factor:
         value = factor_of(pd.Series(value.values[:, 0]), deparse(x))
     if not isinstance(value, Factor):
         raise ExprError(f"{name}() needs a variable, not the constant {deparse(x)}.")
+    # R: factor() and as.factor() keep an ordered factor ordered; ordered() makes one.
+    ordered = value.ordered or name == "ordered"
     levels = ev.argument(node, 1, "levels")
     if levels is None:
-        return value
+        return Factor(value.codes, value.levels, ordered)
     wanted = ev.constant(levels, "levels")
     wanted = [level_label(w) for w in (wanted if isinstance(wanted, tuple) else (wanted,))]
     index = {level: k for k, level in enumerate(wanted)}
     remap = np.array([index.get(level, -1) for level in value.levels], dtype=np.int64)
     codes = np.where(value.codes >= 0, remap[np.maximum(value.codes, 0)], -1)
-    return Factor(codes, tuple(wanted))
+    return Factor(codes, tuple(wanted), ordered)
 
 
 def _relevel(ev: Evaluator, node: Node) -> Factor:
@@ -159,6 +161,10 @@ def _relevel(ev: Evaluator, node: Node) -> Factor:
     if not isinstance(value, Factor):
         raise ExprError(f"relevel() needs a factor, but {deparse(x)} is numeric.",
                         hint="Use relevel(factor(x), ref = ...).")
+    if value.ordered:
+        raise ExprError(f"relevel() is for unordered factors, but {deparse(x)} is ordered "
+                        "(R: 'relevel' only for unordered factors).",
+                        hint="Reorder its levels with factor(x, levels = c(...)) instead.")
     label = level_label(ev.constant(ref, "ref"))
     if label not in value.levels:
         raise ExprError(f"relevel(): {label!r} is not a level of {deparse(x)}; the levels "
@@ -318,10 +324,7 @@ SUPPORTED: dict[str, Callable[[Evaluator, Node], Any]] = {
     "cm": _centring("cm"),
     "gmc": _centring("gmc"),
     "center": _centring("center"),
-    "ordered": _unsupported(
-        "{call}: ordered factors (R's polynomial contrasts) are not supported.",
-        "Use factor(...) for treatment contrasts, or poly() of a numeric score.",
-    ),
+    "ordered": _factor,
     "C": _unsupported(
         "{call}: C() contrasts are not supported; factors use R's treatment contrasts.",
         "Use factor(x) or relevel(factor(x), ref = ...) to choose the reference level.",

@@ -287,6 +287,25 @@ class MixedModelResult:
 
         return _shown(coefficient_table(self, ddf=ddf))
 
+    def anova(self, type: int | str = 3, ddf: str = "satterthwaite") -> pd.DataFrame:
+        """F test of every fixed-effect term, as lmerTest's ``anova(m, type, ddf)``.
+
+        Parameters
+        ----------
+        type : {3, 2, 1} or "III", "II", "I"
+            Type III (default, lmerTest's), II or I (sequential) hypotheses.
+        ddf : {"satterthwaite", "kenward-roger"}
+
+        Returns
+        -------
+        DataFrame
+            Per term: ``sum_sq, mean_sq, num_df, den_df, F, p``; each term's hypothesis
+            matrix in ``attrs["hypotheses"]``.
+        """
+        from .inference.anova import anova_table
+
+        return _shown(anova_table(self, type=type, ddf=ddf))
+
     def contrast(
         self, L: Any, level: float = 0.95, ddf: str = "satterthwaite"
     ) -> pd.Series | pd.DataFrame:

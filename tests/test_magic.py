@@ -185,6 +185,18 @@ def test_compare_line_magic(ip):
     assert f"{d:.2f}"[:4] in bundle["text/plain"] or f"{d:.3f}" in bundle.get("text/html", "")
 
 
+def test_anova_line_magic(ip):
+    run(ip, "%%mlm hsb -o a1 --quiet\nmathach ~ cses * factor(catholic) + (1 + cses | school)")
+    outputs, stream, _ = run(ip, "%mlm anova a1 --type 2")
+    text = only_bundle(outputs)["text/plain"]
+    assert "Type II Analysis of Variance Table with Satterthwaite's method" in text
+    assert "cses:factor(catholic)" in text and "Traceback" not in stream
+    F = ip.user_ns["a1"].anova(type=2).loc["cses:factor(catholic)", "F"]
+    assert f"{F:.3f}"[:4] in text
+    outputs, _, _ = run(ip, "%mlm anova a1 --type 5")
+    assert "type must be 1, 2 or 3" in str(only_bundle(outputs))
+
+
 def test_summary_and_explore_line_magics(ip):
     run(ip, "%%mlm sleep -o s1 --quiet\nReaction ~ Days + (Days | Subject)")
     outputs, _, _ = run(ip, "%mlm summary s1")

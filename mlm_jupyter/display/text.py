@@ -7,7 +7,7 @@ same digits.  All tables come from :mod:`.tables`, which the HTML display shares
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -98,16 +98,29 @@ def summary_text(
     q = zapsmall(scaled_residual_quantiles(res).tolist(), DIGITS + 1)
     out += print_named(format_r(q, DIGITS), ["Min", "1Q", "Median", "3Q", "Max"])
     out += ["", "Random effects:", random_effects_table(res).to_text()]
-    groups = "; ".join(f"{g}, {n}" for g, n in res.ngroups.items())
-    out.append(f"Number of obs: {res.nobs}, groups:  {groups}")
-    if len(fixed):
-        out += ["", "Fixed effects:", fixed_effects_table(res, ddf).to_text()]
-        p = len(fixed)
-        show = p <= COR_MAX if correlation is None else correlation
-        corr = fixed_correlation_table(res) if show else None
-        if corr is not None:
-            out += ["", "Correlation of Fixed Effects:", corr.to_text()]
-        elif correlation is None and p > COR_MAX:
-            out += ["", f"Correlation matrix not shown by default, as p = {p} > {COR_MAX}."]
+    out += groups_and_fixed_lines(res, fixed_effects_table(res, ddf) if len(fixed) else None,
+                                  correlation)
     out += display_messages(res, ddf)
     return "\n".join(out)
+
+
+def groups_and_fixed_lines(res: Any, fixed_table: Any, correlation: bool | None) -> list[str]:
+    """lme4's "Number of obs" line, the fixed-effects table and their correlation.
+
+    Shared by the LMM and GLMM summaries; ``fixed_table`` is None for a model without
+    fixed effects.  The correlation matrix is shown for p <= ``COR_MAX`` unless
+    ``correlation`` says otherwise, as lme4's ``print(summary(m))``.
+    """
+    groups = "; ".join(f"{g}, {n}" for g, n in res.ngroups.items())
+    out = [f"Number of obs: {res.nobs}, groups:  {groups}"]
+    if fixed_table is None:
+        return out
+    out += ["", "Fixed effects:", fixed_table.to_text()]
+    p = len(res.fixef)
+    show = p <= COR_MAX if correlation is None else correlation
+    corr = fixed_correlation_table(res) if show else None
+    if corr is not None:
+        out += ["", "Correlation of Fixed Effects:", corr.to_text()]
+    elif correlation is None and p > COR_MAX:
+        out += ["", f"Correlation matrix not shown by default, as p = {p} > {COR_MAX}."]
+    return out

@@ -17,11 +17,10 @@ from ..display.rformat import format_r, print_named, zapsmall
 from ..display.tables import (
     DIGITS,
     fit_statistics_table,
-    fixed_correlation_table,
     fixed_effects_table,
     random_effects_table,
 )
-from ..display.text import COR_MAX
+from ..display.text import groups_and_fixed_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .results import GLMMResult
@@ -67,16 +66,7 @@ def summary_text(res: GLMMResult, data_name: str | None = None,
     q = zapsmall(q.tolist(), DIGITS + 1)
     out += print_named(format_r(q, DIGITS), ["Min", "1Q", "Median", "3Q", "Max"])
     out += ["", "Random effects:", random_effects_table(res).to_text()]
-    groups = "; ".join(f"{g}, {n}" for g, n in res.ngroups.items())
-    out.append(f"Number of obs: {res.nobs}, groups:  {groups}")
-    p = len(res.fixef)
-    if p:
-        out += ["", "Fixed effects:", fixed_effects_table(res).to_text()]
-        show = p <= COR_MAX if correlation is None else correlation
-        corr = fixed_correlation_table(res) if show else None
-        if corr is not None:
-            out += ["", "Correlation of Fixed Effects:", corr.to_text()]
-        elif correlation is None and p > COR_MAX:
-            out += ["", f"Correlation matrix not shown by default, as p = {p} > {COR_MAX}."]
+    table = fixed_effects_table(res) if len(res.fixef) else None
+    out += groups_and_fixed_lines(res, table, correlation)
     out += list(res.messages)
     return "\n".join(out)

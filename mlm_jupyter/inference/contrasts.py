@@ -214,6 +214,16 @@ def coefficient_table(res: Any, ddf: str = "satterthwaite") -> pd.DataFrame:
 
 
 def _f_test(res: Any, Lm: np.ndarray, ddf: str) -> pd.Series:
+    F, _, q, den = f_test_parts(res, Lm, ddf)
+    return pd.Series({"F": F, "num_df": float(q), "den_df": den, "p": stats.f.sf(F, q, den)})
+
+
+def f_test_parts(res: Any, Lm: np.ndarray, ddf: str) -> tuple[float, float, int, float]:
+    """``(F, F_unscaled, num_df, den_df)`` of the joint test L β = 0 (lmerTest's contestMD).
+
+    ``F_unscaled`` is the Wald statistic over its df before Kenward-Roger's scaling (equal
+    to ``F`` otherwise); lmerTest's anova reports its mean square as ``F_unscaled σ²``.
+    """
     beta = res.fixef.to_numpy()
     if ddf == "kenward-roger":
         kr = cached_kr(res)
@@ -225,10 +235,7 @@ def _f_test(res: Any, Lm: np.ndarray, ddf: str) -> pd.Series:
         Lb = Lm @ beta
         wald = float(Lb @ np.linalg.solve(Lm @ kr.vcov_adj @ Lm.T, Lb))
         den, scaling = kr_adjust(kr, Lm)
-        F = scaling * wald / rank
-        return pd.Series(
-            {"F": F, "num_df": float(rank), "den_df": den, "p": stats.f.sf(F, rank, den)}
-        )
+        return scaling * wald / rank, wald / rank, int(rank), float(den)
     V = res.vcov.to_numpy()
     d, P = np.linalg.eigh(Lm @ V @ Lm.T)
     d, P = d[::-1], P[:, ::-1]
@@ -242,7 +249,7 @@ def _f_test(res: Any, Lm: np.ndarray, ddf: str) -> pd.Series:
         parts = cached_parts(res)
         nu = np.array([parts.df(row) for row in PtL])
         den = _fstat_ddf(nu)
-    return pd.Series({"F": F, "num_df": float(q), "den_df": den, "p": stats.f.sf(F, q, den)})
+    return F, F, q, den
 
 
 def _fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
