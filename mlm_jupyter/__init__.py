@@ -34,9 +34,12 @@ def variance_explained(base: MixedModelResult, model: MixedModelResult):
 
 
 def report(*results: Any, path: str | None = None, title: str | None = None, **kwargs: Any):
-    """Self-contained offline HTML report of one or more models (or of one pooled result)."""
+    """Self-contained offline HTML report of one or more models (or of one pooled result,
+    or of one Bayesian fit)."""
     if len(results) == 1 and isinstance(results[0], PooledResult):
         return results[0].to_html(path=path, title=title)
+    if len(results) == 1 and getattr(results[0], "method", None) == "bayes":
+        return results[0].to_html(path=path, title=title, **kwargs)
     if results and all(getattr(r, "is_glmm", False) for r in results):
         from .glmm.report import report as _glmm_report
 

@@ -449,13 +449,9 @@ class MixedModelResult:
 
     def equations(self, format: str = "text") -> str:
         """The model in Raudenbush-Bryk notation: ``format`` "text", "latex" or "html"."""
-        from .display.equations import model_equations
+        from .display.paper.equations_text import equations
 
-        eq = model_equations(self)
-        renderers = {"text": eq.to_text, "latex": eq.to_latex, "html": eq._repr_html_}
-        if format not in renderers:
-            raise ValueError(f"format must be 'text', 'latex' or 'html', not {format!r}.")
-        return renderers[format]()
+        return equations(self, format)
 
     def _repr_html_(self) -> str:
         from .display.html import result_html

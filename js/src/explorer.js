@@ -257,9 +257,24 @@ function whenConnected(el) {
   });
 }
 
+/** "REML fit", "binomial GLMM, logit link · ML (Laplace)" or "Bayesian fit · 4,000 draws". */
+export function fitLabel(state) {
+  const g = state.glmm;
+  if (g) {
+    const family = g.family.replace("_", " ");
+    const how = g.nagq > 1 ? `ML (AGQ, ${g.nagq} points)` : "ML (Laplace)";
+    return `${family} GLMM, ${g.link} link · ${how}`;
+  }
+  const post = state.posterior;
+  if (post?.method === "bayes") {
+    return `Bayesian fit · slopes from ${fmtInt(post.beta_draws.length)} posterior draws`;
+  }
+  return state.reml === false ? "ML fit" : "REML fit";
+}
+
 function header(state, noun) {
   const meta = [
-    state.reml === false ? "ML fit" : "REML fit",
+    fitLabel(state),
     `${fmtInt(state.n_obs)} observations`,
     `${fmtInt(state.n_clusters)} ${noun}`,
   ];

@@ -8,6 +8,7 @@
 // exactly as lmerTest's contest1D. Nothing here talks to the kernel.
 
 import { pTwoSided, qt } from "./stats.js";
+import { preparePosterior } from "./draws.js";
 
 /**
  * Precompute typed arrays from a state object.
@@ -39,6 +40,11 @@ export function prepare(state) {
       tau: rnd.tau.map((row) => Float64Array.from(row)),
       sigma: state.sigma,
     },
+    // A GLMM (response scale, glmm.js) or a posterior (draws, posterior.js); see kinds.js.
+    glmm: state.glmm || null,
+    posterior: preparePosterior(state),
+    // sigma^2 of the implied-variance view; a GLMM's latent-scale residual variance
+    residualVariance: state.glmm ? (state.glmm.latent_residual ?? NaN) : state.sigma * state.sigma,
   };
 }
 
@@ -79,7 +85,8 @@ export function slopeContrast(m, x, values) {
   return out;
 }
 
-function quad(M, l) {
+/** l' M l for a (p x p) matrix of rows M. */
+export function quad(M, l) {
   let s = 0;
   const p = l.length;
   for (let i = 0; i < p; i++) {
@@ -137,14 +144,15 @@ export function grid(lo, hi, n = 60) {
 }
 
 /** z(v): the random-effects design row of the explored grouping factor. */
-function randomRow(m, values) {
+export function randomRow(m, values) {
   const r = m.random;
   const out = new Float64Array(r.terms.length);
   for (let j = 0; j < out.length; j++) out[j] = monomialValue(r.monomials[j], r.held[j], values);
   return out;
 }
 
-function randomDerivative(m, x, values) {
+/** d z(v) / d x: which random effects multiply x. */
+export function randomDerivative(m, x, values) {
   const r = m.random;
   const out = new Float64Array(r.terms.length);
   for (let j = 0; j < out.length; j++) out[j] = monomialDerivative(r.monomials[j], x, values);
@@ -239,7 +247,7 @@ export function johnsonNeyman(m, x, mod, values, lo, hi, alpha = 0.05, n = 200) 
  */
 export function impliedVariance(m, x, values, xs) {
   const v = { ...values };
-  const s2 = m.state.sigma * m.state.sigma;
+  const s2 = m.residualVariance;
   return xs.map((val) => {
     v[x] = val;
     const between = m.random ? Math.max(quad(m.random.tau, randomRow(m, v)), 0) : 0;

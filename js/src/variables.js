@@ -76,3 +76,10 @@ export function tipFormat(state, name) {
   const whole = v?.kind === "binary" && v.level === 2 && (v.values || []).every(Number.isInteger);
   return whole ? "d" : ".3~r";
 }
+
+/** The values a continuous moderator's curves are drawn at: its ticks (mean − SD, mean,
+ * mean + SD) or its mean. */
+export function tickValues(state, name) {
+  const v = state.variables[name];
+  return v.ticks?.length ? v.ticks : [{ value: v.mean, label: "mean" }];
+}

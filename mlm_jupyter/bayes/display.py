@@ -102,9 +102,12 @@ def ppc_chart(res: BayesianResult, n_draws: int = 40) -> Any:
 
 
 def report_html(res: BayesianResult, path: str | Path | None = None,
-                title: str | None = None) -> str:
-    """A self-contained offline page: summary, priors, random effects, the PPC chart."""
+                title: str | None = None, paper: bool = True) -> str:
+    """A self-contained offline page: summary, priors, random effects, the PPC chart and
+    (``paper``) "For the paper": the table with credible intervals, the methods paragraph
+    and the equations, copyable."""
     from .. import __version__
+    from ..display.paper.report_section import paper_section
     from ..display.report import _PAGE_CSS, _table, chart_html
 
     title = title or f"Posterior of {res.formula}"
@@ -121,6 +124,8 @@ def report_html(res: BayesianResult, path: str | Path | None = None,
         body.append(f"<h2>Cluster effects: {escape(group)}</h2>"
                     f"{_table(table.drop(columns='parameter').head(200), 3, index=False)}")
     body += [f"<p><b>Note:</b> {escape(m)}</p>" for m in res.messages]
+    if paper:
+        body.append(paper_section([res]))
     body.append("<footer>Self-contained report: no part of this page is loaded from the "
                 "network.</footer>")
     page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -268,16 +268,30 @@ class BayesianResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def methods_text(self, level: float = 0.95, references: bool = False) -> str:
+        """A methods paragraph: model, priors (brms' vocabulary), sampler, convergence checks."""
+        from ..display.paper.methods_bayes import methods_text_bayes
+
+        return methods_text_bayes(self, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model in Raudenbush-Bryk notation with its priors (text, latex or html)."""
+        from ..display.paper.equations_text import equations
+
+        return equations(self, format)
+
     def _repr_html_(self) -> str:
         from .display import summary_html
 
         return summary_html(self)
 
-    def to_html(self, path: str | None = None, title: str | None = None) -> str:
-        """Self-contained offline HTML report of the posterior."""
+    def to_html(self, path: str | None = None, title: str | None = None,
+                paper: bool = True) -> str:
+        """Self-contained offline HTML report of the posterior (with "For the paper": the
+        table, methods paragraph and equations, unless ``paper=False``)."""
         from .display import report_html
 
-        return report_html(self, path=path, title=title)
+        return report_html(self, path=path, title=title, paper=paper)
 
     def explore(self, **kwargs: Any) -> Any:
         """The explorer of the REML fit, with slopes from the posterior draws."""

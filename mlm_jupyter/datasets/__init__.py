@@ -19,6 +19,9 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
                    "(lme4::Penicillin).", ("plate", "sample")),
     "dyestuff": ("Yield of dyestuff from 6 batches of an intermediate product "
                  "(lme4::Dyestuff).", ("Batch",)),
+    "oats": ("Split-plot field trial: yield of 3 oat varieties (whole plots) at 4 nitrogen "
+             "doses (subplots, nitro in cwt/acre; nitro_f the dose as a factor) in 6 blocks "
+             "(nlme::Oats).", ("Block",)),
 }
 
 
@@ -28,7 +31,7 @@ def load_dataset(name: str) -> pd.DataFrame:
     Parameters
     ----------
     name : str
-        One of ``sleepstudy``, ``hsb``, ``pastes``, ``penicillin``, ``dyestuff``.
+        One of ``sleepstudy``, ``hsb``, ``pastes``, ``penicillin``, ``dyestuff``, ``oats``.
 
     Returns
     -------

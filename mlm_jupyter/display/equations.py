@@ -10,7 +10,10 @@ For ``mathach ~ cses * catholic + meanses + (1 + cses | school)``:
 
 A predictor is level 2 when it is constant within every cluster of the grouping factor
 (read from the data, not guessed from names).  Models with several grouping factors get
-the combined equation only, in lme4's form.
+the combined equation only, in lme4's form.  A GLMM's level-1 equation is on the link scale
+with no residual, its response's distribution stated instead (:mod:`.equation_outcomes`):
+
+    pass_ij ~ Bernoulli(p_ij),  logit(p_ij) = β0j + β1j·motiv_ij
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..naming import split_interaction
+from .equation_outcomes import glmm_outcome
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..results import MixedModelResult
@@ -209,7 +213,8 @@ def _equation(lhs: Piece, terms: list[Piece]) -> Piece:
 
 
 def _distribution(res: MixedModelResult, index: str) -> tuple[str, str]:
-    """``r ~ N(0, σ²)`` and per random term ``(u_0j, u_1j)' ~ N(0, T)`` (text, LaTeX).
+    """``r ~ N(0, σ²)`` (a GLMM: the response's distribution, e.g. ``y ~ Bernoulli(p)``) and
+    per random term ``(u_0j, u_1j)' ~ N(0, T)`` (text, LaTeX).
 
     ``index`` is the observation subscript (``ij`` for one grouping factor, ``i`` for
     several, where each factor's u's are normal with that factor's T).
@@ -217,8 +222,12 @@ def _distribution(res: MixedModelResult, index: str) -> tuple[str, str]:
     design = res.design
     indices = random_indices(res)
     groups = list(dict.fromkeys(t.group for t in design.terms))
-    text = [f"r_{index} ~ N(0, σ²)"]
-    tex = [rf"r_{{{index}}} \sim N(0, \sigma^2)"]
+    glmm = glmm_outcome(res, index)
+    if glmm is None:
+        text = [f"r_{index} ~ N(0, σ²)"]
+        tex = [rf"r_{{{index}}} \sim N(0, \sigma^2)"]
+    else:  # the response's distribution given the random effects, no residual term
+        text, tex = [glmm.response[0]], [glmm.response[1]]
     for term in design.terms:
         ks = [indices[(term.group, c)] for c in term.columns]
         taus = [[f"{min(a, b)}{max(a, b)}" for b in ks] for a in ks]
@@ -285,6 +294,16 @@ def random_indices(res: MixedModelResult) -> dict[tuple[str, str], int]:
     return out
 
 
+def _outcome(res: MixedModelResult, index: str) -> tuple[Piece, list[Piece]]:
+    """The left-hand side and the terms after the predictors: y and r for a linear mixed
+    model; the link of the mean and any offsets for a GLMM (:mod:`.equation_outcomes`)."""
+    glmm = glmm_outcome(res, index)
+    if glmm is not None:
+        return glmm.lhs, list(glmm.offsets)
+    residual = (f"r_{index}", f"r<sub>{index}</sub>", f"r_{{{index}}}")
+    return _sub(res.spec.response.strip().strip("`"), index), [residual]
+
+
 def model_equations(res: MixedModelResult) -> ModelEquations:
     """Level-1/level-2 equations (single grouping factor) and the combined equation."""
     design = res.design
@@ -296,11 +315,9 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
     random_cols = list(dict.fromkeys(c for t in design.terms for c in t.columns))
     slot_index = slot_indices(res)
     slots = list(slot_index)
-    y = _sub(res.spec.response.strip().strip("`"), "ij")
-    residual = ("r_ij", "r<sub>ij</sub>", "r_{ij}")
-
+    y, tail = _outcome(res, "ij")
     level1 = _equation(
-        y, [_times(_sub("β", f"{slot_index[s]}j"), _var(s, "ij")) for s in slots] + [residual]
+        y, [_times(_sub("β", f"{slot_index[s]}j"), _var(s, "ij")) for s in slots] + tail
     )
     level2: list[Piece] = []
     combined: list[Piece] = []
@@ -315,7 +332,7 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
         terms = gammas + ([_sub("u", f"{k}j")] if s in random_cols else [])
         level2.append(_equation(_sub("β", f"{k}j"), terms or [("0", "0", "0")]))
     combined += [_times(_sub("u", f"{slot_index[s]}j"), _var(s, "ij")) for s in random_cols]
-    combined_eq = _equation(y, combined + [residual])
+    combined_eq = _equation(y, combined + tail)
     distribution = _distribution(res, "ij")
     return ModelEquations(
         level1[0],
@@ -326,7 +343,7 @@ def model_equations(res: MixedModelResult) -> ModelEquations:
         combined_eq[1],
         level1[2],
         tuple(e[2] for e in level2),
-        (y[2], *(t[2] for t in combined + [residual])),
+        (y[2], *(t[2] for t in combined + tail)),
         *distribution,
     )
 
@@ -344,10 +361,9 @@ def _combined_only(res: MixedModelResult) -> ModelEquations:
                 rf"u^{{({_tex_name(col)})}}_{{{_tex_name(term.group)}[i]}}",
             )
             terms.append(_times(u, _var(col, "i")))
-    y = _sub(res.spec.response.strip().strip("`"), "i")
-    residual = ("r_i", "r<sub>i</sub>", "r_{i}")
-    combined = _equation(y, terms + [residual])
-    latex = (y[2], *(t[2] for t in terms + [residual]))
+    y, tail = _outcome(res, "i")
+    combined = _equation(y, terms + tail)
+    latex = (y[2], *(t[2] for t in terms + tail))
     return ModelEquations(
         "", (), combined[0], "", (), combined[1], "", (), latex, *_distribution(res, "i")
     )

@@ -201,17 +201,18 @@ def _influence(res: Any, group: str) -> dict:
         error=None,
         ids=[str(i) for i in table.index],
         n=[int(v) for v in table["n_obs"]],
-        cooks=_compact(table["cooks"].to_numpy(dtype=float)),
-        covratio=_compact(table["covratio"].to_numpy(dtype=float)),
-        leverage=_compact(table["leverage"].to_numpy(dtype=float)),
+        # a GLMM's influence table may lack leverage, covratio and notes: left empty
+        **{key: (_compact(table[key].to_numpy(dtype=float)) if key in table
+                 else [None] * len(table)) for key in ("cooks", "covratio", "leverage")},
         flag=[bool(v) for v in table["flag"]],
-        note=[str(v) for v in table["note"]],
+        note=[str(v) for v in table["note"]] if "note" in table else [""] * len(table),
     )
     return out
 
 
 def _residual_sample(res: Any, group: str, seed: int, max_points: int) -> dict:
-    """Conditional residuals y − Xγ̂ − Zû against fitted values, a seeded sample of rows.
+    """Conditional residuals y − Xγ̂ − Zû against fitted values, a seeded sample of rows
+    (a GLMM: Pearson residuals against the fitted means, ``kind`` "pearson").
 
     Rows drawn by ``numpy.random.default_rng(seed).choice(N, max_points, replace=False)``
     (sorted) when N > ``max_points``; ``cluster`` is each row's index into the influence
@@ -221,13 +222,15 @@ def _residual_sample(res: Any, group: str, seed: int, max_points: int) -> dict:
 
     codes, _ = group_codes(res, group)
     fitted = res.fitted().to_numpy(dtype=float)
-    resid = res.residuals("conditional").to_numpy(dtype=float)
+    # a GLMM: Pearson residuals (SD 1 under the model) against fitted means
+    kind = "pearson" if getattr(res, "is_glmm", False) else "conditional"
+    resid = res.residuals(kind).to_numpy(dtype=float)
     N = fitted.size
     sampled = N > max_points
     keep = (np.sort(np.random.default_rng(seed).choice(N, size=max_points, replace=False))
             if sampled else np.arange(N))
     return {
-        "kind": "conditional", "fitted": _compact(fitted[keep], _PLOT_DIGITS),
+        "kind": kind, "fitted": _compact(fitted[keep], _PLOT_DIGITS),
         "residual": _compact(resid[keep], _PLOT_DIGITS), "cluster": [int(c) for c in codes[keep]],
         "sigma": float(res.sigma), "sampled": bool(sampled), "total": int(N),
         "seed": int(seed) if sampled else None, "max_points": int(max_points),

@@ -242,7 +242,9 @@ def build_state(
 
     Parameters
     ----------
-    res : MixedModelResult
+    res : MixedModelResult or GLMMResult
+        A GLMM's state adds ``state.glmm`` (:mod:`.explorer_glmm`): the browser then draws
+        the response scale.
     group : str, optional
         Grouping factor for the cluster views; default the first with a random slope.
     max_clusters : int
@@ -404,9 +406,14 @@ def build_state(
         },
         "initial": dict(initial or {}),
     }
-    from .explorer_predictions import predictions_block
+    if getattr(res, "is_glmm", False):  # response-scale curves, z tests (explorer_glmm)
+        from .explorer_glmm import adapt_state
 
-    state["predictions"] = predictions_block(res, state)
+        state = adapt_state(state, res)
+    else:
+        from .explorer_predictions import predictions_block
+
+        state["predictions"] = predictions_block(res, state)
     if diagnostics:
         state["diagnostics"] = diagnostics_block(res, group, seed=seed)
     return state

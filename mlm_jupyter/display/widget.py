@@ -102,7 +102,8 @@ class ModelExplorer(anywidget.AnyWidget):
         ids = self._check_ids(selected)
         initial = _initial(tab, predictor, at)
         state = build_state(
-            result, group, max_clusters=max_clusters, seed=seed, selected=ids, initial=initial
+            result, group, max_clusters=max_clusters, seed=seed, selected=ids, initial=initial,
+            diagnostics=posterior is None,  # a posterior's state has no REML diagnostics
         )
         _check_initial(state, initial)
         if posterior is not None:  # a BayesianResult: estimates and slopes from its draws

@@ -3,7 +3,9 @@
 Per model: the summary (random effects, Wald z tests, ratios, ICC/R², MOR), the curves on
 the response scale with the random-effects fan, the clusters' curves and the caterpillar,
 the checks and the simulation-based residual panels; with several models the likelihood-
-ratio comparison.  Charts are inline SVG rendered offline with vl-convert; no scripts, no
+ratio comparison; then "For the paper" (the models' table, methods paragraphs and equations,
+copyable, as the LMM report).  Charts are inline SVG rendered offline with vl-convert; the
+only script is the paper section's inline copy button handler; nothing loads from the
 network.  Every user string is escaped.
 """
 
@@ -63,8 +65,20 @@ def _model_section(k: int, res: GLMMResult, nsim: int, seed: int) -> str:
 
 
 def report(*results: GLMMResult, path: str | None = None, title: str | None = None,
-           nsim: int = 250, seed: int = 1) -> str:
-    """The report as an HTML string (also written to ``path`` when given)."""
+           nsim: int = 250, seed: int = 1, paper: bool = True) -> str:
+    """The report as an HTML string (also written to ``path`` when given).
+
+    Parameters
+    ----------
+    *results : GLMMResult
+    path : str, optional
+    title : str, optional
+    nsim, seed : int
+        Simulations (and their seed) of the quantile residuals and checks.
+    paper : bool
+        Include "For the paper": :func:`mlm_jupyter.table` of the models, each model's
+        ``methods_text()`` and ``equations("latex")``.
+    """
     if not results:
         raise ValueError("report() needs at least one fitted model.")
     title = title or "Generalised linear mixed model report"
@@ -78,6 +92,10 @@ def report(*results: GLMMResult, path: str | None = None, title: str | None = No
         from ..compare import compare
 
         body.append("<h2>Comparison</h2>" + html_table(compare(*results)))
+    if paper:
+        from ..display.paper.report_section import paper_section
+
+        body.append(paper_section(results))
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}"
             f"</title><style>{_CSS}</style></head><body><main>{''.join(body)}</main></body>"
             "</html>")

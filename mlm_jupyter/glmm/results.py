@@ -312,15 +312,38 @@ class GLMMResult(RandomEffectsViews):
     def __str__(self) -> str:
         return self.summary()
 
+    def methods_text(self, level: float = 0.95, references: bool = False) -> str:
+        """A methods paragraph: family and link, Laplace or AGQ, optimiser and checks, tests."""
+        from ..display.paper.methods_glmm import methods_text_glmm
+
+        return methods_text_glmm(self, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model on the link scale in Raudenbush-Bryk notation (text, latex or html):
+        ``logit(p_ij) = β0j + β1j·x_ij``, with the response's distribution."""
+        from ..display.paper.equations_text import equations
+
+        return equations(self, format)
+
     def _repr_html_(self) -> str:
         from .display import glmm_result_html
 
         return glmm_result_html(self)
 
-    def explore(self, x: str | None = None, moderator: str | None = None,
-                group: str | None = None) -> Any:
-        """Linked charts on the response scale (curves with the random-effects fan, cluster
-        curves, caterpillar): an Altair chart that renders offline in JupyterLab."""
+    def explore(self, **kwargs: Any) -> Any:
+        """The interactive explorer on the response scale (anywidget, offline): probability or
+        count curves by moderator with the random-effects fan, link-scale simple slopes with
+        Wald z tests and their ratios, the clusters' curves, the caterpillar of the modes,
+        linked selection; ``kwargs`` as :class:`~mlm_jupyter.display.widget.ModelExplorer`
+        (``group``, ``predictor``, ``at``, ``tab``, ``selected``)."""
+        from ..display.widget import ModelExplorer
+
+        return ModelExplorer(self, **kwargs)
+
+    def response_charts(self, x: str | None = None, moderator: str | None = None,
+                        group: str | None = None) -> Any:
+        """The same views as static Altair charts (curves with the random-effects fan,
+        cluster curves, caterpillar), e.g. for print."""
         from .explore import explore
 
         return explore(self, x=x, moderator=moderator, group=group)

@@ -126,6 +126,18 @@ class PooledResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def methods_text(self, level: float = 0.95, references: bool = False) -> str:
+        """A methods paragraph: the model, m, Rubin's rules, the df method, the fits' checks."""
+        from ..display.paper.methods_pooled import methods_text_pooled
+
+        return methods_text_pooled(self, level=level, references=references)
+
+    def equations(self, format: str = "text") -> str:
+        """The model its m fits share, in Raudenbush-Bryk notation (text, latex or html)."""
+        from ..display.paper.equations_text import equations
+
+        return equations(self, format)
+
     def _repr_html_(self) -> str:
         from ..display.pooled import pooled_html
 

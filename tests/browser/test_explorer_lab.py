@@ -33,7 +33,7 @@ def wait_ready(page) -> None:
 
 def readout(page) -> dict:
     data = page.locator(".mlm-explorer .mlm-readout").evaluate("el => ({...el.dataset})")
-    return {k: (v if k in ("predictor", "at") else float(v)) for k, v in data.items()}
+    return {k: (v if k in ("predictor", "at", "kind") else float(v)) for k, v in data.items()}
 
 
 def open_tab(page, label: str) -> None:

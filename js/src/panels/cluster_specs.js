@@ -3,9 +3,17 @@
 // panel (clusters.js) owns the DOM and the selection wiring; nothing here touches either.
 
 import { clusterLines, grid, predictionCurve } from "../model.js";
+import { clusterCurves, responseCurve } from "../glmm.js";
 import { rankOrder } from "../selection.js";
 import { extent, selectionParams, veilLayer } from "../charts.js";
 import { tipFormat } from "../variables.js";
+
+/** What a cluster's random effect is called: BLUP (LMM), mode (a GLMM's conditional mode,
+ * link scale) or posterior mean (Bayes). */
+export function effectLabel(state) {
+  if (state.posterior?.method === "bayes") return "posterior mean";
+  return state.glmm ? "mode" : "BLUP";
+}
 
 /** Axis key of the scatter's "cluster size (n)" choice (random-effect terms are the others). */
 export const SIZE_KEY = "__n__";
@@ -41,7 +49,7 @@ export function axisValues(state, key) {
 
 /** Title of a scatter axis. */
 export function axisTitle(state, key) {
-  return key === SIZE_KEY ? `observations per ${state.group}` : `BLUP: ${key}`;
+  return key === SIZE_KEY ? `observations per ${state.group}` : `${effectLabel(state)}: ${key}`;
 }
 
 /**
@@ -91,8 +99,9 @@ export function scatterRows(state, axisX, axisY, colorBy) {
 export function spaghettiRows(state, model, x, colorBy) {
   const cl = state.clusters;
   if (!x || !cl.x_min?.[x]) return null;
-  const lines = clusterLines(model, x);
   const cs = colorValues(state, colorBy);
+  if (model.glmm) return glmmCurveRows(state, model, x, cs);
+  const lines = clusterLines(model, x);
   // Cluster lines are straight: one rule (segment) per cluster, no per-cluster grouping.
   const rows = new Array(cl.ids.length);
   for (let i = 0; i < cl.ids.length; i++) {
@@ -109,19 +118,40 @@ export function spaghettiRows(state, model, x, colorBy) {
 }
 
 /**
+ * A GLMM's spaghetti data: each cluster's curve on the response scale ({id, x, y, k, c}
+ * rows, `byCluster[i]` those of cluster i, for highlights) and the typical cluster's curve
+ * (`avg`, every other variable at its mean); `curves` tells the spec to draw lines.
+ */
+function glmmCurveRows(state, model, x, colors) {
+  const { rows, byCluster } = clusterCurves(model, x, 12, colors);
+  const xv = state.variables[x];
+  const means = {};
+  for (const [name, v] of Object.entries(state.variables)) means[name] = v.mean;
+  const avg = responseCurve(model, x, means, grid(xv.min, xv.max, 40)).map((r, k) => ({ x: r.x, y: r.fit, k }));
+  return { rows, byCluster, avg, x, curves: true };
+}
+
+/**
  * Caterpillar rows of `term`, ranked by BLUP: {id, rank (1-based), est, lo, hi} with 95%
- * intervals BLUP ± 1.96·SE; `pos[i]` is the rank position of cluster i (for highlights).
+ * intervals BLUP ± 1.96·SE (a posterior: the draws' 2.5% and 97.5% quantiles,
+ * `clusters.ranef_lower/upper`); `pos[i]` is the rank position of cluster i (for highlights).
  */
 export function caterpillarRows(state, term) {
   const cl = state.clusters;
   const est = cl.ranef[term];
   const se = cl.ranef_se[term];
+  // a posterior's state carries the draws' quantiles (credible intervals)
+  const lower = cl.ranef_lower?.[term];
+  const upper = cl.ranef_upper?.[term];
   const order = rankOrder(est);
   const rows = new Array(order.length);
   const pos = new Array(order.length);
   order.forEach((i, rank) => {
     pos[i] = rank;
-    rows[rank] = { id: cl.ids[i], rank: rank + 1, est: est[i], lo: est[i] - Z95 * se[i], hi: est[i] + Z95 * se[i] };
+    rows[rank] = {
+      id: cl.ids[i], rank: rank + 1, est: est[i],
+      lo: lower ? lower[i] : est[i] - Z95 * se[i], hi: upper ? upper[i] : est[i] + Z95 * se[i],
+    };
   });
   return { rows, pos };
 }
@@ -192,6 +222,7 @@ export function scatterSpec(state, theme, { rows, hl, any, axisX, axisY, colorBy
  */
 export function spaghettiSpec(state, theme, { data, hl, any, colorBy, width }) {
   const t = theme;
+  if (data.curves) return curvesSpec(state, theme, { data, hl, any, colorBy, width });
   const xs = [...data.rows.map((r) => ({ v: r.x })), ...data.rows.map((r) => ({ v: r.x2 }))];
   const ys = [...data.rows.map((r) => ({ v: r.y })), ...data.rows.map((r) => ({ v: r.y2 })),
     ...data.avg.flatMap((r) => [{ v: r.y }, { v: r.y2 }])];
@@ -233,6 +264,46 @@ export function spaghettiSpec(state, theme, { data, hl, any, colorBy, width }) {
   };
 }
 
+/** A GLMM's spaghetti plot: the clusters' curves (line per id), the typical cluster's dashed
+ * curve, the veil and the highlighted clusters' curves. */
+function curvesSpec(state, theme, { data, hl, any, colorBy, width }) {
+  const t = theme;
+  const enc = {
+    x: { field: "x", type: "quantitative", title: data.x, scale: { domain: extent(data.rows, "x", FLAT), nice: false } },
+    y: {
+      field: "y", type: "quantitative", title: state.glmm.scale_label,
+      scale: { domain: extent([...data.rows, ...data.avg], "y", FLAT), nice: true, zero: false },
+    },
+    order: { field: "k", type: "quantitative" },
+  };
+  const idTip = [{ field: "id", type: "nominal", title: state.group },
+    { field: "y", type: "quantitative", title: state.glmm.scale, format: ".3~r" }];
+  return {
+    width,
+    height: 270,
+    datasets: { lines: data.rows, avg: data.avg, hl },
+    params: selectionParams(any),
+    layer: shareEncoding(enc, [
+      {
+        data: { name: "lines" },
+        mark: { type: "line", strokeWidth: 1, opacity: 0.5 },
+        encoding: {
+          detail: { field: "id", type: "nominal" },
+          color: colorBy ? { ...colorEncoding(state, t, colorBy), legend: null } : { value: t.fg3 },
+          tooltip: idTip,
+        },
+      },
+      { data: { name: "avg" }, mark: { type: "line", strokeWidth: 3, color: t.fg, strokeDash: [6, 3] } },
+      veilLayer(t),
+      {
+        data: { name: "hl" },
+        mark: { type: "line", strokeWidth: 2.5, color: t.select },
+        encoding: { detail: { field: "id", type: "nominal" }, tooltip: idTip },
+      },
+    ]),
+  };
+}
+
 /**
  * Caterpillar plot: 95% intervals and BLUPs by rank (brush "cbrush" along x), the veil and
  * the highlighted clusters.
@@ -244,16 +315,18 @@ export function spaghettiSpec(state, theme, { data, hl, any, colorBy, width }) {
 export function caterpillarSpec(state, theme, { rows, hl, any, term, noun, width }) {
   const t = theme;
   const x = {
-    field: "rank", type: "quantitative", title: `${noun} ranked by BLUP of ${term}`,
+    field: "rank", type: "quantitative", title: `${noun} ranked by ${effectLabel(state)} of ${term}`,
     scale: { domain: [0, rows.length + 1], nice: false, zero: false }, axis: { tickCount: 8 },
   };
   const y = {
-    field: "lo", type: "quantitative", title: `BLUP: ${term}`,
+    // short: the title runs along a low chart (the x axis names the effect in full)
+    field: "lo", type: "quantitative",
+    title: `${effectLabel(state).replace("posterior ", "")}: ${term}${state.glmm ? " (link)" : ""}`,
     scale: { domain: [Math.min(0, ...rows.map((r) => r.lo)), Math.max(0, ...rows.map((r) => r.hi))], nice: true },
   };
   const tooltip = [
     { field: "id", type: "nominal", title: state.group },
-    { field: "est", type: "quantitative", title: "BLUP", format: ".3f" },
+    { field: "est", type: "quantitative", title: effectLabel(state), format: ".3f" },
     { field: "lo", type: "quantitative", title: "95% lower", format: ".3f" },
     { field: "hi", type: "quantitative", title: "95% upper", format: ".3f" },
   ];

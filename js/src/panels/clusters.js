@@ -10,8 +10,8 @@ import { ChartViews } from "../views.js";
 import { SelectionLink } from "../linking.js";
 import { selectField } from "./controls.js";
 import {
-  SIZE_KEY, axisTitle, axisValues, caterpillarRows, caterpillarSpec, colorOptions, scatterRows,
-  scatterSpec, spaghettiRows, spaghettiSpec,
+  SIZE_KEY, axisTitle, axisValues, caterpillarRows, caterpillarSpec, colorOptions, effectLabel,
+  scatterRows, scatterSpec, spaghettiRows, spaghettiSpec,
 } from "./cluster_specs.js";
 
 export const clustersPanel = {
@@ -55,7 +55,8 @@ class ClustersPanel {
   layout() {
     const { state, ctx } = this;
     const terms = state.random.terms;
-    const axisOpts = [...terms.map((t) => [t, `BLUP ${t}`]), [SIZE_KEY, "cluster size (n)"]];
+    const label = effectLabel(state);
+    const axisOpts = [...terms.map((t) => [t, `${label} ${t}`]), [SIZE_KEY, "cluster size (n)"]];
     const noun = ctx.noun;
     this.findInput = h("input", {
       type: "search", class: "mlm-input", placeholder: "id", "aria-label": `Find ${noun} by id`,
@@ -91,7 +92,8 @@ class ClustersPanel {
     this.summary = h("div", { class: "mlm-selection", "aria-live": "polite" });
     this.table = h("div", { class: "mlm-table-wrap" });
     const catHead = h("div", { class: "mlm-subhead" }, [
-      h("span", { class: "mlm-subtitle", text: `Caterpillar: ${noun} ranked by BLUP with 95% intervals` }),
+      h("span", { class: "mlm-subtitle", text: `Caterpillar: ${noun} ranked by ${label} with 95% ${state.clusters.ranef_lower ? "credible " : ""}intervals` +
+        (state.glmm ? " (link scale)" : "") }),
       terms.length > 1 ? selectField("term", terms.map((t) => [t, t]), this.catTerm, (v) => {
         this.catTerm = v;
         this.views.rebuildView("caterpillar");
@@ -101,11 +103,15 @@ class ClustersPanel {
       controls,
       h("p", {
         class: "mlm-hint",
-        text: "Drag on the BLUP scatter or the caterpillar to brush; click a point or line to select it " +
+        text: `Drag on the ${label} scatter or the caterpillar to brush; click a point or line to select it ` +
           "(Shift-click adds); double-click clears the brush.",
       }),
       h("div", { class: "mlm-two" }, [
-        h("div", {}, [h("div", { class: "mlm-subtitle", text: "Empirical Bayes estimates (BLUPs)" }), this.scatterBox]),
+        h("div", {}, [h("div", {
+          class: "mlm-subtitle",
+          text: state.posterior?.method === "bayes" ? "Posterior means of the cluster effects"
+            : state.glmm ? "Conditional modes (link scale)" : "Empirical Bayes estimates (BLUPs)",
+        }), this.scatterBox]),
         h("div", {}, [this.spagTitle, this.spagBox]),
       ]),
       catHead, this.catBox,
@@ -127,7 +133,11 @@ class ClustersPanel {
   /** Highlight rows of one view for the current selection (small: only selected clusters). */
   highlightRows(name, idx = this.selectedIndices()) {
     if (name === "scatter") return idx.map((i) => this.scatterData[i]);
-    if (name === "spaghetti") return idx.map((i) => this.spagData.rows[i]);
+    if (name === "spaghetti") {
+      if (!this.spagData) return [];
+      return this.spagData.curves ? idx.flatMap((i) => this.spagData.byCluster[i])
+        : idx.map((i) => this.spagData.rows[i]);
+    }
     if (name === "caterpillar") return idx.map((i) => this.catRows[this.catPos[i]]);
     return [];
   }
@@ -167,7 +177,9 @@ class ClustersPanel {
     const x = this.ctx.ui.get("predictor");
     const data = spaghettiRows(this.state, this.ctx.model, x, this.colorBy);
     this.spagData = data;
-    this.spagTitle.textContent = x ? `Cluster lines: ${this.state.response} on ${x}` : "Cluster lines";
+    const lines = this.state.glmm ? "Cluster curves" : "Cluster lines";
+    const y = this.state.glmm ? this.state.glmm.scale_label : this.state.response;
+    this.spagTitle.textContent = x ? `${lines}: ${y} on ${x}` : lines;
     if (!data) {
       this.spagBox.replaceChildren(h("p", { class: "mlm-empty", text: "No level-1 predictor to draw cluster lines against." }));
       return;
@@ -177,7 +189,7 @@ class ClustersPanel {
       colorBy: this.colorBy, width: containerWidth(this.spagBox, 200),
     });
     await this.mountView("spaghetti", this.spagBox, spec,
-      `Cluster-specific lines of ${this.state.response} on ${data.x}`, "mlm-spaghetti");
+      `Cluster-specific ${data.curves ? "curves" : "lines"} of ${this.state.response} on ${data.x}`, "mlm-spaghetti");
   }
 
   async buildCaterpillar() {
@@ -189,7 +201,7 @@ class ClustersPanel {
       term: this.catTerm, noun: this.ctx.noun, width: containerWidth(this.catBox),
     });
     const view = await this.mountView("caterpillar", this.catBox, spec,
-      `Caterpillar plot of ${this.catTerm} BLUPs with 95% intervals`, "mlm-caterpillar");
+      `Caterpillar plot of ${this.catTerm} ${effectLabel(this.state)}s with 95% intervals`, "mlm-caterpillar");
     // The brush spans ranks (x only).
     this.link.wireBrush("caterpillar", view, "cbrush", (value) => {
       const ranks = this.catRows.map((r) => r.rank);
@@ -245,7 +257,7 @@ class ClustersPanel {
     const l2f = Object.keys(cl.factors || {});
     const head = h("tr", {}, [
       h("th", { scope: "col", text: state.group }), h("th", { scope: "col", text: "n" }),
-      ...terms.map((t) => h("th", { scope: "col", text: `BLUP ${t} (SE)` })),
+      ...terms.map((t) => h("th", { scope: "col", text: `${effectLabel(state)} ${t} (SE)` })),
       ...l2f.map((n) => h("th", { scope: "col", text: n })),
       ...l2.map((n) => h("th", { scope: "col", text: n })),
     ]);

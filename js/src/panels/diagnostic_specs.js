@@ -111,7 +111,9 @@ export function residualSpec(diag, theme, { rows, hl, any, response, width }) {
   const r = diag.residuals;
   const g = diag.group;
   const x = { field: "fitted", type: "quantitative", title: `fitted ${response}`, scale: { zero: false, nice: true, domain: extent(rows, "fitted") } };
-  const y = { field: "resid", type: "quantitative", title: `residual (${response})`, scale: { zero: false, nice: true, domain: extent(rows, "resid", { pad: 3 * r.sigma }) } };
+  // a GLMM ships Pearson residuals (SD 1 under the model) against fitted means
+  const yTitle = r.kind === "pearson" ? `Pearson residual (${response})` : `residual (${response})`;
+  const y = { field: "resid", type: "quantitative", title: yTitle, scale: { zero: false, nice: true, domain: extent(rows, "resid", { pad: 3 * r.sigma }) } };
   const tooltip = [
     { field: "id", type: "nominal", title: g },
     { field: "fitted", type: "quantitative", title: "fitted", format: ".3f" },

@@ -13,7 +13,8 @@ import { expandValues, isDiscrete, valueLabel } from "../variables.js";
 import {
   computeInteraction, defaultSlopeModerator, discreteSentence, heldLabels, jnSentence, yDomain,
 } from "./interaction_model.js";
-import { mainSpec, slopeSpec } from "./interaction_specs.js";
+import { intervalWord, mainSpec, slopeSpec } from "./interaction_specs.js";
+import { ratioOf, responseSlope } from "../glmm.js";
 
 export const interactionPanel = {
   id: "interaction",
@@ -107,7 +108,10 @@ class InteractionPanel {
     }
     const toggles = h("div", { class: "mlm-toggles", role: "group", "aria-label": "Show on chart" });
     if (pred.random) toggles.append(this.checkbox("showFan", "Random-slope 95% range"));
-    if (state.random) toggles.append(this.checkbox("showSpread", "95% range of cluster lines"));
+    if (state.random) {
+      toggles.append(this.checkbox("showSpread", state.glmm ? "95% range of clusters' curves"
+        : "95% range of cluster lines"));
+    }
     kids.push(toggles);
     this.controls.replaceChildren(...kids);
   }
@@ -121,6 +125,8 @@ class InteractionPanel {
         this.ctx.ui.set({ [key]: ev.target.checked });
         const view = this.views.get("main");
         if (view) view.signal(key, ev.target.checked).runAsync();
+        // A posterior's clusters' range costs mixture quantiles: computed only while shown.
+        if (key === "showSpread" && this.state.posterior) this.schedule();
         this.renderLegend(this.last);
       },
     });
@@ -141,10 +147,11 @@ class InteractionPanel {
     const main = mainSpec(state, ctx.theme, {
       pred, curve: first.curve, yDomain: yDomain(ctx.model, state, pred, this.values(), this.xs),
       showFan: !!ctx.ui.get("showFan") && !!pred.random, showSpread: !!ctx.ui.get("showSpread"),
-      width: containerWidth(this.mainBox),
+      width: containerWidth(this.mainBox), byModerator: first.byModerator || [],
     });
     await this.views.mount("main", this.mainBox, main, {
-      label: `Predicted ${state.response} against ${pred.name}`, fileName: `mlm-${pred.name}-interaction`,
+      label: `Predicted ${state.glmm ? state.glmm.scale_label : state.response} against ${pred.name}`,
+      fileName: `mlm-${pred.name}-interaction`,
     });
     // A predictor without moderators has no slope chart: clear the previous one's canvas.
     this.slopeBox.replaceChildren();
@@ -174,6 +181,7 @@ class InteractionPanel {
   compute() {
     return computeInteraction(this.ctx.model, this.state, {
       pred: this.predictor, values: this.values(), xs: this.xs, mod: this.slopeMod, at: this.ctx.ui.get("at"),
+      spread: !this.state.posterior || !!this.ctx.ui.get("showSpread"),
     });
   }
 
@@ -185,6 +193,7 @@ class InteractionPanel {
     const slope = this.views.get("slope");
     if (main) {
       main.data("curve", r.curve);
+      if (r.byModerator?.length) main.data("bymod", r.byModerator);
       jobs.push(main.runAsync());
     }
     if (slope && r.slopes) {
@@ -208,43 +217,87 @@ class InteractionPanel {
     const pred = this.predictor;
     const uiAt = this.ctx.ui.get("at");
     const at = pred.moderators.map((n) => valueLabel(this.state, n, uiAt)).join(", ");
+    const word = intervalWord(this.state);
+    const title = r.kind === "bayes" ? `Posterior of the slope of ${x}`
+      : r.kind === "glmm" ? `Simple slope of ${x} (link scale)` : `Simple slope of ${x}`;
     const rows = [
-      h("div", { class: "mlm-readout-title", text: `Simple slope of ${x}` }),
+      h("div", { class: "mlm-readout-title", text: title }),
       h("div", { class: "mlm-readout-at", text: at ? `at ${at}` : "(no moderators)" }),
       h("div", { class: "mlm-readout-est" }, [
         h("span", { class: "mlm-big", text: fmt(s.estimate, 3) }),
-        h("span", { class: "mlm-ci", text: `95% CI [${fmt(s.lower, 3)}, ${fmt(s.upper, 3)}]` }),
+        h("span", { class: "mlm-ci", text: `95% ${word} [${fmt(s.lower, 3)}, ${fmt(s.upper, 3)}]` }),
       ]),
-      h("div", {
-        class: "mlm-readout-test",
-        text: [`SE\u00a0${fmt(s.se, 3)}`, `t(${fmtDf(s.df)})\u00a0=\u00a0${fmt(s.t, 2)}`,
-          `p\u00a0${fmtP(s.p).startsWith("<") ? fmtP(s.p).replace(" ", "\u00a0") : "=\u00a0" + fmtP(s.p)}`].join(" · "),
-      }),
+      h("div", { class: "mlm-readout-test", text: this.testLine(r) }),
     ];
-    if (pred.random) {
+    const g = this.state.glmm;
+    const data = {};
+    if (g?.ratio) {
+      const q = ratioOf(s);
+      rows.push(h("div", {
+        class: "mlm-readout-ratio",
+        text: `${g.ratio[0].toUpperCase()}${g.ratio.slice(1)} per unit of ${x}: ${fmt(q.ratio, 3)} ` +
+          `[${fmt(q.lower, 3)}, ${fmt(q.upper, 3)}]`,
+      }));
+      Object.assign(data, { ratio: String(q.ratio), ratioLower: String(q.lower), ratioUpper: String(q.upper) });
+    }
+    if (g) {
+      const dmu = responseSlope(this.ctx.model, x, r.values, s);
       rows.push(h("div", {
         class: "mlm-readout-range",
-        text: `Random-slope 95% range: ${fmt(r.fanLo, 2)} to ${fmt(r.fanHi, 2)} (SD ${fmt(r.sd, 2)})`,
+        text: `Change in ${g.scale} per unit of ${x} at these values (typical cluster): ${fmt(dmu, 3)}`,
       }));
+      data.responseSlope = String(dmu);
+    }
+    if (pred.random) {
+      const what = r.kind === "bayes" ? "Posterior predictive 95% range of a cluster's slope"
+        : "Random-slope 95% range";
+      rows.push(h("div", {
+        class: "mlm-readout-range",
+        text: `${what}: ${fmt(r.fanLo, 2)} to ${fmt(r.fanHi, 2)} (SD ${fmt(r.sd, 2)})`,
+      }));
+      Object.assign(data, { rangeLower: String(r.fanLo), rangeUpper: String(r.fanHi) });
     }
     this.readout.replaceChildren(...rows);
     // Full-precision numbers for tests and scripts (the text above is rounded).
+    for (const key of ["ratio", "ratioLower", "ratioUpper", "responseSlope", "rangeLower", "rangeUpper", "probPositive"]) {
+      delete this.readout.dataset[key];
+    }
     Object.assign(this.readout.dataset, {
       estimate: String(s.estimate), se: String(s.se), df: String(s.df), p: String(s.p),
-      lower: String(s.lower), upper: String(s.upper), predictor: x,
+      lower: String(s.lower), upper: String(s.upper), predictor: x, kind: r.kind,
       at: JSON.stringify(Object.fromEntries(pred.moderators.map((n) => [n, uiAt[n]]))),
+      ...data, ...(s.prob_positive !== undefined ? { probPositive: String(s.prob_positive) } : {}),
     });
+  }
+
+  /** "SE · t(df) = · p" (a GLMM: z; a posterior: its SD, P(slope > 0) and the draws). */
+  testLine(r) {
+    const s = r.slope;
+    if (r.kind === "bayes") {
+      return [`posterior SD\u00a0${fmt(s.se, 3)}`, `P(slope\u00a0>\u00a00)\u00a0=\u00a0${s.prob_positive.toFixed(3)}`,
+        `${s.draws.toLocaleString("en-US")} draws`].join(" · ");
+    }
+    const p = fmtP(s.p).startsWith("<") ? fmtP(s.p).replace(" ", "\u00a0") : "=\u00a0" + fmtP(s.p);
+    const stat = r.kind === "glmm" ? `z\u00a0=\u00a0${fmt(s.t, 2)}` : `t(${fmtDf(s.df)})\u00a0=\u00a0${fmt(s.t, 2)}`;
+    return [`SE\u00a0${fmt(s.se, 3)}`, stat, `p\u00a0${p}`].join(" · ");
   }
 
   renderLegend(r) {
     if (!r) return;
     const t = this.ctx.theme;
-    const items = [[t.accent, "solid", `Average line with 95% CI (${this.state.response} at the chosen values)`]];
+    const g = this.state.glmm;
+    const first = r.kind === "bayes"
+      ? `Posterior mean line with 95% credible band (${this.state.response} at the chosen values)`
+      : g ? `Typical cluster (random effects 0) with 95% CI: ${g.scale_label} at the chosen values`
+        : `Average line with 95% CI (${this.state.response} at the chosen values)`;
+    const items = [[t.accent, "solid", first]];
     if (this.predictor.random && this.ctx.ui.get("showFan")) {
-      items.push([t.fan, "dashed", `Random-slope 95% range: slopes ${fmt(r.fanLo)} to ${fmt(r.fanHi)}`]);
+      items.push([t.fan, "dashed", `Random-slope 95% range: slopes ${fmt(r.fanLo)} to ${fmt(r.fanHi)}` +
+        (g ? " (link scale)" : "")]);
     }
     if (this.state.random && this.ctx.ui.get("showSpread")) {
-      items.push([t.fan, "area", "95% range of cluster lines (intercept and slope variance)"]);
+      items.push([t.fan, "area", g ? "95% range of the clusters' curves (intercept and slope variance)"
+        : "95% range of cluster lines (intercept and slope variance)"]);
     }
     this.legend.replaceChildren(...items.map(([color, kind, text]) => h("span", { class: "mlm-key" }, [
       h("span", { class: `mlm-swatch mlm-swatch-${kind}`, style: { "--sw": color }, "aria-hidden": "true" }),
@@ -278,7 +331,7 @@ class InteractionPanel {
       this.slopeHead.replaceChildren(...head);
       this.slopeHead.dataset.key = `${pred.name}|${mod}|${mods.join()}`;
     }
-    this.jnText.textContent = r.jn ? jnSentence(pred.name, mod, r.jn, this.state.variables[mod])
+    this.jnText.textContent = r.jn ? jnSentence(pred.name, mod, r.jn, this.state.variables[mod], r.kind)
       : discreteSentence(r.byValue || []);
   }
 

@@ -13,18 +13,39 @@ import { tipFormat } from "../variables.js";
  * @param {{pred: object, curve: object[], yDomain: [number, number], showFan: boolean,
  *   showSpread: boolean, width: number}} o `curve` rows from predictionCurve (with the fan)
  */
-export function mainSpec(state, theme, { pred, curve, yDomain, showFan, showSpread, width }) {
+export function mainSpec(state, theme, {
+  pred, curve, yDomain, showFan, showSpread, width, byModerator = [],
+}) {
   const t = theme;
   const xv = state.variables[pred.name];
+  const yTitle = state.glmm ? state.glmm.scale_label : state.response;
+  const fitFormat = state.glmm ? ".3~r" : ".2f";
   // Every band and line shares one fixed y scale (see yDomain in interaction_model.js).
   const yEnc = (field, extra = {}) => ({
-    field, type: "quantitative", title: state.response,
+    field, type: "quantitative", title: yTitle,
     scale: { domain: yDomain, zero: false, nice: true }, ...extra,
   });
-  return {
+  // A GLMM's curves at each moderator value, thin and labelled, under the current curve.
+  const moderatorLayers = byModerator.length ? [{
+    data: { name: "bymod" },
+    mark: { type: "line", strokeWidth: 1.4, opacity: 0.75, clip: true },
+    encoding: {
+      y: yEnc("fit"),
+      color: {
+        field: "label", type: "nominal", title: null, sort: null,
+        scale: { range: moderatorColors(t, new Set(byModerator.map((r) => r.label)).size) },
+        legend: { orient: "top", direction: "horizontal", offset: 2 },
+      },
+      strokeDash: { value: [4, 2] },
+      tooltip: [{ field: "label", type: "nominal", title: "curve" },
+        { field: "x", type: "quantitative", title: pred.name, format: ".3~r" },
+        { field: "fit", type: "quantitative", title: yTitle, format: ".3~r" }],
+    },
+  }] : [];
+  const base = {
     width,
     height: 280,
-    datasets: { curve },
+    datasets: byModerator.length ? { curve, bymod: byModerator } : { curve },
     data: { name: "curve" },
     params: [
       { name: "showFan", value: showFan },
@@ -58,6 +79,7 @@ export function mainSpec(state, theme, { pred, curve, yDomain, showFan, showSpre
           opacity: { condition: { test: "showFan", value: 0.9 }, value: 0 },
         },
       })),
+      ...moderatorLayers,
       {
         mark: { type: "area", color: t.accent, opacity: t.dark ? 0.32 : 0.22, clip: true },
         encoding: { y: yEnc("lower"), y2: { field: "upper" } },
@@ -73,14 +95,33 @@ export function mainSpec(state, theme, { pred, curve, yDomain, showFan, showSpre
           y: yEnc("fit"),
           tooltip: [
             { field: "x", type: "quantitative", title: pred.name, format: ".3~r" },
-            { field: "fit", type: "quantitative", title: `predicted ${state.response}`, format: ".2f" },
-            { field: "lower", type: "quantitative", title: "95% CI lower", format: ".2f" },
-            { field: "upper", type: "quantitative", title: "95% CI upper", format: ".2f" },
+            { field: "fit", type: "quantitative", title: `predicted ${yTitle}`, format: fitFormat },
+            { field: "lower", type: "quantitative", title: `95% ${intervalWord(state)} lower`, format: fitFormat },
+            { field: "upper", type: "quantitative", title: `95% ${intervalWord(state)} upper`, format: fitFormat },
           ],
         },
       },
     ],
   };
+  return base;
+}
+
+/** Colours of the by-moderator curves: a pair, or low / middle / high for three ticks. */
+export function moderatorColors(t, n) {
+  return n === 2 ? [...t.binary] : [t.binary[0], t.fg3, t.binary[1], t.fan, t.sig];
+}
+
+/** "CI", or "CrI" for a posterior's credible intervals. */
+export function intervalWord(state) {
+  return state.posterior?.method === "bayes" ? "CrI" : "CI";
+}
+
+/** The slope axis' title: a GLMM's slopes are on the link scale. */
+export function slopeTitle(state, name) {
+  const scale = { logit: "log-odds", probit: "probit", cloglog: "cloglog", log: "log" };
+  // short: the axis title runs along a 170 px high chart (the chart's heading names x)
+  return state.glmm ? `slope (${scale[state.glmm.link] || state.glmm.link})`
+    : `slope of ${name}`;
 }
 
 /**
@@ -96,7 +137,7 @@ export function mainSpec(state, theme, { pred, curve, yDomain, showFan, showSpre
 export function slopeSpec(state, theme, { pred, mod, data, discrete, width }) {
   const t = theme;
   const mv = state.variables[mod];
-  const yTitle = `slope of ${pred.name}`;
+  const yTitle = slopeTitle(state, pred.name);
   const base = { width, height: 170 };
   if (discrete) {
     return {
@@ -187,11 +228,14 @@ export function slopeSpec(state, theme, { pred, mod, data, discrete, width }) {
 
 /** Tooltip of a slope mark: moderator value (or level), slope, its CI and p. */
 export function slopeTooltip(mod, discrete = false, state = {}) {
+  const word = intervalWord(state);
+  const bayes = word === "CrI";
   return [
     discrete ? { field: "label", type: "nominal", title: mod } : { field: "m", type: "quantitative", title: mod, format: tipFormat(state, mod) },
-    { field: "estimate", type: "quantitative", title: "slope", format: ".3f" },
-    { field: "lower", type: "quantitative", title: "95% CI lower", format: ".3f" },
-    { field: "upper", type: "quantitative", title: "95% CI upper", format: ".3f" },
-    { field: "p", type: "quantitative", title: "p", format: ".3g" },
+    { field: "estimate", type: "quantitative", title: bayes ? "posterior mean slope" : "slope", format: ".3f" },
+    { field: "lower", type: "quantitative", title: `95% ${word} lower`, format: ".3f" },
+    { field: "upper", type: "quantitative", title: `95% ${word} upper`, format: ".3f" },
+    bayes ? { field: "prob_positive", type: "quantitative", title: "P(slope > 0)", format: ".3f" }
+      : { field: "p", type: "quantitative", title: "p", format: ".3g" },
   ];
 }

@@ -38,12 +38,26 @@ class VariancePanel {
 
   cards() {
     const s = this.state;
+    const g = s.glmm;
+    const latent = g ? " (latent scale)" : "";
     const items = [];
     if (s.icc) {
-      items.push(["ICC (adjusted)", fmt(s.icc.adjusted, 3), "share of the random-effect variance in the total, fixed effects partialled out"]);
-      items.push(["ICC (unadjusted)", fmt(s.icc.unadjusted, 3), "share of the random-effect variance in the total including fixed-effect variance"]);
+      items.push([`ICC (adjusted)${latent}`, fmt(s.icc.adjusted, 3), "share of the random-effect variance in the total, fixed effects partialled out"]);
+      items.push([`ICC (unadjusted)${latent}`, fmt(s.icc.unadjusted, 3), "share of the random-effect variance in the total including fixed-effect variance"]);
     }
-    items.push(["Residual SD (σ)", fmt(s.sigma, 3), "within-cluster standard deviation"]);
+    if (g) {
+      if (g.latent_residual !== null) {
+        items.push(["Latent residual variance", fmt(g.latent_residual, 3),
+          "distribution-specific variance on the latent scale (performance's get_variance_residual)"]);
+      }
+      const mor = g.link === "logit" ? "MOR" : "MRR";
+      for (const [group, v] of Object.entries(g.median_ratio || {})) {
+        items.push([`${mor} (${group})`, fmt(v, 3), `median ${g.link === "logit" ? "odds" : "rate"} ratio of two random ${group}s (Merlo)`]);
+      }
+      if (g.dispersion !== null) items.push(["Dispersion θ", fmt(g.dispersion, 3), "negative binomial θ (glmer.nb)"]);
+    } else {
+      items.push(["Residual SD (σ)", fmt(s.sigma, 3), "within-cluster standard deviation"]);
+    }
     if (s.r2) {
       items.push(["R² marginal", fmt(s.r2.marginal, 3), "variance explained by fixed effects (Nakagawa)"]);
       items.push(["R² conditional", fmt(s.r2.conditional, 3), "variance explained by fixed and random effects"]);
@@ -73,19 +87,22 @@ class VariancePanel {
         ]));
       });
     }
-    const s2 = this.state.sigma ** 2;
-    rows.push(h("tr", { class: "mlm-row-resid" }, [
-      h("th", { scope: "row", text: "Residual" }), h("td", { text: "" }),
-      h("td", { class: "mlm-num", text: fmt(s2, 3) }), h("td", { class: "mlm-num", text: fmt(this.state.sigma, 3) }),
-      ...Array.from({ length: maxq - 1 }, () => h("td", {})),
-    ]));
+    const g = this.state.glmm;
+    const s2 = g ? g.latent_residual : this.state.sigma ** 2;
+    if (s2 !== null && s2 !== undefined) {
+      rows.push(h("tr", { class: "mlm-row-resid" }, [
+        h("th", { scope: "row", text: g ? "Residual (latent)" : "Residual" }), h("td", { text: "" }),
+        h("td", { class: "mlm-num", text: fmt(s2, 3) }), h("td", { class: "mlm-num", text: fmt(Math.sqrt(s2), 3) }),
+        ...Array.from({ length: maxq - 1 }, () => h("td", {})),
+      ]));
+    }
     const head = h("tr", {}, [
       h("th", { scope: "col", text: "Group" }), h("th", { scope: "col", text: "Term" }),
       h("th", { scope: "col", class: "mlm-num", text: "Variance" }), h("th", { scope: "col", class: "mlm-num", text: "SD" }),
       ...(maxq > 1 ? [h("th", { scope: "col", class: "mlm-num", colSpan: maxq - 1, text: "Correlation" })] : []),
     ]);
     return h("div", { class: "mlm-table-wrap" }, [h("table", { class: "mlm-table", dataset: { table: "tau" } }, [
-      h("caption", { text: "Random effects: Tau (variances) with correlations" }),
+      h("caption", { text: `Random effects: Tau (variances) with correlations${g ? ", link scale" : ""}` }),
       h("thead", {}, head), h("tbody", {}, rows),
     ])]);
   }
@@ -187,9 +204,12 @@ class VariancePanel {
     this.ctx.views.variance = this.view;
     const min = rows.reduce((a, r) => (r.between < a.between ? r : a), rows[0]);
     const max = rows.reduce((a, r) => (r.between > a.between ? r : a), rows[0]);
+    const residual = s.glmm
+      ? `The latent residual variance ${fmt(this.ctx.model.residualVariance, 2)} (distribution-specific) is constant; all on the latent (link) scale.`
+      : `Residual variance σ² = ${fmt(s.sigma ** 2, 2)} is constant.`;
     this.caption.textContent = `Between-${this.ctx.noun.replace(/s$/, "")} variance z′Tz ranges from ${fmt(min.between, 2)} ` +
       `(at ${x} = ${fmt(min.x)}) to ${fmt(max.between, 2)} (at ${x} = ${fmt(max.x)}); its share of the total ` +
-      `goes from ${fmt(min.share, 3)} to ${fmt(max.share, 3)}. Residual variance σ² = ${fmt(s.sigma ** 2, 2)} is constant.`;
+      `goes from ${fmt(min.share, 3)} to ${fmt(max.share, 3)}. ${residual}`;
   }
 
   retheme() {

@@ -9,11 +9,11 @@ and ``res.r2()``, counts and likelihoods from the result's attributes.
 Extension point
 ---------------
 A table column is built by the first registered builder whose predicate accepts the result
-(:func:`register_column_builder`).  The linear mixed model's builder is registered here.  A
-GLMM builder will fill the same :class:`ModelColumn` with its own ``estimate_label`` (e.g.
-``"Odds ratio"`` with exponentiated estimates and bounds) and ``statistic="z"`` (Wald z, no
-df); a pooled-imputation builder with Barnard-Rubin df.  The table builder and the renderers
-read only :class:`ModelColumn`, so neither needs to change.
+(:func:`register_column_builder`).  The linear mixed model's builder is registered here; the
+other result kinds register theirs in :mod:`.columns_glmm` (odds / rate ratios, Wald z),
+:mod:`.columns_bayes` (posterior means, credible intervals) and :mod:`.columns_pooled`
+(Rubin's rules, Barnard-Rubin df).  The table builder and the renderers read only
+:class:`ModelColumn`, so none of them knows which kind of result a column came from.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class ColumnOptions:
     ddf: str = "satterthwaite"
     level: float = 0.95
     std: str | None = None
+    exponentiate: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,18 @@ class ModelColumn:
     estimation, ddf : str
         ``"REML"`` or ``"ML"``; the df method's name.
     estimate_label, statistic : str
-        Header of the estimate ("Estimate") and the test statistic's symbol ("t"; a GLMM
-        column says "z").
+        Header of the estimate ("Estimate"; "Odds ratio" for a logit GLMM) and the test
+        statistic's symbol ("t"; a GLMM column says "z").
+    interval_label : str
+        "CI" (confidence interval) or "CrI" (a posterior's credible interval).
+    kind : str
+        ``"lmm"``, ``"glmm"``, ``"bayes"`` or ``"pooled"``: what the table note explains.
+    inference : str
+        The sentence of the note saying how this column's tests and intervals were made
+        (default: from the df method).
     notes : tuple of str
-        Problems of the fit worth a footnote (singular, not converged).
+        Problems of the fit worth a footnote (singular, not converged), and what a reader
+        must know of this column (m imputations, the scale of the estimates).
     """
 
     fixed: pd.DataFrame
@@ -96,6 +105,9 @@ class ModelColumn:
     statistic: str = "t"
     notes: tuple[str, ...] = ()
     std_info: dict[str, Any] = field(default_factory=dict)
+    interval_label: str = "CI"
+    kind: str = "lmm"
+    inference: str = ""
 
 
 Predicate = Callable[[Any], bool]
@@ -117,14 +129,10 @@ def model_column(res: Any, options: ColumnOptions) -> ModelColumn:
     for applies, builder in _BUILDERS:
         if applies(res):
             return builder(res, options)
-    family = getattr(res, "family", None)
-    if family not in (None, "gaussian"):
-        raise TypeError(
-            f"tables of {family} mixed models are not available yet; the linear mixed "
-            "models of the table can be shown without it."
-        )
+    kind = type(res).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
     raise TypeError(
-        f"a {type(res).__name__} is not a fitted model; pass results of mlm.fit(...)."
+        f"{article} {kind} is not a fitted model; pass results of mlm.fit(...) or mlm.pool(...)."
     )
 
 
@@ -137,14 +145,16 @@ def _is_lmm(res: Any) -> bool:
     )
 
 
-def _random_entries(res: Any) -> tuple[RandomEntry, ...]:
+def random_entries(res: Any, varcorr: pd.DataFrame | None = None) -> tuple[RandomEntry, ...]:
+    """σ², τ's and ρ's of ``varcorr`` (default ``res.varcorr``), indexed as the u's of
+    ``res.equations()``; ``res`` gives the design (a pooled column passes its first fit)."""
     from ..equations import random_indices
 
     indices = random_indices(res)
     design = res.design
     unique = r_make_unique([t.group for t in design.terms])
     group_of = dict(zip(unique, (t.group for t in design.terms), strict=True))
-    vc = res.varcorr
+    vc = res.varcorr if varcorr is None else varcorr
     entries = []
     for group, var1, var2, vcov, sdcor in zip(
         vc["group"], vc["var1"], vc["var2"], vc["vcov"], vc["sdcor"], strict=True
@@ -163,7 +173,7 @@ def _random_entries(res: Any) -> tuple[RandomEntry, ...]:
     return tuple(entries)
 
 
-def _fit_notes(res: Any) -> tuple[str, ...]:
+def fit_notes(res: Any) -> tuple[str, ...]:
     notes = []
     if res.is_singular:
         notes.append(
@@ -202,14 +212,14 @@ def lmm_column(res: Any, options: ColumnOptions) -> ModelColumn:
     }
     return ModelColumn(
         fixed=fixed,
-        random=_random_entries(res),
+        random=random_entries(res),
         icc=float(icc["adjusted"]),
         nobs=int(res.nobs),
         ngroups=dict(res.ngroups),
         fit=fit,
         estimation="REML" if res.reml else "ML",
         ddf=DDF_LABELS[ddf],
-        notes=_fit_notes(res),
+        notes=fit_notes(res),
         std_info=std_info,
     )
 

@@ -104,7 +104,7 @@ class Recorder:
 
 def header(stat: str, column: ModelColumn, opt: Options) -> Rich:
     """A statistic's column header (estimate and test-statistic names from the column)."""
-    ci = f"{100 * opt.level:g}% CI"
+    ci = f"{100 * opt.level:g}% {column.interval_label}"
     return {
         "estimate": rich(column.estimate_label),
         "se": rich(("SE", "italic")),
@@ -115,6 +115,9 @@ def header(stat: str, column: ModelColumn, opt: Options) -> Rich:
         "std_estimate": rich("β"),
         "std_se": rich(("SE", "italic"), " (β)"),
         "std_ci": rich(f"{ci} (β)"),
+        "rhat": rich("R̂"),
+        "ess": rich("ESS"),
+        "fmi": rich("FMI"),
     }[stat]
 
 
@@ -139,6 +142,12 @@ def _fixed_text(stat: str, row: pd.Series, opt: Options) -> tuple[Rich, Numbers]
         return rich(text), [("df", value)]
     if stat == "p":
         return rich(fmt.pvalue(row["p"], opt.p_digits, opt.leading_zero)), [("p", row["p"])]
+    if stat in ("rhat", "ess", "fmi"):  # statistics of one kind of column only
+        column = {"rhat": "rhat", "ess": "ess_bulk", "fmi": "fmi"}[stat]
+        value = float(row.get(column, float("nan")))
+        text = {"rhat": lambda v: fmt.fixed(v, 3), "ess": fmt.integer,
+                "fmi": lambda v: fmt.proportion(v, opt.digits, opt.leading_zero)}[stat](value)
+        return rich(text), [(column, value)]
     column = {"se": "std_error", "t": "t", "std_estimate": "std_estimate",
               "std_se": "std_std_error"}[stat]
     return rich(fmt.fixed(row[column], d)), [(column, row[column])]
@@ -150,7 +159,7 @@ def _stacked(stat: str, text: Rich, column: ModelColumn, opt: Options) -> Rich:
         return text
     if stat in ("se", "std_se"):
         return concat(rich("("), text, rich(")"))
-    if stat in ("p", "t", "df", "std_estimate"):
+    if stat in ("p", "t", "df", "std_estimate", "rhat", "ess", "fmi"):
         relation = " " if text[0].text.startswith(("<", ">")) else " = "
         return concat(header(stat, column, opt), rich(relation), text)
     return text

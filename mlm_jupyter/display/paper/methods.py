@@ -32,6 +32,23 @@ REFERENCES = {
     "of variance components. Biometrics Bulletin, 2(6), 110-114.",
     "kenward": "Kenward, M. G., & Roger, J. H. (1997). Small sample inference for fixed "
     "effects from restricted maximum likelihood. Biometrics, 53(3), 983-997.",
+    "nakagawa": "Nakagawa, S., Johnson, P. C. D., & Schielzeth, H. (2017). The coefficient of "
+    "determination R2 and intra-class correlation coefficient from generalized linear "
+    "mixed-effects models revisited and expanded. Journal of the Royal Society Interface, "
+    "14(134), 20170213.",
+    "burkner": "Bürkner, P.-C. (2017). brms: An R package for Bayesian multilevel models using "
+    "Stan. Journal of Statistical Software, 80(1), 1-28.",
+    "hoffman": "Hoffman, M. D., & Gelman, A. (2014). The No-U-Turn sampler: Adaptively setting "
+    "path lengths in Hamiltonian Monte Carlo. Journal of Machine Learning Research, 15, "
+    "1593-1623.",
+    "vehtari": "Vehtari, A., Gelman, A., Simpson, D., Carpenter, B., & Bürkner, P.-C. (2021). "
+    "Rank-normalization, folding, and localization: An improved R-hat for assessing "
+    "convergence of MCMC. Bayesian Analysis, 16(2), 667-718.",
+    "rubin": "Rubin, D. B. (1987). Multiple imputation for nonresponse in surveys. Wiley.",
+    "barnard": "Barnard, J., & Rubin, D. B. (1999). Small-sample degrees of freedom with "
+    "multiple imputation. Biometrika, 86(4), 948-955.",
+    "grund": "Grund, S., Robitzsch, A., & Lüdtke, O. (2023). mitml: Tools for multiple "
+    "imputation in multilevel modeling. R package.",
 }
 
 
@@ -59,7 +76,7 @@ def transform_calls(formula: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _centring_of_transforms(formula: str) -> list[str]:
+def centring_of_transforms(formula: str) -> list[str]:
     words = {
         "cwc": lambda a: f"{a[0]} was centred within clusters of {a[1]} (cwc)",
         "cm": lambda a: f"the cluster means of {a[0]} by {a[1]} entered as a predictor (cm)",
@@ -72,7 +89,7 @@ def _centring_of_transforms(formula: str) -> list[str]:
     return [words[name](args) for name, args in transform_calls(formula) if args and args[0]]
 
 
-def _centring_in_data(res: Any) -> list[str]:
+def centring_in_data(res: Any) -> list[str]:
     """What the data show about predictors used as they are (no transform)."""
     data = res.data_used
     if data is None:
@@ -97,20 +114,20 @@ def _centring_in_data(res: Any) -> list[str]:
             raw.append(name)
     out = []
     if centred_within:
-        out.append(f"{_list(centred_within)} had a mean of zero within every {group} "
+        out.append(f"{join_list(centred_within)} had a mean of zero within every {group} "
                    "(centred within clusters before the analysis)")
     if centred:
-        out.append(f"{_list(centred)} had a mean of zero (centred before the analysis)")
+        out.append(f"{join_list(centred)} had a mean of zero (centred before the analysis)")
     if raw:
-        out.append(f"{_list(raw)} entered uncentred")
+        out.append(f"{join_list(raw)} entered uncentred")
     return out
 
 
-def _list(items: list[str]) -> str:
+def join_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _random_part(res: Any) -> str:
+def random_part(res: Any) -> str:
     parts = []
     for group in dict.fromkeys(t.group for t in res.design.terms):
         terms = [t for t in res.design.terms if t.group == group]
@@ -120,15 +137,15 @@ def _random_part(res: Any) -> str:
             pieces.append("random intercepts")
         slopes = [c for c in columns if c != INTERCEPT]
         if slopes:
-            pieces.append(f"random slopes of {_list(slopes)}")
+            pieces.append(f"random slopes of {join_list(slopes)}")
         text = " and ".join(pieces) + f" across {group}"
         if len(columns) > 1:
             text += " (correlated)" if len(terms) == 1 else " (uncorrelated)"
         parts.append(text)
-    return _list(parts)
+    return join_list(parts)
 
 
-def _level2_predictors(res: Any) -> str:
+def level2_predictors(res: Any) -> str:
     from ..equations import classify_coefficients
 
     design = res.design
@@ -138,10 +155,16 @@ def _level2_predictors(res: Any) -> str:
               if c.slot == INTERCEPT and c.level2 and ":" not in c.name]
     if not level2:
         return ""
-    return f" Predictors constant within {design.terms[0].group}: {_list(level2)}."
+    return f" Predictors constant within {design.terms[0].group}: {join_list(level2)}."
 
 
-def _singular_detail(res: Any) -> str:
+def _is_variance(var2: Any) -> bool:
+    """A varcorr row of a variance (var2 None, or NaN in a GLMM's table) or a correlation."""
+    return var2 is None or (isinstance(var2, float) and np.isnan(var2))
+
+
+def singular_detail(res: Any) -> str:
+    """Which SDs were estimated at 0 and which correlations at ±1."""
     vc = res.varcorr
     sigma = res.sigma
     zero, one = [], []
@@ -149,19 +172,19 @@ def _singular_detail(res: Any) -> str:
                                         strict=True):
         if group == "Residual":
             continue
-        if var2 is None and sdcor < 1e-4 * sigma:
+        if _is_variance(var2) and sdcor < 1e-4 * sigma:
             zero.append(f"the SD of {var1} across {group}")
-        elif var2 is not None and abs(sdcor) > 1 - 1e-4:
+        elif not _is_variance(var2) and abs(sdcor) > 1 - 1e-4:
             one.append(f"the correlation of {var1} and {var2} across {group}")
     details = []
     if zero:
-        details.append(f"{_list(zero)} {'was' if len(zero) == 1 else 'were'} estimated at 0")
+        details.append(f"{join_list(zero)} {'was' if len(zero) == 1 else 'were'} estimated at 0")
     if one:
-        details.append(f"{_list(one)} {'was' if len(one) == 1 else 'were'} estimated at ±1")
+        details.append(f"{join_list(one)} {'was' if len(one) == 1 else 'were'} estimated at ±1")
     return "; ".join(details) or "a random-effects covariance matrix is not of full rank"
 
 
-def _optimiser_sentence(res: Any) -> str:
+def optimiser_sentence(res: Any) -> str:
     """The optimiser, its evaluations and the checks of the optimum it passed (or failed)."""
     from ...engine.verify import GRAD_TOL
 
@@ -189,10 +212,10 @@ def _optimiser_sentence(res: Any) -> str:
             passed.append("the Hessian of the criterion showed no negative curvature")
     if at_zero:
         passed.append("the criterion does not decrease off the variances estimated at 0")
-    return found + "; at the optimum " + _list(passed) + "."
+    return found + "; at the optimum " + join_list(passed) + "."
 
 
-def _software() -> str:
+def software() -> str:
     import pandas
     import scipy
 
@@ -232,21 +255,21 @@ def methods_text(
     groups = "; ".join(f"{n:,} levels of {g}" for g, n in res.ngroups.items())
     text = [
         f"A linear mixed model of {response} (lme4 formula: {res.formula}) was fitted to "
-        f"{res.nobs:,} observations ({groups}), with {_random_part(res)}."
+        f"{res.nobs:,} observations ({groups}), with {random_part(res)}."
     ]
     if res.n_dropped:
         text.append(f"{res.n_dropped:,} rows with missing values in the model's variables were "
                     "excluded.")
-    text.append(_level2_predictors(res).strip())
+    text.append(level2_predictors(res).strip())
     criterion = "restricted maximum likelihood (REML)" if res.reml else "maximum likelihood (ML)"
     text.append(
-        f"Parameters were estimated by {criterion} with {_software()}, which optimises lme4's "
+        f"Parameters were estimated by {criterion} with {software()}, which optimises lme4's "
         "profiled criterion (Bates et al., 2015)."
     )
-    text.append(_optimiser_sentence(res))
+    text.append(optimiser_sentence(res))
     if res.is_singular:
         text.append(f"The fit is singular (a relative covariance parameter below "
-                    f"{SINGULAR_TOL:g}, lme4's criterion): {_singular_detail(res)}.")
+                    f"{SINGULAR_TOL:g}, lme4's criterion): {singular_detail(res)}.")
     else:
         text.append("The fit is not singular.")
     pct = f"{100 * level:g}%"
@@ -261,7 +284,7 @@ def methods_text(
     if len(res.fixef):
         text.append(f"Fixed effects were tested by {tests}; {pct} confidence intervals use the "
                     "same t distributions.")
-    centring = _centring_of_transforms(res.formula) + _centring_in_data(res)
+    centring = centring_of_transforms(res.formula) + centring_in_data(res)
     if centring:
         text.append("Centring: " + "; ".join(centring) + ".")
     paragraph = " ".join(t for t in text if t)

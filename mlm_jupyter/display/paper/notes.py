@@ -19,39 +19,52 @@ _DDF_SENTENCES = {
 }
 
 
+def _sentence(column: ModelColumn) -> str:
+    return column.inference or _DDF_SENTENCES.get(column.ddf, column.ddf)
+
+
 def _inference_note(columns: Sequence[ModelColumn], names: Sequence[str], opt: Options) -> str:
     shown = [s for s in opt.statistics if s in ("ci", "p", "std_ci", "t", "df")]
     if not shown and not opt.stars:
         return ""
-    what = []
-    if "ci" in shown or "std_ci" in shown:
-        what.append(f"{100 * opt.level:g}% confidence intervals")
-    if "p" in shown or opt.stars:
-        what.append("two-sided p-values")
-    if not what:
-        what.append("test statistics")
-    methods = dict.fromkeys(c.ddf for c in columns)
-    if len(methods) == 1:
-        how = _DDF_SENTENCES.get(next(iter(methods)), next(iter(methods)))
+    if all(c.kind == "lmm" for c in columns):
+        what = []
+        if "ci" in shown or "std_ci" in shown:
+            what.append(f"{100 * opt.level:g}% confidence intervals")
+        if "p" in shown or opt.stars:
+            what.append("two-sided p-values")
+        if not what:
+            what.append("test statistics")
+        head = f"Fixed effects: {' and '.join(what)} from "
+    else:  # each kind's sentence says what its intervals and tests are
+        head = "Fixed effects: "
+    sentences = dict.fromkeys(_sentence(c) for c in columns)
+    if len(sentences) == 1:
+        how = next(iter(sentences))
     else:
-        how = "; ".join(
-            f"{n}: {_DDF_SENTENCES.get(c.ddf, c.ddf)}" for n, c in zip(names, columns, strict=True)
-        )
-    return f"Fixed effects: {' and '.join(what)} from {how}."
+        how = "; ".join(f"{n}: {_sentence(c)}" for n, c in zip(names, columns, strict=True))
+    return f"{head}{how}."
 
 
-def _symbol_notes(opt: Options, body: Sequence[Row]) -> list[Rich]:
+def _symbol_notes(columns: Sequence[ModelColumn], opt: Options, body: Sequence[Row]
+                  ) -> list[Rich]:
     labels = [lab[0].text for lab in (r.label for r in body) if lab]
+    kinds = {c.kind for c in columns}
     out: list[Rich] = []
     if "σ" in labels:
-        out.append(rich("σ", ("2", "sup"), ": residual variance"))
+        extra = ("; GLMMs: on the latent scale, the distribution-specific variance "
+                 "(performance's get_variance_residual)" if "glmm" in kinds else "")
+        out.append(rich("σ", ("2", "sup"), f": residual variance{extra}"))
     if "τ" in labels:
         out.append(rich("τ: variances of the random effects (subscripts as the u's of the model "
                         "equations)"))
     if "ρ" in labels:
         out.append(rich("ρ: correlations of the random effects"))
+    if "bayes" in kinds and ("σ" in labels or "τ" in labels):
+        out.append(rich("Bayesian columns: posterior means of the variances and correlations"))
     if "ICC" in labels:
-        out.append(rich("ICC: adjusted intraclass correlation (Nakagawa)"))
+        extra = "; GLMMs on the latent scale" if "glmm" in kinds else ""
+        out.append(rich(f"ICC: adjusted intraclass correlation (Nakagawa{extra})"))
     if "Marginal R" in labels:
         out.append(rich("R", ("2", "sup"), ": Nakagawa's marginal (fixed effects) and "
                         "conditional (fixed and random effects)"))
@@ -63,7 +76,7 @@ def table_notes(
 ) -> list[Rich]:
     """Lines of the note; the first starts with an italic *Note.*"""
     notes: list[Rich] = []
-    symbols = _symbol_notes(opt, body)
+    symbols = _symbol_notes(columns, opt, body)
     if symbols:
         joined: list[Span] = []
         for k, s in enumerate(symbols):
@@ -75,7 +88,8 @@ def table_notes(
     if opt.layout == "stacked" and len(opt.statistics) > 1:
         under = {"se": "(SE)", "ci": f"[{100 * opt.level:g}% CI]", "p": "p", "t": "t",
                  "df": "df", "std_estimate": "β", "std_se": "(SE of β)",
-                 "std_ci": f"[{100 * opt.level:g}% CI of β]"}
+                 "std_ci": f"[{100 * opt.level:g}% CI of β]", "rhat": "R̂", "ess": "ESS",
+                 "fmi": "FMI"}
         listed = ", ".join(under[s] for s in opt.statistics if s != "estimate")
         notes.append(rich(f"Under each estimate: {listed}."))
     if opt.std == "refit":
@@ -90,6 +104,11 @@ def table_notes(
     if "aic" in opt.fit and any(c.estimation == "REML" for c in columns):
         notes.append(rich("AIC of REML fits is based on the REML criterion (as lme4's): it "
                           "compares only models with the same fixed effects."))
+    if "rhat" in opt.statistics or "ess" in opt.statistics:
+        notes.append(rich("R̂: rank-normalised split R-hat; ESS: bulk effective sample size "
+                          "(Vehtari et al., 2021)."))
+    if "fmi" in opt.statistics:
+        notes.append(rich("FMI: fraction of missing information."))
     if opt.stars:
         notes.append(rich(fmt.stars_legend(opt.stars, opt.leading_zero) + "."))
     for name, column in zip(names, columns, strict=True):

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from . import formatting as fmt
 
-STATISTICS = ("estimate", "se", "ci", "t", "df", "p", "std_estimate", "std_se", "std_ci")
+STATISTICS = ("estimate", "se", "ci", "t", "df", "p", "std_estimate", "std_se", "std_ci",
+              "rhat", "ess", "fmi")
 RANDOM_ROWS = ("sigma2", "tau", "rho", "icc", "ngroups", "nobs")
 FIT_ROWS = ("r2", "criterion", "aic", "bic", "loglik", "estimation", "ddf")
 DEFAULT_FIT = ("r2", "criterion", "aic", "estimation", "ddf")

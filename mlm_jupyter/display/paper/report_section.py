@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from .methods import methods_text
 from .table import render, table
 
 CSS = """
@@ -109,7 +108,7 @@ def paper_section(results: Sequence[Any], names: Sequence[str] | None = None) ->
     for k, (name, res) in enumerate(zip(names, results, strict=True), start=1):
         parts.append(f"<h3>{escape(name)}: methods</h3>")
         try:
-            text = methods_text(res)
+            text = res.methods_text()
         except (TypeError, ValueError, AttributeError) as err:
             parts.append(f'<p class="note">No methods paragraph: {escape(str(err))}</p>')
             continue

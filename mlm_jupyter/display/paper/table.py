@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import columns_bayes, columns_glmm, columns_pooled  # noqa: F401 (register builders)
 from .build import build_grid
 from .columns import ColumnOptions, model_column
 from .layout import Grid
@@ -117,6 +118,7 @@ def table(
     title: str | None = None,
     notes: str | Sequence[str] | None = None,
     leading_zero: bool = False,
+    exponentiate: bool = True,
 ) -> TableText:
     """Models side by side in one table, APA style: fixed effects, random part and fit.
 
@@ -125,10 +127,24 @@ def table(
     same t distribution (as ``res.contrast``), σ², τ and ρ from ``res.varcorr``, the ICC
     from ``res.icc()``, R² from ``res.r2()``.  ``table.data`` holds them at full precision.
 
+    Every kind of fit can stand in one table:
+
+    * a GLMM column shows odds / rate / hazard ratios exp(β) with exp of the Wald interval
+      and the delta-method SE (``exponentiate=False``: the link scale), glmer's Wald z and
+      p, the random part on the latent scale (σ² the distribution-specific variance, as
+      sjPlot's tab_model and ``performance``), ICC and R² from ``res.icc()``/``res.r2()``;
+    * a Bayesian column shows posterior means, posterior SDs and credible intervals
+      (``res.coef_table``; statistics ``"rhat"`` and ``"ess"`` add R-hat and bulk ESS), no
+      t, df or p;
+    * a pooled column (``mlm.pool``) shows Rubin's rules with Barnard-Rubin df, the averaged
+      variance components, and m in the note (statistic ``"fmi"``: fraction of missing
+      information).
+
     Parameters
     ----------
-    *results : MixedModelResult, list of them, or dict {name: result}
-        The models, left to right (a dict's keys name the columns).
+    *results : results of mlm.fit / mlm.pool, lists of them, or dict {name: result}
+        The models, left to right (a dict's keys name the columns): linear mixed models,
+        GLMMs, Bayesian fits and pooled fits, mixed as needed.
     format : {"html", "latex", "markdown", "docx"}
         HTML displays in notebooks (light and dark themes); LaTeX uses booktabs; Markdown is
         a pipe table; docx writes a Word table to ``path`` (needs python-docx).
@@ -145,7 +161,8 @@ def table(
         of appearance, then interactions).
     statistics : sequence of str
         Per fixed effect, any of ``"estimate", "se", "ci", "t", "df", "p", "std_estimate",
-        "std_se", "std_ci"`` (default estimate, CI, p).
+        "std_se", "std_ci"`` (default estimate, CI, p), and ``"rhat", "ess"`` (Bayesian
+        columns), ``"fmi"`` (pooled columns); a statistic a column lacks is left empty.
     std : {"refit", "basic"}, True or None
         Add standardised coefficients β (True means "refit"): ``"refit"`` refits on z-scored
         numeric variables, the response included (effectsize's default and sjPlot's
@@ -171,6 +188,9 @@ def table(
         Caption above the table; notes added under it.
     leading_zero : bool
         Write 0.05 instead of APA's .05 for p, correlations, ICC and R².
+    exponentiate : bool
+        GLMM columns as ratios exp(β) (default; logit, log and cloglog links), or on the
+        link scale (False).
 
     Returns
     -------
@@ -193,7 +213,8 @@ def table(
         leading_zero=leading_zero, title=title, notes=notes,
     )
     models, names = _models(results, model_names)
-    column_options = ColumnOptions(ddf=_DDF[key], level=options.level, std=options.std)
+    column_options = ColumnOptions(ddf=_DDF[key], level=options.level, std=options.std,
+                                   exponentiate=bool(exponentiate))
     columns = []
     for name, res in zip(names, models, strict=True):
         try:
