@@ -12,7 +12,7 @@ import pytest
 import mlm_jupyter as mlm
 from mlm_jupyter.bayes.correlation import cholesky_corr, log_density_and_vjp
 from mlm_jupyter.bayes.engine_link import build_link
-from mlm_jupyter.bayes.kernel import Blocks, GaussianPrior, marginal, marginal_numpy
+from mlm_jupyter.bayes.kernel import Blocks, GaussianPrior, marginal, marginal_numpy, prior_terms
 from mlm_jupyter.bayes.names import parameter_names
 from mlm_jupyter.bayes.posterior import LogPosterior
 from mlm_jupyter.bayes.priors import resolve_priors
@@ -89,6 +89,10 @@ def test_marginal_equals_dense_integral_and_gradients_are_exact(q):
     ref = marginal_numpy(blocks, lam, tau, prior)  # the compiled kernel equals the reference
     assert m.value == pytest.approx(ref.value, abs=1e-9)
     np.testing.assert_allclose(m.grad_lam, ref.grad_lam, rtol=1e-10, atol=1e-10)
+    # the prior's terms computed once give the same value and gradients
+    fixed = marginal(blocks, lam, tau, prior, prior_terms(prior, p), prec_gradient=False)
+    assert fixed.value == m.value and fixed.grad_tau == m.grad_tau
+    np.testing.assert_array_equal(fixed.grad_lam, m.grad_lam)
 
 
 def _fit(name: str, formula: str, group: str):

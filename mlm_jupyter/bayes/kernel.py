@@ -158,15 +158,21 @@ def _factor(blocks: Blocks, lam: np.ndarray) -> tuple[np.ndarray, ...]:
     return M, M_inv, Q, AL, C, logdet_M
 
 
-def marginal(blocks: Blocks, lam: np.ndarray, tau: float, prior: GaussianPrior) -> Marginal:
+def marginal(blocks: Blocks, lam: np.ndarray, tau: float, prior: GaussianPrior,
+             prior_terms: tuple | None = None, prec_gradient: bool = True) -> Marginal:
     """f and its exact gradients (module docstring); raises LinAlgError if not PD.
 
     One block per level of a grouping factor goes to the compiled kernel of
     :mod:`.fast_kernel` when numba is installed; :func:`marginal_numpy` is the reference.
+    ``prior_terms`` (:func:`prior_terms` of ``prior``) saves recomputing them when the
+    prior's precisions are fixed; without ``prec_gradient`` ``grad_prec`` is left empty
+    (the sampler needs it only for Student-t priors on β).
     """
     if blocks.A.shape[0] > 1 and single_factor is not None:
         p = blocks.p
-        if p:
+        if prior_terms is not None:
+            P0, h0, k0, half = prior_terms
+        elif p:
             P0, h0, k0, half = _prior_terms(prior)
         else:
             P0, h0, k0, half = np.zeros((0, 0)), np.zeros(0), 0.0, 0.0
@@ -175,8 +181,16 @@ def marginal(blocks: Blocks, lam: np.ndarray, tau: float, prior: GaussianPrior) 
             float(tau), P0, h0, float(k0), float(half))
         if not ok:
             raise np.linalg.LinAlgError("not positive definite")
-        return Marginal(float(value), grad_lam, float(grad_tau), _grad_prec(prior, mu, H_inv))
+        grad_prec = _grad_prec(prior, mu, H_inv) if prec_gradient else np.zeros(0)
+        return Marginal(float(value), grad_lam, float(grad_tau), grad_prec)
     return marginal_numpy(blocks, lam, tau, prior)
+
+
+def prior_terms(prior: GaussianPrior, p: int) -> tuple:
+    """What :func:`marginal` derives from the prior (P₀, P₀m₀, m₀'P₀m₀, ½ log|Π|₊)."""
+    if p:
+        return _prior_terms(prior)
+    return np.zeros((0, 0)), np.zeros(0), 0.0, 0.0
 
 
 def _grad_prec(prior: GaussianPrior, mu: np.ndarray, H_inv: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .correlation import cholesky_corr, log_density_and_vjp
 from .engine_link import EngineLink
-from .kernel import GaussianPrior, marginal
+from .kernel import GaussianPrior, marginal, prior_terms
 from .names import ParameterNames
 from .priors import PriorSet
 
@@ -90,6 +90,7 @@ class LogPosterior:
             groups.setdefault(str(dist), []).append(i)
         self._sd_groups = [(priors.sd[idx[0]], np.array(idx)) for idx in groups.values()]
         self._mix_zeta = np.array([t.zeta for t in self.mix], dtype=int)
+        self._prior_terms = prior_terms(self.prior, link.blocks.p)
         if not link.single_factor:
             self._dense_index = [self._dense_positions(t) for t in link.terms]
         q_lam = link.blocks.q
@@ -154,7 +155,12 @@ class LogPosterior:
         lam_mix = np.exp(np.clip(zeta[self._mix_zeta], -700.0, 700.0))
         prec = self.precisions(lam_mix)
         try:
-            m = marginal(self.link.blocks, self.assemble(T), tau, self.prior.with_precision(prec))
+            if self.mix:
+                m = marginal(self.link.blocks, self.assemble(T), tau,
+                             self.prior.with_precision(prec))
+            else:  # fixed prior precisions: their terms once, no gradient with respect to them
+                m = marginal(self.link.blocks, self.assemble(T), tau, self.prior,
+                             self._prior_terms, prec_gradient=False)
         except np.linalg.LinAlgError:
             return -np.inf, grad
         value = m.value

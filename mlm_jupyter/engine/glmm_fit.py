@@ -8,7 +8,8 @@ Steps (glmer's, with exact conditional modes and an exact gradient):
 2. Start: θ = 1 on the diagonals (lme4's), β from the GLM without random effects, and for
    the negative binomial log θ_nb from ``theta.ml`` at the GLM's means.
 3. Laplace (:mod:`.laplace`) by L-BFGS-B with the exact gradient, Newton polish
-   (:mod:`.glmm_optimize`); for nAGQ > 1 the quadrature criterion (:mod:`.agq`) from there.
+   (:mod:`.glmm_optimize`); for nAGQ > 1 the quadrature criterion (:mod:`.agq`, also with
+   an exact gradient) the same way from the Laplace optimum.
 4. Estimates in the user's units, the Hessian-based and R_X-based covariances of β, the
    conditional modes b = Λû and their conditional covariances.
 """
@@ -23,7 +24,7 @@ from ..design import Design
 from .agq import AGQCriterion
 from .families import Family, make_family
 from .glm import glm_start, theta_ml
-from .glmm_optimize import GLMMOptimization, optimize_derivative_free, optimize_laplace
+from .glmm_optimize import GLMMOptimization, optimize_laplace, optimize_quadrature
 from .laplace import LaplaceCriterion
 from .pirls import Mode
 from .resystem import RandomEffectsSystem, TermZ
@@ -287,12 +288,14 @@ def fit_glmm_design(design: Design, family: Family, nagq: int = 1,
             x0 = start_params(crit, family, beta0, eta0)
         else:
             x0 = start
-        record = optimize_laplace(crit, x0, system.terms, polish=polish)
+        # with quadrature to follow, the Laplace optimum is only its starting point
+        record = optimize_laplace(crit, x0, system.terms, polish=polish and nagq == 1)
         quadrature = None
         if nagq > 1:
             quadrature = AGQCriterion(crit, nagq)
             laplace_record = record
-            record = optimize_derivative_free(quadrature, laplace_record.params)
+            record = optimize_quadrature(quadrature, laplace_record.params, system.terms,
+                                         polish=polish)
             record = _with_evals(record, laplace_record.n_evals)
         params = record.params
         mode = crit.mode(params)
@@ -344,5 +347,5 @@ def refit_response(state: GLMMFit, y: np.ndarray, trials: np.ndarray | None = No
                                   polish=False)
         if nagq > 1:
             quad = AGQCriterion(laplace, nagq)
-            record = optimize_derivative_free(quad, record.params)
+            record = optimize_quadrature(quad, record.params, crit.system.terms, polish=False)
     return record.params, record.objective, record.converged

@@ -4,16 +4,16 @@ The Laplace criterion has an exact gradient (:mod:`.laplace`): L-BFGS-B on it, w
 lme4's bound θ ≥ 0 on the diagonals of scalar terms (multi-column terms unbounded: the
 criterion is even in the sign of each column of T, see the LMM optimiser), then Newton
 steps with the Hessian from central differences of the gradient.  Quadrature criteria
-(:mod:`.agq`) have no exact gradient: BOBYQA (NLopt) from the Laplace optimum, then
-Newton steps with a difference Hessian.  Both end with the first- and second-order
-checks: lme4's scaled gradient max |min(R⁻¹g, g)| (H = R'R) and the Hessian's
-eigenvalues, reported as glmer reports them.
+(:mod:`.agq`) have an exact gradient too and are optimised the same way from the Laplace
+optimum (BOBYQA, NLopt, with a difference Hessian is the fallback should that fail).
+Both end with the first- and second-order checks: lme4's scaled gradient
+max |min(R⁻¹g, g)| (H = R'R) and the Hessian's eigenvalues, reported as glmer reports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
@@ -275,6 +275,21 @@ def _record(crit, start, x, value, g, H, free, evals0, name) -> GLMMOptimization
         hessian=H, free=free, n_evals=crit.n_evals - evals0, optimizer=name,
         converged=converged, max_scaled_gradient=max_grad, messages=tuple(messages),
     )
+
+
+def optimize_quadrature(crit, start: np.ndarray, terms, polish: bool = True) -> GLMMOptimization:
+    """Minimise an :class:`~.agq.AGQCriterion` (exact gradient) from the Laplace optimum.
+
+    The same L-BFGS-B and Newton polish as the Laplace criterion; should that not pass
+    its checks, BOBYQA from the same start, and the better of the two optima.
+    """
+    record = optimize_laplace(crit, start, terms, polish=polish)
+    if record.converged or not polish:
+        return replace(record, optimizer=record.optimizer.replace("L-BFGS-B",
+                                                                  "L-BFGS-B on the quadrature"))
+    other = optimize_derivative_free(crit, start)
+    best = other if other.objective < record.objective else record
+    return replace(best, n_evals=record.n_evals + other.n_evals)
 
 
 def optimize_derivative_free(crit, start: np.ndarray) -> GLMMOptimization:

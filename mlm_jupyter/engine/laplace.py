@@ -21,6 +21,7 @@ and for the negative binomial shape, ∂F/∂θ_nb = -2 ∂ℓ/∂θ_nb + Σ h_i
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from .families import Family
 from .objective import lower_tri_index
@@ -63,6 +64,7 @@ class LaplaceCriterion:
         self.n_params = self.n_theta + self.p + int(estimate_nb)
         self.n_evals = 0
         self._u: np.ndarray | None = None
+        self._u_T: tuple[np.ndarray, ...] | None = None  # the T at which _u is the mode
         self._last: tuple[np.ndarray, Mode | None] | None = None
         self.lower = np.concatenate(
             [self._theta_lower(), np.full(self.p + int(estimate_nb), -np.inf)]
@@ -97,15 +99,33 @@ class LaplaceCriterion:
             return None
         T = self.system.split_theta(theta)
         fixed_eta = self.offset + matvec(self.X, beta)
-        start = self._u if u0 is None else u0
+        start = self._carried(T) if u0 is None else u0
         mode = pirls(self.system, T, fixed_eta, family, start)
         if mode is None and start is not None:
             mode = pirls(self.system, T, fixed_eta, family, None)
         self.n_evals += 1
         if mode is not None and np.isfinite(mode.laplace):
-            self._u = mode.u
+            self._u, self._u_T = mode.u, T
         self._last = (params.copy(), mode)
         return mode
+
+    def _carried(self, T: tuple[np.ndarray, ...]) -> np.ndarray | None:
+        """The last mode as a start for new factors T: its random effects b = Λ_old u kept,
+        u = Λ_new⁻¹ b (a cluster's b̂ is fixed by its data far more than its spherical û,
+        so a long step in θ costs PIRLS few iterations); a term whose new T is (nearly)
+        singular keeps its u."""
+        u, T_old = self._u, self._u_T
+        if u is None or T_old is None:
+            return u
+        out = u.copy()
+        for term, Ta, Tb in zip(self.system.terms, T_old, T, strict=True):
+            diag = np.abs(np.diag(Tb))
+            if diag.min() <= 1e-6 * max(1.0, float(np.abs(Tb).max())):
+                continue
+            sl = slice(term.offset, term.offset + term.size)
+            b = u[sl].reshape(term.n_levels, term.q) @ Ta.T
+            out[sl] = solve_triangular(Tb, b.T, lower=True).T.ravel()
+        return out
 
     def __call__(self, params: np.ndarray) -> float:
         mode = self.mode(params)

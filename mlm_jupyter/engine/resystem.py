@@ -27,9 +27,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from . import smallblocks
-from .objective import inverse_from_cholesky, lower_tri_index
+from .inverse_blocks import TransposedPattern, inverse_blocks
+from .objective import lower_tri_index
 from .rowops import small_product
-from .sparse_coupling import Coupling, as_csr, s_times, st_times
+from .sparse_coupling import Coupling, s_times, st_times
 
 
 @dataclass(frozen=True)
@@ -200,8 +201,11 @@ class RandomEffectsSystem:
             self._s_rows = rows_a[order]
             self._s_cols = cols_a[order]
             self._dense_s = self.m_rest**2 * self.n1 <= DENSE_COUPLING_MAX
+            self._kt_pattern = None
             if not self._dense_s:
                 self._s_pattern = Coupling(self._s_rows, self._s_cols, (self.m_rest, self.n1))
+                self._kt_pattern = TransposedPattern(self._s_rows, self._s_cols,
+                                                     (self.m_rest, self.n1))
             self._rest_index = [
                 (t.offset - self.n1 + np.arange(t.size).reshape(t.n_levels, t.q)) for t in rest
             ]
@@ -332,10 +336,7 @@ class RandomEffectsSystem:
             g1 = _row_products(first, V1, lam_z[0])
             return _row_dots(lam_z[0], g1), [g1], [V1]
         assert f.L22 is not None  # a coupling block S comes with its rest factor
-        P = inverse_from_cholesky(f.L22)
-        K = (as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()  # S L11⁻¹
-        KtP = np.asarray(K.T @ P)  # (n1, m_r)
-        V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
+        P, KtP, V1 = inverse_blocks(first, f, self._kt_pattern)
         idx1 = first.codes[:, None] * first.q + np.arange(first.q)[None, :]  # (n, q1)
         gs = [_row_products(first, V1, lam_z[0])]
         rest_idx = []
@@ -362,10 +363,7 @@ class RandomEffectsSystem:
         V1 = f.L11inv.transpose(0, 2, 1) @ f.L11inv
         out = []
         if f.S is not None and f.L22 is not None:
-            P = inverse_from_cholesky(f.L22)
-            K = (as_csr(f.S) @ smallblocks.block_diagonal(f.L11inv)).tocsr()
-            KtP = np.asarray(K.T @ P)
-            V1 = V1 + smallblocks.level_inner(K, KtP, first.n_levels, first.q)
+            P, _, V1 = inverse_blocks(first, f, self._kt_pattern)
             out.append(V1)
             for k, _term in enumerate(self.terms[1:]):
                 idx = self._rest_index[k]

@@ -5,8 +5,8 @@ is minimised over all the others with ψ held fixed; the signed root
 ζ(ψ) = sign(ψ - ψ̂) √(F(ψ) - F̂) is inverted at ±z_{(1+level)/2}.  The other parameters
 are moved in lme4's profile coordinates (SDs, correlations, β in the user's units); the
 negative binomial θ is held at its estimate (lme4 profiles glmer.nb's final glmer fit).
-Laplace fits use the criterion's exact gradient (chain rule through the coordinate map),
-quadrature fits a derivative-free search.
+Both criteria (Laplace and quadrature) have an exact gradient, used through the chain
+rule of the coordinate map.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class _Coordinates:
         self.p = crit.p
         self.nb = float(res.dispersion) if crit.estimate_nb else None
         self.criterion = self.state.quadrature or crit
-        self.exact = self.state.quadrature is None
+        self.exact = hasattr(self.criterion, "value_and_gradient")
         self.hat = np.concatenate([theta_to_sdcor(self.system, res.theta, 1.0)[:-1],
                                    res.fixef.to_numpy()])
         bounds = []
@@ -66,7 +66,7 @@ class _Coordinates:
         x = self.params(phi)
         if x is None:
             return np.inf, np.zeros_like(phi)
-        value, grad_x = self.state.criterion.value_and_gradient(x)  # Laplace: exact
+        value, grad_x = self.criterion.value_and_gradient(x)
         if not np.isfinite(value):
             return np.inf, np.zeros_like(phi)
         J = np.empty((x.size, phi.size))
