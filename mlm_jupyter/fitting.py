@@ -9,10 +9,11 @@ import pandas as pd
 
 from .design import Design, build_design, used_frame
 from .engine.blocks import cross_products
-from .engine.conditioning import Conditioning, DegenerateModelError, condition, unpack_theta
+from .engine.conditioning import Conditioning, DegenerateModelError, condition
 from .engine.cost import check_memory, estimate
 from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
+from .engine.theta import unpack_theta
 from .engine.threads import blas_limit
 from .formula import parse
 from .intake import as_pandas

@@ -35,7 +35,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 
 from .engine.blocks import term_sparse
-from .engine.objective import lower_tri_index
+from .engine.theta import lower_tri_index
 
 _MAX_CROSS = 30_000_000  # entries of the first term's cross-product with [Z_rest X]
 

@@ -8,11 +8,12 @@ function of the design, θ, σ and the conditional modes (lme4's ``ranef``, ``co
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+
+from .frozen import frozen_cached
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import Design
@@ -53,23 +54,18 @@ class FittedMixedModel(Protocol):
 
 def relative_factors(design: Design, theta: np.ndarray) -> list[np.ndarray]:
     """θ -> the lower-triangular T_k of every term of ``design`` (lme4's column-major θ)."""
-    out, start = [], 0
-    for term in design.terms:
-        q = term.q
-        cols, rows = np.triu_indices(q)
-        T = np.zeros((q, q))
-        k = q * (q + 1) // 2
-        T[rows, cols] = theta[start : start + k]
-        out.append(T)
-        start += k
-    return out
+    from .engine.theta import unpack_theta
+
+    return unpack_theta(theta, design)
 
 
 class RandomEffectsViews:
     """``ranef``, ``ranef_se``, ``coef``, ``tau`` and identity properties of a fit.
 
-    Needs the attributes ``spec``, ``design``, ``data_used``, ``ngroups``, ``fixef``,
-    ``theta``, ``sigma``, ``random_effects`` (b per term) and ``conditional_covariances``.
+    Tables are cached once and handed out as copies (:class:`~mlm_jupyter.frozen.frozen_cached`),
+    so editing what a user reads cannot change the result.  Needs the attributes ``spec``,
+    ``design``, ``data_used``, ``ngroups``, ``fixef``, ``theta``, ``sigma``,
+    ``random_effects`` (b per term) and ``conditional_covariances``.
     """
 
     spec: Any
@@ -96,14 +92,14 @@ class RandomEffectsViews:
         """Grouping factors in lme4's order."""
         return list(self.ngroups)
 
-    @cached_property
+    @frozen_cached
     def ranef(self) -> dict[str, pd.DataFrame]:
         """Conditional modes per grouping factor, levels x terms."""
         from .varcorr import ranef_tables
 
         return ranef_tables(self.design, list(self.random_effects))
 
-    @cached_property
+    @frozen_cached
     def ranef_se(self) -> dict[str, pd.DataFrame]:
         """Conditional SDs of the random effects, levels x terms."""
         from .varcorr import ranef_tables
@@ -115,7 +111,10 @@ class RandomEffectsViews:
         return ranef_tables(self.design, sds)
 
     def tau(self, group: str | None = None) -> pd.DataFrame:
-        """Covariance matrix T of one grouping factor's random effects (terms x terms)."""
+        """Covariance matrix T of one grouping factor's random effects (terms x terms).
+
+        Terms of the same factor from ``||`` are uncorrelated (zero covariances).
+        """
         group = self.group_names[0] if group is None else group
         blocks = [(term, k) for k, term in enumerate(self.design.terms) if term.group == group]
         if not blocks:
@@ -133,7 +132,7 @@ class RandomEffectsViews:
             start += q
         return pd.DataFrame(mat, index=names, columns=names)
 
-    @cached_property
+    @frozen_cached
     def coef(self) -> dict[str, pd.DataFrame]:
         """Cluster-specific coefficients: γ plus each level's random effects (lme4's ``coef``)."""
         out = {}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .frozen import frozen_cached, make_read_only
+from .result_common import RandomEffectsViews
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import Design
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass(frozen=True)
-class MixedModelResult:
+class MixedModelResult(RandomEffectsViews):
     """A fitted linear mixed model (lme4's ``merMod`` with lmerTest's tests).
 
     Attributes
@@ -99,18 +100,11 @@ class MixedModelResult:
     @frozen_cached
     def varcorr(self) -> pd.DataFrame:
         """``group, var1, var2, vcov, sdcor`` as lme4's ``as.data.frame(VarCorr(m))``."""
-        from .engine.conditioning import unpack_theta
+        from .engine.theta import unpack_theta
         from .varcorr import term_covariances, varcorr_table
 
         covs = term_covariances(unpack_theta(self.theta, self.engine.cp), self.sigma)
         return _shown(varcorr_table(self.design, covs, self.sigma))
-
-    @frozen_cached
-    def ranef(self) -> dict[str, pd.DataFrame]:
-        """Conditional modes (BLUPs) per grouping factor, levels x terms."""
-        from .varcorr import ranef_tables
-
-        return ranef_tables(self.design, self.random_effects)
 
     @frozen_cached
     def conditional_covariances(self) -> tuple[np.ndarray, ...]:
@@ -123,22 +117,7 @@ class MixedModelResult:
         s2 = self.engine_sigma**2
         return tuple(self.conditioning.conditional_covariances([c * s2 for c in cond]))
 
-    @frozen_cached
-    def ranef_se(self) -> dict[str, pd.DataFrame]:
-        """Conditional SDs of the random effects, levels x terms."""
-        from .varcorr import ranef_tables
-
-        sds = [
-            np.sqrt(np.maximum(np.diagonal(c, axis1=1, axis2=2), 0.0))
-            for c in self.conditional_covariances
-        ]
-        return ranef_tables(self.design, sds)
-
     # -- identity ----------------------------------------------------------------------
-    @property
-    def formula(self) -> str:
-        return self.spec.formula
-
     @property
     def data(self) -> pd.DataFrame:
         """The user's rows used in the fit (only the model's columns, original index)."""
@@ -153,53 +132,6 @@ class MixedModelResult:
                     "returns a random sample of the rows")
             raise AttributeError("this result was built without its data")
         return self.data_used
-
-    @property
-    def group_names(self) -> list[str]:
-        """Grouping factors in lme4's order."""
-        return list(self.ngroups)
-
-    # -- random-effects structure --------------------------------------------------------
-    def tau(self, group: str | None = None) -> pd.DataFrame:
-        """Covariance matrix T of one grouping factor's random effects (terms x terms).
-
-        Terms of the same factor from ``||`` are uncorrelated (zero covariances).
-        """
-        group = self.group_names[0] if group is None else group
-        blocks = [(term, k) for k, term in enumerate(self.design.terms) if term.group == group]
-        if not blocks:
-            raise KeyError(
-                f"'{group}' is not a grouping factor of this model; use one of {self.group_names}."
-            )
-        from .engine.objective import split_theta
-
-        T = split_theta(self.engine.cp, self.theta)
-        names = [c for term, _ in blocks for c in term.columns]
-        mat = np.zeros((len(names), len(names)))
-        start = 0
-        for term, k in blocks:
-            q = term.q
-            mat[start : start + q, start : start + q] = self.sigma**2 * T[k] @ T[k].T
-            start += q
-        return pd.DataFrame(mat, index=names, columns=names)
-
-    @frozen_cached
-    def coef(self) -> dict[str, pd.DataFrame]:
-        """Cluster-specific coefficients: γ plus each level's random effects (lme4's ``coef``)."""
-        out = {}
-        for group, re in self.ranef.items():
-            table = pd.DataFrame(
-                np.tile(self.fixef.to_numpy(), (len(re), 1)),
-                index=re.index,
-                columns=self.fixef.index,
-            )
-            for col in re.columns:
-                if col in table.columns:
-                    table[col] = table[col] + re[col]
-                else:
-                    table[col] = re[col]
-            out[group] = table
-        return out
 
     # -- fitted values ---------------------------------------------------------------------
     def fitted(self, include_re: bool = True) -> pd.Series:

@@ -16,7 +16,7 @@ from mlm_jupyter.bayes.kernel import Blocks, GaussianPrior, marginal, marginal_n
 from mlm_jupyter.bayes.names import parameter_names
 from mlm_jupyter.bayes.posterior import LogPosterior
 from mlm_jupyter.bayes.priors import resolve_priors
-from mlm_jupyter.engine.conditioning import unpack_theta
+from mlm_jupyter.engine.theta import unpack_theta
 
 pytest.importorskip("numba")
 

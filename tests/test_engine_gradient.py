@@ -122,7 +122,8 @@ def test_gradient_is_zero_at_lme4_optimum_in_scaled_terms() -> None:
 def test_column_sign_flips_leave_the_criterion_unchanged(case: str) -> None:
     # The optimiser drops the 0 bound on the diagonals of multi-column terms because the
     # criterion depends on T only through TT'; canonical_theta restores lme4's convention.
-    from mlm_jupyter.engine.objective import canonical_theta, lower_tri_index
+    from mlm_jupyter.engine.objective import canonical_theta
+    from mlm_jupyter.engine.theta import lower_tri_index
 
     res = fitted_case(case)
     obj = res.engine

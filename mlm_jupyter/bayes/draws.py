@@ -48,7 +48,7 @@ class Draws:
 
 def initial_point(logp: LogPosterior, res: MixedModelResult) -> np.ndarray:
     """ζ at the REML estimates (SDs floored at 0.1 σ̂, correlations inside ±0.9)."""
-    from ..engine.conditioning import unpack_theta
+    from ..engine.theta import unpack_theta
 
     zeta = np.zeros(logp.dim)
     sigma = max(res.sigma, 1e-8 * max(1.0, float(np.std(res.design.y))))

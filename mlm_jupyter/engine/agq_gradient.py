@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .objective import lower_tri_index
 from .resystem import level_sums
 from .rowops import cross, rmatvec, small_product
+from .theta import lower_tri_index
 
 
 def gradient(crit, params: np.ndarray, mode, state) -> np.ndarray:

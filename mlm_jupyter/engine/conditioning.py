@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from .objective import lower_tri_index
+from .theta import pack_theta, unpack_theta
 
 #: Residual RMS of y on X below this fraction of y's own RMS: X reproduces y exactly.
 EXACT_FIT_TOL = 1e-10
@@ -245,27 +245,6 @@ def lower_factor(M: np.ndarray) -> np.ndarray:
     L = np.linalg.qr(M.T, mode="r").T
     signs = np.where(np.diag(L) < 0, -1.0, 1.0)
     return np.tril(L * signs[None, :])
-
-
-def unpack_theta(theta: np.ndarray, layout: Any) -> list[np.ndarray]:
-    """θ -> lower-triangular T_k (``layout``: anything with ``.terms`` of ``.q``)."""
-    out, start = [], 0
-    for term in layout.terms:
-        rows, cols = lower_tri_index(term.q)
-        T = np.zeros((term.q, term.q))
-        T[rows, cols] = theta[start : start + rows.size]
-        out.append(T)
-        start += rows.size
-    return out
-
-
-def pack_theta(T: list[np.ndarray]) -> np.ndarray:
-    """Lower-triangular T_k -> θ in lme4's column-major order."""
-    parts = []
-    for Tk in T:
-        rows, cols = lower_tri_index(Tk.shape[0])
-        parts.append(Tk[rows, cols])
-    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _term_map(Z: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,7 +23,8 @@ import scipy.linalg as sla
 
 from .blocks import CrossProducts
 from .linalg import tri_inv
-from .objective import LOG_2PI, GradientParts, lower_tri_index
+from .objective import LOG_2PI, GradientParts
+from .theta import lower_tri_index
 
 # q + p + 1 up to which the dense kernel beats the blocked one (one / several terms)
 DENSE_MAX_ONE = 60

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .blocks import cross_products
-from .objective import LOG_2PI, ProfiledDeviance, lower_tri_index
+from .objective import LOG_2PI, ProfiledDeviance
+from .theta import lower_tri_index, unpack_theta
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..design import Design
@@ -102,14 +103,7 @@ def design_layout(design: Design) -> Any:
 
 def relative_factors(design: Design, theta: np.ndarray) -> list[np.ndarray]:
     """θ -> the lower-triangular T_k of every random term (Σ_k = σ² T_k T_k')."""
-    out, start = [], 0
-    for term in design.terms:
-        rows, cols = lower_tri_index(term.q)
-        T = np.zeros((term.q, term.q))
-        T[rows, cols] = theta[start:start + rows.size]
-        out.append(T)
-        start += rows.size
-    return out
+    return unpack_theta(theta, design)
 
 
 def _semidefinite_cholesky(A: np.ndarray) -> np.ndarray:

@@ -106,7 +106,7 @@ def system_of(design: Design, order: np.ndarray | None = None,
     ``order`` permutes the rows (the engine works with rows sorted by the first term);
     ``like`` reuses another fit's scales (deletion refits share the parametrisation).
     """
-    from .objective import lower_tri_index
+    from .theta import lower_tri_index
 
     terms: list[TermZ] = []
     scales: list[np.ndarray] = []

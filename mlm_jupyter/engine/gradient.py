@@ -37,8 +37,9 @@ import numpy as np
 from . import smallblocks
 from .coupling import plan_for
 from .linalg import inverse_from_cholesky
-from .objective import GradientParts, lower_tri_index
+from .objective import GradientParts
 from .solution import solve_factor, unscaled_vcov
+from .theta import lower_tri_index
 
 if TYPE_CHECKING:  # pragma: no cover
     from .objective import ProfiledDeviance

@@ -24,10 +24,10 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from .families import Family
-from .objective import lower_tri_index
 from .pirls import Mode, pirls
 from .resystem import RandomEffectsSystem
 from .rowops import dot, matvec, rmatvec
+from .theta import lower_tri_index
 
 
 class LaplaceCriterion:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
@@ -32,21 +31,9 @@ import scipy.sparse as sp
 from . import smallblocks
 from .blocks import CrossProducts
 from .linalg import cholesky_in_place, inverse_from_cholesky, tri_inv  # noqa: F401 (API)
+from .theta import lower_tri_index, unpack_theta
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-@lru_cache(maxsize=64)
-def _lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
-    cols, rows = np.triu_indices(q)
-    rows.flags.writeable = False
-    cols.flags.writeable = False
-    return rows, cols
-
-
-def lower_tri_index(q: int) -> tuple[np.ndarray, np.ndarray]:
-    """(row, col) of the lower triangle in lme4's column-major θ order (cached, read-only)."""
-    return _lower_tri_index(q)
 
 
 def theta_lower_bounds(cp: CrossProducts) -> np.ndarray:
@@ -84,14 +71,7 @@ def theta_start(cp: CrossProducts) -> np.ndarray:
 
 def split_theta(cp: CrossProducts, theta: np.ndarray) -> list[np.ndarray]:
     """θ -> list of lower-triangular T_k matrices."""
-    out, start = [], 0
-    for term in cp.terms:
-        rows, cols = lower_tri_index(term.q)
-        T = np.zeros((term.q, term.q))
-        T[rows, cols] = theta[start : start + term.n_theta]
-        out.append(T)
-        start += term.n_theta
-    return out
+    return unpack_theta(theta, cp)
 
 
 @dataclass(frozen=True)

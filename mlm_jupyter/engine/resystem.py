@@ -28,9 +28,9 @@ import scipy.linalg as sla
 
 from . import smallblocks
 from .inverse_blocks import TransposedPattern, inverse_blocks
-from .objective import lower_tri_index
 from .rowops import small_product
 from .sparse_coupling import Coupling, s_times, st_times
+from .theta import unpack_theta
 
 
 @dataclass(frozen=True)
@@ -213,14 +213,7 @@ class RandomEffectsSystem:
     # -- factorisation ---------------------------------------------------------------
     def split_theta(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
         """θ -> lower-triangular T_k per term (lme4's column-major order)."""
-        out, start = [], 0
-        for term in self.terms:
-            rows, cols = lower_tri_index(term.q)
-            T = np.zeros((term.q, term.q))
-            T[rows, cols] = theta[start : start + term.n_theta]
-            out.append(T)
-            start += term.n_theta
-        return tuple(out)
+        return tuple(unpack_theta(theta, self))
 
     def first_gram(self, w: np.ndarray) -> np.ndarray:
         """(l1, q1, q1) per-level Σ w z z' of the first term."""

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..engine.objective import lower_tri_index
+from ..engine.theta import lower_tri_index
 from ..engine.threads import single_blas_thread
 from ..inference.confint import sdcor_to_theta, theta_to_sdcor
 from .bootstrap import parameter_names

@@ -15,8 +15,9 @@ import pandas as pd
 from scipy import stats
 
 from ..engine.blocks import CrossProducts
-from ..engine.objective import lower_tri_index, solve, split_theta
+from ..engine.objective import solve, split_theta
 from ..engine.simulate import ResponseUpdater, quick_refit, simulate_responses
+from ..engine.theta import lower_tri_index
 from ..engine.threads import single_blas_thread
 from ..progress import Progress
 

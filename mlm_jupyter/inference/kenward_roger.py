@@ -26,7 +26,8 @@ import numpy as np
 
 from ..caching import cache_per_result
 from ..engine.dense import dense_omega
-from ..engine.objective import lower_tri_index, split_theta, unscaled_vcov
+from ..engine.objective import split_theta, unscaled_vcov
+from ..engine.theta import lower_tri_index
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..engine.blocks import CrossProducts
-from ..engine.conditioning import lower_factor, pack_theta, unpack_theta
-from ..engine.objective import LOG_2PI, ProfiledDeviance, lower_tri_index
+from ..engine.conditioning import lower_factor
+from ..engine.objective import LOG_2PI, ProfiledDeviance
 from ..engine.simulate import quick_refit
+from ..engine.theta import lower_tri_index, pack_theta, unpack_theta
 from ..engine.threads import single_blas_thread
 from ..engine.verify import scalar_term_mask
 
