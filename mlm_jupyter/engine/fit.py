@@ -7,17 +7,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize
 
+from .bobyqa import available as bobyqa_available
+from .bobyqa import bobyqa
 from .cost import FitCost
 from .objective import ProfiledDeviance, canonical_theta, theta_start
 from .start import moment_start
 from .threads import blas_limit
-from .watch import FitWatch
-
-try:  # optional: lme4's own derivative-free optimizer for multi-term models
-    import nlopt
-except ImportError:  # pragma: no cover - exercised only without the wheel
-    nlopt = None
-
 from .verify import (
     SINGULAR_TOL,
     OptimumCheck,
@@ -26,6 +21,7 @@ from .verify import (
     remember_hessian,
     scalar_term_mask,
 )
+from .watch import FitWatch
 
 BOBYQA_MAXEVAL = 100_000
 MAX_RESTARTS = 8  # restarts from better points found by the optimum check
@@ -329,23 +325,11 @@ def _lbfgsb_phi(obj: ProfiledDeviance, start: np.ndarray):
 
 def _bobyqa(obj: ProfiledDeviance, start: np.ndarray):
     """Powell's BOBYQA (NLopt), the derivative-free method behind lme4's ``nloptwrap``."""
-    opt = nlopt.opt(nlopt.LN_BOBYQA, start.size)
-    opt.set_lower_bounds(obj.lower)
-    # NLopt derives the first trust-region radius from the bounds unless told; θ is on the
-    # scale of a relative SD, so a fixed first step (as minqa's rhobeg in lme4) is sensible.
-    opt.set_initial_step(np.full(start.size, 0.2))
-
-    def f(theta: np.ndarray, grad: np.ndarray) -> float:
-        value = obj(theta)
-        return value if np.isfinite(value) else 1e300
-
-    opt.set_min_objective(f)
-    opt.set_ftol_abs(1e-10)
-    opt.set_xtol_abs(1e-8)
-    opt.set_maxeval(BOBYQA_MAXEVAL)
-    theta = np.asarray(opt.optimize(np.maximum(start, obj.lower)))
-    hit = opt.last_optimize_result() == nlopt.MAXEVAL_REACHED
-    return theta, float(opt.last_optimum_value()), _limit_note(hit, "BOBYQA", BOBYQA_MAXEVAL)
+    # θ is on the scale of a relative SD, so a fixed first step (as minqa's rhobeg in lme4)
+    # is sensible; NLopt would otherwise derive it from the bounds.
+    theta, value, hit = bobyqa(obj, start, obj.lower, first_step=0.2, xtol=1e-8,
+                               maxeval=BOBYQA_MAXEVAL)
+    return theta, value, _limit_note(hit, "BOBYQA", BOBYQA_MAXEVAL)
 
 
 def optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None, *,
@@ -390,7 +374,7 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
     if obj.has_gradient:
         search, name = (lambda t: _lbfgsb(obj, t, analytic=True, bounded=False),
                         "L-BFGS-B (exact gradient)")
-    elif nlopt is not None:
+    elif bobyqa_available():
         search, name = (lambda t: _bobyqa(obj, t), "BOBYQA (NLopt)")
     else:
         search, name = (lambda t: _lbfgsb(obj, t, analytic=False), "L-BFGS-B")
@@ -400,7 +384,7 @@ def _optimize(obj: ProfiledDeviance, theta0: np.ndarray | None = None) -> Optimi
     restarts = 0
     while check.better is not None and restarts < MAX_RESTARTS:
         restarts += 1
-        if obj.has_gradient or nlopt is None:
+        if obj.has_gradient or not bobyqa_available():
             theta, value, limit = _lbfgsb_phi(obj, check.better)
         else:
             theta, value, limit = _bobyqa(obj, check.better)

@@ -18,14 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import minimize
 
+from .bobyqa import available as bobyqa_available
+from .bobyqa import bobyqa
 from .fit import difference_stencil
 from .objective import canonical_theta
 from .verify import GRAD_TOL, SINGULAR_TOL
-
-try:
-    import nlopt
-except ImportError:  # pragma: no cover
-    nlopt = None
 
 
 @dataclass(frozen=True)
@@ -297,21 +294,11 @@ def optimize_derivative_free(crit, start: np.ndarray) -> GLMMOptimization:
     evals0 = crit.n_evals
     lower = crit.lower
     x = np.maximum(np.asarray(start, dtype=float), np.where(np.isfinite(lower), lower, -np.inf))
-    if nlopt is not None:
-        opt = nlopt.opt(nlopt.LN_BOBYQA, x.size)
-        opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -1e300))
-        # Started at the Laplace optimum, which the quadrature optimum is close to.
-        opt.set_initial_step(np.full(x.size, 0.01))
-
-        def f(t: np.ndarray, _grad: np.ndarray) -> float:
-            v = crit(t)
-            return v if np.isfinite(v) else 1e300
-
-        opt.set_min_objective(f)
-        opt.set_ftol_abs(1e-10)
-        opt.set_xtol_abs(1e-7)  # the Newton steps below finish the job
-        opt.set_maxeval(20_000)
-        x = np.asarray(opt.optimize(x))
+    if bobyqa_available():
+        # Started at the Laplace optimum, which the quadrature optimum is close to; the
+        # Newton steps below finish the job.
+        bounds = np.where(np.isfinite(lower), lower, -1e300)
+        x, _, _ = bobyqa(crit, x, bounds, first_step=0.01, xtol=1e-7, maxeval=20_000)
         name = "BOBYQA (NLopt) + Newton polish"
     else:  # pragma: no cover - nlopt is a dependency
         res = minimize(crit, x, method="Nelder-Mead",
