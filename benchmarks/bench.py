@@ -956,6 +956,13 @@ table above come from ours and lme4 timed in the same run.
   script prints the idle figures to set it on the target machine, and the environment
   variable fixes the thread count per machine without a release.  The crossed_73k
   block (1,146 rows) stays on one thread, the 10,003-row uniform block uses both cores.
+  Measured idle afterwards (15:20 UTC, load 0.0): two threads win from 400 rows in
+  isolation (potrf 1,200 rows 12.4 vs 7.8 ms, potri 24.3 vs 12.7 ms), but with the
+  threshold lowered to 400 whole fits were slower (crossed_73k 2.1 -> 3.2 s, crossed_73k_ml
+  2.2 -> 2.7 s): the per-evaluation switching of the thread pool and the many small
+  operations around the factorisation cost more than the second core saves at 1,146 rows.
+  So 1,500 stays.  On the idle machine lme4's own time for crossed_73k_ml varied from
+  22.7 to 41.2 s over three runs within 20 minutes (ours 2.0-2.7 s): ratios 1/11 to 1/19.
 - **Three crossed factors of 5,000 levels.**  Whether the factor is sparse depends on the
   design, so two are benchmarked.  Crossed *within* districts (students, teachers and
   raters of 50 districts; `simulate.crossed_districts`): the rest block splits into 50
