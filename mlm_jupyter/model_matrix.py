@@ -17,7 +17,7 @@ constants) so :meth:`MatrixSpec.matrix` builds the same columns on new data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -68,6 +68,8 @@ class MatrixSpec:
         R's column names, in model-matrix order (before aliased columns are dropped).
     states : dict
         Learnt constants of stateful calls, shared by every part of one model.
+    assign : tuple of int
+        R's ``assign`` attribute: per column, 0 for the intercept and k for the k-th term.
     """
 
     terms: Terms
@@ -75,6 +77,7 @@ class MatrixSpec:
     codes: tuple[tuple[int, ...], ...]
     column_names: tuple[str, ...]
     states: Mapping[str, Any] = field(repr=False, compare=False)
+    assign: tuple[int, ...] = ()
 
     @property
     def term_labels(self) -> tuple[str, ...]:
@@ -99,8 +102,9 @@ class MatrixSpec:
         n = evaluator.n if rows is None else int(np.count_nonzero(rows))
         return _assemble(self, values, n)[0]
 
-    def matrix_and_names(self, evaluator: Evaluator) -> tuple[np.ndarray, list[str]]:
-        """The model matrix on ``evaluator``'s rows and R's names of its columns.
+    def matrix_and_spec(self, evaluator: Evaluator) -> tuple[np.ndarray, MatrixSpec]:
+        """The model matrix on ``evaluator``'s rows and this recipe with its columns' names
+        and ``assign`` filled in.
 
         For a recipe changed after the fit (other codes or codings, as the anova
         hypotheses need), whose ``column_names`` no longer describe its columns.
@@ -109,7 +113,8 @@ class MatrixSpec:
             _replay(info, evaluator.value(node), None)
             for info, node in zip(self.variables, self.terms.nodes, strict=True)
         ]
-        return _assemble(self, values, evaluator.n)
+        X, names, assign = _assemble(self, values, evaluator.n)
+        return X, replace(self, column_names=tuple(names), assign=tuple(assign))
 
 
 def _replay(info: VariableInfo, value: Any, rows: np.ndarray | None) -> Any:
@@ -190,8 +195,8 @@ def build_matrix(
     n = evaluator.n if rows is None else int(np.count_nonzero(rows))
     shared = MappingProxyType(states)  # read-only view; the evaluator fills ``states``
     spec = MatrixSpec(terms, tuple(infos), codes, (), shared)
-    X, names = _assemble(spec, values, n)
-    spec = MatrixSpec(terms, tuple(infos), codes, tuple(names), shared)
+    X, names, assign = _assemble(spec, values, n)
+    spec = MatrixSpec(terms, tuple(infos), codes, tuple(names), shared, tuple(assign))
     return X, spec, list(zip(terms.variables, raw, strict=True))
 
 
@@ -218,14 +223,18 @@ def _contrast_codes(terms: Terms, is_factor: list[bool]) -> tuple[tuple[int, ...
     return tuple(tuple(r) for r in codes)
 
 
-def _assemble(spec: MatrixSpec, values: list[Any], n: int) -> tuple[np.ndarray, list[str]]:
-    """Columns of every term (first variable fastest) and their R names."""
+def _assemble(
+    spec: MatrixSpec, values: list[Any], n: int
+) -> tuple[np.ndarray, list[str], list[int]]:
+    """Columns of every term (first variable fastest), their R names and R's ``assign``."""
     columns: list[np.ndarray] = []
     names: list[str] = []
+    assign: list[int] = []
     if spec.terms.intercept:
         columns.append(np.ones(n))
         names.append("(Intercept)")
-    for term, codes in zip(spec.terms.terms, spec.codes, strict=True):
+        assign.append(0)
+    for k, (term, codes) in enumerate(zip(spec.terms.terms, spec.codes, strict=True), start=1):
         block: list[tuple[np.ndarray, str]] = [(np.ones(n), "")]
         for v, code in zip(term, codes, strict=True):
             info = spec.variables[v]
@@ -238,8 +247,9 @@ def _assemble(spec: MatrixSpec, values: list[Any], n: int) -> tuple[np.ndarray, 
         for col, name in block:
             columns.append(col)
             names.append(name)
+            assign.append(k)
     X = np.column_stack(columns) if columns else np.empty((n, 0))
-    return X, names
+    return X, names, assign
 
 
 def _variable_columns(

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..rank import dependent_columns
+
 __all__ = ["term_hypotheses", "TermLayout", "zapsmall"]
 
 
@@ -79,30 +81,10 @@ class TermLayout:
 
 
 def _column_terms(spec: Any) -> dict[str, str]:
-    """Column name -> label of the term that made it (R's ``assign``)."""
-    owner: dict[str, str] = {}
-    start = 1 if spec.terms.intercept else 0
-    counts = _term_widths(spec)
+    """Column name -> label of the term that made it (from R's ``assign``)."""
     labels = spec.term_labels
-    for label, width in zip(labels, counts, strict=True):
-        for name in spec.column_names[start : start + width]:
-            owner[name] = label
-        start += width
-    return owner
-
-
-def _term_widths(spec: Any) -> list[int]:
-    widths = []
-    for term, codes in zip(spec.terms.terms, spec.codes, strict=True):
-        width = 1
-        for v, code in zip(term, codes, strict=True):
-            info = spec.variables[v]
-            if info.levels is None:
-                width *= len(info.suffixes) if info.suffixes else 1
-            else:
-                width *= len(info.levels) - (1 if code == 1 else 0)
-        widths.append(width)
-    return widths
+    return {name: labels[k - 1] for name, k in zip(spec.column_names, spec.assign, strict=True)
+            if k > 0}
 
 
 def _is_numeric(spec: Any, v: int) -> bool:
@@ -189,11 +171,10 @@ def _type3(res: Any, X: np.ndarray, layout: TermLayout) -> dict[str, np.ndarray]
         return _type3_treatment(res, X, list(res.fixef.index), layout)
     # Other codings: the hypotheses under treatment coding, mapped to the model's coding.
     treatment = replace(spec, variables=tuple(replace(v, ordered=False) for v in spec.variables))
-    X_tr, all_names = _model_matrix(res, treatment)
-    keep = _full_rank_columns(X_tr)
+    X_tr, treatment = _model_matrix(res, treatment)
+    keep = np.flatnonzero(~dependent_columns(X_tr))  # lmerTest's ensure_full_rank
     X_tr = X_tr[:, keep]
-    names_tr = [all_names[j] for j in keep]
-    treatment = replace(treatment, column_names=tuple(all_names))
+    names_tr = [treatment.column_names[j] for j in keep]
     hyps = _type3_treatment(res, X_tr, names_tr, TermLayout(treatment, names_tr))
     to_model = zapsmall(np.linalg.pinv(X_tr) @ X)
     return {label: L @ to_model for label, L in hyps.items()}
@@ -218,15 +199,16 @@ def _type3_treatment(res: Any, X: np.ndarray, names: list[str],
     return {label: _nonzero_rows(L[:, layout.columns[label]].T) for label in layout.labels}
 
 
-def _model_matrix(res: Any, spec: Any) -> tuple[np.ndarray, list[str]]:
-    """``spec``'s model matrix on the rows the fit used, and its column names."""
+def _model_matrix(res: Any, spec: Any) -> tuple[np.ndarray, Any]:
+    """``spec``'s model matrix on the rows the fit used, and ``spec`` with its columns'
+    names and ``assign``."""
     from ..intake import Frame
     from ..rfunctions import Evaluator
 
     evaluator = Evaluator(Frame(res.data), dict(spec.states), None)
-    X, names = spec.matrix_and_names(evaluator)
+    X, described = spec.matrix_and_spec(evaluator)
     rows = res.design.rows
-    return (X if rows is None else X[np.asarray(rows)]), names
+    return (X if rows is None else X[np.asarray(rows)]), described
 
 
 def _full_indicator_matrix(res: Any, spec: Any) -> tuple[np.ndarray, list[str]]:
@@ -241,22 +223,7 @@ def _full_indicator_matrix(res: Any, spec: Any) -> tuple[np.ndarray, list[str]]:
     for term in spec.terms.terms:
         alone = replace(spec.terms, intercept=False, terms=(term,))
         one = MatrixSpec(alone, spec.variables, (tuple(2 for _ in term),), (), spec.states)
-        block, block_names = _model_matrix(res, one)
+        block, described = _model_matrix(res, one)
         blocks.append(block)
-        names += block_names
+        names += described.column_names
     return np.hstack(blocks), names
-
-
-def _full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> list[int]:
-    """Columns kept by lmerTest's ``ensure_full_rank`` (each one that adds to the rank)."""
-    keep: list[int] = []
-    basis = np.zeros((X.shape[0], 0))
-    for j in range(X.shape[1]):
-        col = X[:, j]
-        if basis.shape[1]:
-            col = col - basis @ (basis.T @ col)
-        norm = float(np.linalg.norm(col))
-        if norm > tol * max(float(np.linalg.norm(X[:, j])), 1e-300):
-            basis = np.column_stack([basis, col / norm])
-            keep.append(j)
-    return keep

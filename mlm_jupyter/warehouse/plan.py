@@ -358,10 +358,12 @@ def _part_columns(part: Terms, values: list[Any], source: Source, frame: str,
     codes = _contrast_codes(part, is_factor)
     names: list[str] = []
     exprs: list[str | None] = []
+    assign: list[int] = []
     if part.intercept:
         names.append("(Intercept)")
         exprs.append(None)
-    for term, term_codes in zip(part.terms, codes, strict=True):
+        assign.append(0)
+    for k, (term, term_codes) in enumerate(zip(part.terms, codes, strict=True), start=1):
         block: list[tuple[str | None, str]] = [(None, "")]
         for v, code in zip(term, term_codes, strict=True):
             info = infos[v]
@@ -377,7 +379,8 @@ def _part_columns(part: Terms, values: list[Any], source: Source, frame: str,
         for expr, name in block:
             names.append(name)
             exprs.append(expr)
-    spec = MatrixSpec(part, tuple(infos), codes, tuple(names), states)
+            assign.append(k)
+    spec = MatrixSpec(part, tuple(infos), codes, tuple(names), states, tuple(assign))
     return PartColumns(tuple(names), tuple(exprs), spec)
 
 
