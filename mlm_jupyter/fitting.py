@@ -15,7 +15,7 @@ from .engine.fit import SINGULAR_TOL, OptimizationRecord, optimize
 from .engine.objective import ProfiledDeviance, solve
 from .engine.theta import unpack_theta
 from .engine.threads import blas_limit
-from .formula import parse
+from .formula import as_spec
 from .intake import as_pandas
 from .messages import MixedModelWarning, optimisation_messages, singular_fit
 from .messages import warn as emit_warning
@@ -170,11 +170,7 @@ def fit(
         return fit_imputed(formula, data, reml=reml, start=start, warn=warn)
     check_flag("reml", reml)
     check_flag("warn", warn)
-    if not isinstance(formula, (str, ModelSpec)):
-        raise TypeError(
-            f"formula must be a string such as 'y ~ x + (1 | g)', not {type(formula).__name__}."
-        )
-    spec = parse(formula) if isinstance(formula, str) else formula
+    spec = as_spec(formula)
     frame = as_pandas(data)
     design = build_design(spec, frame)
     start = check_start(start, design)

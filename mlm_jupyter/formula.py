@@ -23,7 +23,7 @@ from ._bars import random_terms
 from ._tokens import Problem, Token, check_expr, pairs, render, tokenize
 from .spec import ModelSpec, RandomTerm
 
-__all__ = ["FormulaError", "parse", "unknown_column_error"]
+__all__ = ["FormulaError", "as_spec", "parse", "unknown_column_error"]
 
 _EXAMPLE = "y ~ x + (1 | group)"
 
@@ -117,6 +117,25 @@ def _locate(formula: str, name: str) -> int | None:
         return whole.start()
     anywhere = formula.find(name)
     return anywhere if anywhere >= 0 else None
+
+
+def as_spec(formula: str | ModelSpec) -> ModelSpec:
+    """The parsed model of what every fitting function accepts: formula text or a spec.
+
+    Raises
+    ------
+    FormulaError
+        A malformed formula (see :func:`parse`).
+    TypeError
+        ``formula`` is neither a string nor a :class:`ModelSpec`.
+    """
+    if isinstance(formula, ModelSpec):
+        return formula
+    if not isinstance(formula, str):
+        raise TypeError(
+            f"formula must be a string such as '{_EXAMPLE}', not {type(formula).__name__}."
+        )
+    return parse(formula)
 
 
 def parse(formula: str) -> ModelSpec:

@@ -209,6 +209,8 @@ def pair():
     (lambda m0, m1: mlm.fit("y ~ x + (1 | g)", small(), reml="yes"), TypeError, "reml must"),
     (lambda m0, m1: mlm.fit("y ~ x + (1 | g)", small(), warn=None), TypeError, "warn must"),
     (lambda m0, m1: mlm.fit(3, small()), TypeError, "formula must be a string"),
+    (lambda m0, m1: mlm.fit(3, small(), family="poisson"), TypeError, "formula must be a string"),
+    (lambda m0, m1: mlm.fit(3, [small(), small()]), TypeError, "formula must be a string"),
     (lambda m0, m1: mlm.fit("y ~ x + (1 | g)", small().to_dict()), TypeError,
      "data must be a data frame"),
 ])

@@ -76,7 +76,7 @@ def fit_bayes(
     """
     from ..design import build_design, used_frame
     from ..fitting import fit_design
-    from ..formula import parse
+    from ..formula import as_spec
     from ..intake import as_pandas
     from ..varcorr import group_levels
     from .draws import exact_draws, initial_point
@@ -97,7 +97,7 @@ def fit_bayes(
                              or seed < 0):
         raise ValueError(f"seed must be a non-negative integer or None, not {seed!r}.")
     require_sampler()
-    spec = parse(formula) if isinstance(formula, str) else formula
+    spec = as_spec(formula)
     if not spec.random:
         raise ValueError("method='bayes' needs at least one random term such as (1 | g).")
     frame = as_pandas(data)

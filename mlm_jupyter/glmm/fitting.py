@@ -14,7 +14,7 @@ from ..engine.families import Family, make_family
 from ..engine.glmm_fit import GLMMFit, fit_glmm_design, glm_fit
 from ..engine.glmm_vcov import hessian_vcov, rx_vcov
 from ..engine.verify import SINGULAR_TOL
-from ..formula import parse
+from ..formula import as_spec
 from ..intake import as_pandas
 from ..spec import ModelSpec
 from ..varcorr import group_levels
@@ -73,7 +73,7 @@ def fit_glmm(
     from ..fitting import MixedModelWarning
 
     family, link = check_family(family, link)
-    spec = parse(formula) if isinstance(formula, str) else formula
+    spec = as_spec(formula)
     data = as_pandas(data)
     if isinstance(weights, str):
         if weights not in data.columns:

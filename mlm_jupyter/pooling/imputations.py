@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..formula import parse
+from ..formula import as_spec
 from ..progress import Progress
 from .result import PooledResult, pool
 
@@ -130,7 +130,7 @@ def fit_imputed(formula: Any, datasets: Sequence[Any], reml: bool = True, *,
     from ..fitting import MixedModelWarning, fit
 
     frames = check_imputations(datasets)
-    spec = parse(formula) if isinstance(formula, str) else formula
+    spec = as_spec(formula)
     group_columns = list(dict.fromkeys(c for t in spec.random for c in t.group_columns))
     _check_alignment(frames, group_columns)
     big = len(frames) * len(frames[0]) > 1_000_000

@@ -25,7 +25,7 @@ from ..engine.conditioning import EXACT_FIT_TOL, Conditioning, DegenerateModelEr
 from ..engine.fit import optimize
 from ..engine.objective import ProfiledDeviance
 from ..engine.threads import blas_limit
-from ..formula import parse
+from ..formula import as_spec
 from ..messages import warn as emit_warning
 from ..results import MixedModelResult
 from ..spec import ModelSpec
@@ -106,11 +106,7 @@ def fit_source(formula: str | ModelSpec, data: Any, reml: bool = True, *,
 
     check_flag("reml", reml)
     check_flag("warn", warn)
-    if not isinstance(formula, (str, ModelSpec)):
-        raise TypeError(
-            f"formula must be a string such as 'y ~ x + (1 | g)', not {type(formula).__name__}."
-        )
-    spec = parse(formula) if isinstance(formula, str) else formula
+    spec = as_spec(formula)
     source = open_source(data)
     plan = plan_model(spec, source)
     cells = aggregate(plan, memory_limit)
