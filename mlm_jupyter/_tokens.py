@@ -13,9 +13,10 @@ from dataclasses import dataclass
 # Longest first, so "||" wins over "|" and "**" over "*".
 OPERATORS = ("||", "**", "~", "+", "-", "*", "/", ":", "|", "^")
 
-# R names may contain dots (``mean.ses``); a leading dot must not start a number (``.5``).
-_NAME = re.compile(r"(?:[^\W\d]|\.(?![0-9]))[\w.]*")
-_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# R's lexical rules, shared with the expression parser (:mod:`mlm_jupyter.rexpr`): names may
+# contain dots (``mean.ses``); a leading dot must not start a number (``.5``).
+R_NAME = re.compile(r"(?:[^\W\d]|\.(?![0-9]))[\w.]*")
+R_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _QUOTES = "'\"`"
 
 
@@ -90,10 +91,10 @@ def tokenize(text: str) -> list[Token]:
                 )
             tokens.append(Token("name", text[i : close + 1], i, close + 1))
             i = close + 1
-        elif number := _NUMBER.match(text, i):
+        elif number := R_NUMBER.match(text, i):
             tokens.append(Token("number", number.group(), i, number.end()))
             i = number.end()
-        elif name := _NAME.match(text, i):
+        elif name := R_NAME.match(text, i):
             end = name.end()
             if end < n and text[end] == "(":
                 close = _call_end(text, i, end)

@@ -13,6 +13,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from ._tokens import R_NAME, R_NUMBER
+
 __all__ = ["Node", "ExprError", "parse_expr", "deparse", "r_number", "r_name"]
 
 _RESERVED = {
@@ -20,8 +22,7 @@ _RESERVED = {
     "NULL", "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in",
 }
 _SYNTACTIC = re.compile(r"^(?:[^\W\d_]|\.(?![0-9]))[\w.]*$|^\.$")
-_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?L?")
-_NAME = re.compile(r"(?:[^\W\d]|\.(?![0-9]))[\w.]*")
+_NUMBER = re.compile(R_NUMBER.pattern + "L?")  # R's integer suffix: 2L
 _OPS = ("%/%", "%%", "<=", ">=", "==", "!=", "&&", "||", "**", "^", "-", "+", "*", "/", "<",
         ">", "!", "&", "|", "(", ")", ",", "=", ":")
 # Binding powers (left, right) of R's binary operators, tightest first.
@@ -92,7 +93,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         elif m := _NUMBER.match(text, i):
             out.append(("num", m.group(), i))
             i = m.end()
-        elif m := _NAME.match(text, i):
+        elif m := R_NAME.match(text, i):
             out.append(("name", m.group(), i))
             i = m.end()
         else:
