@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,9 +59,7 @@ def slope_draws(res: BayesianResult, of: str, values: dict[str, Any]) -> np.ndar
     """Draws of the simple slope of ``of`` at moderator ``values`` (all draws, flattened)."""
     from ..effects.slopes import _SlopeVectors
 
-    L = _SlopeVectors(res, of).vector(values)
-    if not np.any(L):
-        raise ValueError(f"'{of}' has no fixed slope in this model at {values or 'these values'}.")
+    L = _SlopeVectors(res, of).checked_vector(values)
     return res.draws.beta.reshape(-1, res.design.p) @ L
 
 
@@ -74,23 +71,12 @@ def simple_slopes(res: BayesianResult, of: str, at: dict[str, Any] | None,
     SD), ``lower, upper`` (equal-tailed credible interval), ``prob_positive`` (posterior
     probability that the slope is > 0), ``held_at``.
     """
-    from ..effects.slopes import _as_list, _SlopeVectors
+    from ..effects.slopes import slope_combinations
 
-    at = dict(at or {})
-    builder = _SlopeVectors(res, of)
-    unknown = [k for k in at if builder.mode == "data" and k not in builder.variables]
-    if unknown:
-        raise ValueError(f"{unknown} in `at` are not variables of the model {builder.variables}.")
-    held = ", ".join(builder.held(at))
-    keys = list(at)
+    keys, held, combinations = slope_combinations(res, of, at)
     rows = []
     beta = res.draws.beta.reshape(-1, res.design.p)
-    for combo in itertools.product(*(_as_list(at[k]) for k in keys)):
-        values = dict(zip(keys, combo, strict=True))
-        L = builder.vector(values)
-        if not np.any(L):
-            raise ValueError(f"'{of}' has no fixed slope in this model at "
-                             f"{values or 'these values'}.")
+    for values, L in combinations:
         s = beta @ L
         lower, upper = _interval(s, level)
         rows.append({**values, "estimate": float(s.mean()), "std_error": float(s.std(ddof=1)),

@@ -73,6 +73,15 @@ class _SlopeVectors:
             else:
                 self.defaults[v] = sorted(col.dropna().astype(str).unique())[0]
 
+    def checked_vector(self, values: dict[str, Any]) -> np.ndarray:
+        """:meth:`vector`, refusing a combination at which ``of`` has no fixed slope."""
+        L = self.vector(values)
+        if not np.any(L):
+            raise ValueError(
+                f"'{self.of}' has no fixed slope in this model at {values or 'these values'}."
+            )
+        return L
+
     def vector(self, values: dict[str, Any]) -> np.ndarray:
         if self.mode == "column":
             return self._column_vector(values)
@@ -126,6 +135,35 @@ class _SlopeVectors:
         return out
 
 
+def slope_combinations(
+    res: Any, of: str, at: dict[str, Any] | None
+) -> tuple[list[str], str, list[tuple[dict[str, Any], np.ndarray]]]:
+    """Every combination of the ``at`` values with its slope vector L (l'γ is the slope).
+
+    Shared by the REML and the posterior simple slopes.  Returns the ``at`` keys, the
+    ``held_at`` text (moderators not given and what they are held at) and
+    ``[(values, L), ...]``.
+
+    Raises
+    ------
+    ValueError
+        A key of ``at`` that is not a variable of the model, or a combination at which
+        ``of`` has no fixed slope.
+    """
+    at = dict(at or {})
+    builder = _SlopeVectors(res, of)
+    unknown = [k for k in at if builder.mode == "data" and k not in builder.variables]
+    if unknown:
+        raise ValueError(f"{unknown} in `at` are not variables of the model {builder.variables}.")
+    held = ", ".join(builder.held(at))
+    keys = list(at)
+    combinations = []
+    for combo in itertools.product(*(_as_list(at[k]) for k in keys)):
+        values = dict(zip(keys, combo, strict=True))
+        combinations.append((values, builder.checked_vector(values)))
+    return keys, held, combinations
+
+
 def simple_slopes(
     res: Any, of: str, at: dict[str, Any] | None = None, level: float = 0.95
 ) -> pd.DataFrame:
@@ -154,21 +192,9 @@ def simple_slopes(
         One row per combination: the ``at`` variables, then ``estimate, std_error, df, t,
         p, lower, upper`` and ``held_at``.
     """
-    at = dict(at or {})
-    builder = _SlopeVectors(res, of)
-    unknown = [k for k in at if builder.mode == "data" and k not in builder.variables]
-    if unknown:
-        raise ValueError(f"{unknown} in `at` are not variables of the model {builder.variables}.")
-    held = ", ".join(builder.held(at))
-    keys = list(at)
+    keys, held, combinations = slope_combinations(res, of, at)
     rows = []
-    for combo in itertools.product(*(_as_list(at[k]) for k in keys)):
-        values = dict(zip(keys, combo, strict=True))
-        L = builder.vector(values)
-        if not np.any(L):
-            raise ValueError(
-                f"'{of}' has no fixed slope in this model at {values or 'these values'}."
-            )
+    for values, L in combinations:
         test = res.contrast(L, level=level)  # the fit's own test (t with df, or Wald z)
         columns = [c for c in test.index if c in _RESULT_COLUMNS or c == "z"]
         rows.append({**values, **{c: float(test[c]) for c in columns}, "held_at": held})
