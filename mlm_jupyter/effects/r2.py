@@ -31,22 +31,8 @@ def nakagawa_variances(res: Any) -> pd.Series:
     fixed = X @ res.fixef.to_numpy()
     constant = np.ptp(fixed) <= 1e-12 * max(1.0, float(np.abs(fixed).max()))
     var_fixed = 0.0 if constant or len(fixed) < 2 else float(np.var(fixed, ddof=1))
-    columns = {name: X[:, i] for i, name in enumerate(names)}
-    columns.setdefault("(Intercept)", np.ones(len(fixed)))
-    var_random = 0.0
-    counted: set[str] = set()
-    for term, Sigma in zip(res.design.terms, term_covariances(res), strict=True):
-        # insight selects VarCorr entries by grouping-factor name, so of the pieces of an
-        # (x || g) term (lme4's "g", "g.1", ...) only the first one counts.
-        if term.group in counted:
-            continue
-        counted.add(term.group)
-        keep = [i for i, c in enumerate(term.columns) if c in columns]
-        if not keep:
-            continue
-        Z = np.column_stack([columns[term.columns[i]] for i in keep])
-        S = Sigma[np.ix_(keep, keep)]
-        var_random += float(np.einsum("ni,ij,nj->", Z, S, Z)) / len(fixed)
+    n = X.shape[0]
+    var_random = _mean_random_variance(res, names, X.mean(axis=0), X.T @ X / n)
     return pd.Series(
         {"fixed": var_fixed, "random": var_random, "residual": float(res.sigma**2)},
         name="variance",
@@ -65,31 +51,37 @@ def _nakagawa_from_moments(res: Any) -> pd.Series:
     if var_fixed <= 1e-24 * max(1.0, float(gamma @ gamma)):
         var_fixed = 0.0
     second = cov * (n - 1) / n + np.outer(mean, mean)
-    index = {name: i for i, name in enumerate(names)}
-    var_random = 0.0
-    counted: set[str] = set()
-    for term, Sigma in zip(res.design.terms, term_covariances(res), strict=True):
-        if term.group in counted:
-            continue
-        counted.add(term.group)
-        keep = [i for i, c in enumerate(term.columns) if c in index or c == "(Intercept)"]
-        if not keep:
-            continue
-        cols = [index.get(term.columns[i], -1) for i in keep]
-        M = np.ones((len(cols), len(cols)))
-        for a, ca in enumerate(cols):
-            for b, cb in enumerate(cols):
-                if ca >= 0 and cb >= 0:
-                    M[a, b] = second[ca, cb]
-                elif ca >= 0:
-                    M[a, b] = mean[ca]
-                elif cb >= 0:
-                    M[a, b] = mean[cb]
-        var_random += float(np.sum(Sigma[np.ix_(keep, keep)] * M))
+    var_random = _mean_random_variance(res, names, mean, second)
     return pd.Series(
         {"fixed": var_fixed, "random": var_random, "residual": float(res.sigma**2)},
         name="variance",
     )
+
+
+def _mean_random_variance(res: Any, names: list[str], mean: np.ndarray,
+                          second: np.ndarray) -> float:
+    """σ²_r = Σ_k (1/n) Σ_i z_ikᵀ Σ_k z_ik = Σ_k tr(Σ_k E[z_k z_kᵀ]), from the fixed-effect
+    columns' means and second moments E[x xᵀ] (the intercept is the constant 1 whether or
+    not X has it)."""
+    if "(Intercept)" not in names:
+        names = [*names, "(Intercept)"]
+        mean = np.append(mean, 1.0)
+        second = np.block([[second, mean[:-1, None]], [mean[None, :-1], np.ones((1, 1))]])
+    index = {name: i for i, name in enumerate(names)}
+    total = 0.0
+    counted: set[str] = set()
+    for term, Sigma in zip(res.design.terms, term_covariances(res), strict=True):
+        # insight selects VarCorr entries by grouping-factor name, so of the pieces of an
+        # (x || g) term (lme4's "g", "g.1", ...) only the first one counts.
+        if term.group in counted:
+            continue
+        counted.add(term.group)
+        keep = [i for i, c in enumerate(term.columns) if c in index]
+        if not keep:
+            continue
+        cols = [index[term.columns[i]] for i in keep]
+        total += float(np.sum(Sigma[np.ix_(keep, keep)] * second[np.ix_(cols, cols)]))
+    return total
 
 
 def icc(res: Any) -> pd.Series:
