@@ -214,31 +214,36 @@ export function johnsonNeyman(m, x, mod, values, lo, hi, alpha = 0.05, n = 200) 
     v[mod] = val;
     return alpha - simpleSlope(m, x, v, alpha).p; // > 0 where significant
   };
+  return { ...positiveRegions(excess, lo, hi, n, 60, 1e-12), alpha };
+}
+
+/**
+ * The sub-intervals of [lo, hi] where f > 0: sign changes found on an n-point grid, each
+ * boundary refined by bisection (at most maxIter halvings, to a width of tol relative).
+ * @returns {{bounds:number[], regions:Array<[number, number]>}}
+ */
+export function positiveRegions(f, lo, hi, n, maxIter, tol) {
   const xs = grid(lo, hi, n);
-  const fs = xs.map(excess);
+  const fs = xs.map(f);
   const bounds = [];
-  for (let i = 1; i < n; i++) {
+  for (let i = 1; i < xs.length; i++) {
     if ((fs[i - 1] > 0) === (fs[i] > 0)) continue;
     let a = xs[i - 1];
     let b = xs[i];
-    let fa = fs[i - 1];
-    for (let it = 0; it < 60 && b - a > 1e-12 * Math.max(1, Math.abs(a)); it++) {
+    const left = fs[i - 1] > 0;
+    for (let it = 0; it < maxIter && b - a > tol * Math.max(1, Math.abs(a)); it++) {
       const c = (a + b) / 2;
-      const fc = excess(c);
-      if ((fc > 0) === (fa > 0)) {
-        a = c;
-        fa = fc;
-      } else b = c;
+      if ((f(c) > 0) === left) a = c;
+      else b = c;
     }
     bounds.push((a + b) / 2);
   }
   const regions = [];
   const edges = [lo, ...bounds, hi];
   for (let i = 0; i + 1 < edges.length; i++) {
-    const mid = (edges[i] + edges[i + 1]) / 2;
-    if (excess(mid) > 0) regions.push([edges[i], edges[i + 1]]);
+    if (f((edges[i] + edges[i + 1]) / 2) > 0) regions.push([edges[i], edges[i + 1]]);
   }
-  return { bounds, regions, alpha };
+  return { bounds, regions };
 }
 
 /**

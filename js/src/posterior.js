@@ -10,7 +10,7 @@
 // bisection on its CDF (exact, no simulation noise).
 
 import { contrastDraws, mixtureQuantiles, summarise } from "./draws.js";
-import { randomDerivative, randomRow, rowAt, slopeContrast } from "./model.js";
+import { positiveRegions, randomDerivative, randomRow, rowAt, slopeContrast } from "./model.js";
 
 /** Posterior of the simple slope of x at the values. */
 export function posteriorSlope(m, x, values, level = m.posterior.level) {
@@ -104,26 +104,5 @@ export function credibleRegions(m, x, mod, values, lo, hi, level = m.posterior.l
     const s = posteriorSlope(m, x, v, level);
     return Math.max(s.lower, -s.upper); // > 0 where the interval excludes 0
   };
-  const xs = [];
-  for (let i = 0; i < n; i++) xs.push(lo + ((hi - lo) * i) / (n - 1));
-  const fs = xs.map(excess);
-  const bounds = [];
-  for (let i = 1; i < n; i++) {
-    if ((fs[i - 1] > 0) === (fs[i] > 0)) continue;
-    let a = xs[i - 1];
-    let b = xs[i];
-    const left = fs[i - 1] > 0;
-    for (let it = 0; it < 40 && b - a > 1e-9 * Math.max(1, Math.abs(a)); it++) {
-      const c = (a + b) / 2;
-      if ((excess(c) > 0) === left) a = c;
-      else b = c;
-    }
-    bounds.push((a + b) / 2);
-  }
-  const regions = [];
-  const edges = [lo, ...bounds, hi];
-  for (let i = 0; i + 1 < edges.length; i++) {
-    if (excess((edges[i] + edges[i + 1]) / 2) > 0) regions.push([edges[i], edges[i + 1]]);
-  }
-  return { bounds, regions, level };
+  return { ...positiveRegions(excess, lo, hi, n, 40, 1e-9), level };
 }
