@@ -212,18 +212,11 @@ def _model_matrix(res: Any, spec: Any) -> tuple[np.ndarray, Any]:
 
 
 def _full_indicator_matrix(res: Any, spec: Any) -> tuple[np.ndarray, list[str]]:
-    """lmerTest's ``get_rdX``: the intercept and every term's ``~ 0 + term`` columns."""
-    from ..model_matrix import MatrixSpec
+    """lmerTest's ``get_rdX``: the intercept and every term's ``~ 0 + term`` columns.
 
-    blocks, names = [], []
-    n = res.design.X.shape[0]
-    if spec.terms.intercept:
-        blocks.append(np.ones((n, 1)))
-        names.append("(Intercept)")
-    for term in spec.terms.terms:
-        alone = replace(spec.terms, intercept=False, terms=(term,))
-        one = MatrixSpec(alone, spec.variables, (tuple(2 for _ in term),), (), spec.states)
-        block, described = _model_matrix(res, one)
-        blocks.append(block)
-        names += described.column_names
-    return np.hstack(blocks), names
+    One recipe with every factor of every term coded by indicators gives exactly those
+    columns, so the data are evaluated once.
+    """
+    full = replace(spec, codes=tuple(tuple(2 for _ in term) for term in spec.terms.terms))
+    X, described = _model_matrix(res, full)
+    return X, list(described.column_names)
