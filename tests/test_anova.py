@@ -113,3 +113,11 @@ def test_anova_displays_as_lmertest_heading(fits: dict) -> None:
     text = repr(fits["oats_factorial"].anova())
     assert "Type III Analysis of Variance Table with Satterthwaite's method" in text
     assert "Variety:nitro_f" in text
+
+
+def test_anova_of_a_glmm_says_what_to_use_instead() -> None:
+    sleep = _data("sleep")
+    binary = sleep.assign(slow=(sleep["Reaction"] > 300).astype(int))
+    res = mlm.fit("slow ~ Days + (1 | Subject)", binary, family="binomial", warn=False)
+    with pytest.raises(ValueError, match=r"mlm.compare"):
+        res.anova()

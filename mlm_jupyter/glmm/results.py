@@ -166,6 +166,14 @@ class GLMMResult(RandomEffectsViews):
 
         return contrast(self, L, level=level)
 
+    def anova(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """Not available: F tests with Satterthwaite or Kenward-Roger df are for LMMs."""
+        raise ValueError(
+            "anova() gives lmerTest's F tests, which exist for linear mixed models only. For a "
+            "GLMM test a term by a likelihood ratio, mlm.compare(model_without_term, res), or "
+            "by a Wald χ² test, res.contrast(['coef1', 'coef2', ...]) over the term's coefficients."
+        )
+
     def confint(self, method: str = "wald", level: float = 0.95, **kwargs: Any) -> pd.DataFrame:
         """Intervals for fixed effects (and, profile/boot, random-effect SDs/correlations)."""
         from .inference import confint
